@@ -1,0 +1,56 @@
+/**
+ * Protocol and transport names: what users write in config (`binary`, `TFramedTransport`, ...)
+ * mapped to one canonical name and to the Apache `thrift` protocol class.
+ */
+import thrift from 'thrift';
+
+/** Canonical protocol names. */
+export type ProtocolName = 'binary' | 'compact' | 'json';
+/** Canonical transport names. */
+export type TransportName = 'buffered' | 'framed';
+
+export const PROTOCOLS: readonly ProtocolName[] = ['binary', 'compact', 'json'];
+export const TRANSPORTS: readonly TransportName[] = ['buffered', 'framed'];
+
+const PROTOCOL_ALIASES: Record<string, ProtocolName> = {
+  binary: 'binary',
+  tbinaryprotocol: 'binary',
+  compact: 'compact',
+  tcompactprotocol: 'compact',
+  json: 'json',
+  tjsonprotocol: 'json',
+};
+
+const TRANSPORT_ALIASES: Record<string, TransportName> = {
+  buffered: 'buffered',
+  tbufferedtransport: 'buffered',
+  framed: 'framed',
+  tframedtransport: 'framed',
+};
+
+/** `'TBinaryProtocol'`, `'binary'`, `'Binary'` -> `'binary'`; undefined when unknown. */
+export function parseProtocolName(value: string): ProtocolName | undefined {
+  return PROTOCOL_ALIASES[value.toLowerCase()];
+}
+
+/** `'TFramedTransport'`, `'framed'` -> `'framed'`; undefined when unknown. */
+export function parseTransportName(value: string): TransportName | undefined {
+  return TRANSPORT_ALIASES[value.toLowerCase()];
+}
+
+/** The Apache protocol class for a canonical protocol name. */
+export function protocolClass(name: ProtocolName): thrift.ProtocolClass {
+  switch (name) {
+    case 'binary':
+      return thrift.TBinaryProtocol;
+    case 'compact':
+      return thrift.TCompactProtocol;
+    case 'json':
+      return thrift.TJSONProtocol;
+  }
+}
+
+/** The Apache transport class for a canonical transport name (used by raw `thrift` clients). */
+export function transportClass(name: TransportName): thrift.TransportClass {
+  return name === 'framed' ? thrift.TFramedTransport : thrift.TBufferedTransport;
+}

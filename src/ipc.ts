@@ -1,0 +1,74 @@
+/**
+ * Messages between the master (supervisor) and its workers over the node:cluster IPC channel.
+ * One discriminated union per direction; `t` is the tag. Sockets travel as the send handle of
+ * `handoff` / `adopt` so a reload can move an idle connection to a new worker without closing it.
+ */
+import type { HostPort } from './common/address.js';
+import type { ServiceConfig } from './config.js';
+
+/** Figures of one method in one worker (or aggregated). Histogram buckets: {@link LATENCY_BUCKETS_MS}. */
+export interface MethodStats {
+  calls: number;
+  successes: number;
+  /** Failures by kind: declared exception name, `INTERNAL_ERROR`, `UNKNOWN_METHOD`, `PROTOCOL_ERROR`. */
+  failures: Record<string, number>;
+  /** Sum of latencies in milliseconds. */
+  totalMs: number;
+  /** Counts per bucket of {@link LATENCY_BUCKETS_MS}, plus one overflow bucket at the end. */
+  buckets: number[];
+  inFlight: number;
+}
+
+/** Upper bounds (ms) of the latency histogram buckets: 50 µs to 10 s. */
+export const LATENCY_BUCKETS_MS = [
+  0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000,
+] as const;
+
+/** What a worker reports about itself. */
+export interface WorkerStats {
+  pid: number;
+  service: string;
+  listen: string;
+  startedAt: number;
+  connections: number;
+  requests: number;
+  errors: number;
+  rssBytes: number;
+  /** Keyed by `Service.method`. */
+  methods: Record<string, MethodStats>;
+}
+
+/** What the master tells a worker at fork time (JSON in env `THRIFTHOST_WORKER`). */
+export interface WorkerBootstrap {
+  service: ServiceConfig;
+  logLevel: string;
+  gracefulTimeoutMs: number;
+  generation: number;
+}
+
+/** Worker -> master. */
+export type WorkerMessage =
+  | { t: 'listening'; address: HostPort }
+  | { t: 'fatal'; code: string; message: string }
+  | { t: 'stats'; id: number; stats: WorkerStats }
+  | { t: 'handoff'; pending: string }
+  | { t: 'recycle'; reason: string };
+
+/** Master -> worker. */
+export type MasterMessage =
+  | { t: 'drain' }
+  | { t: 'stats'; id: number }
+  | { t: 'adopt'; pending: string };
+
+/** Env var carrying the {@link WorkerBootstrap}. */
+export const WORKER_ENV = 'THRIFTHOST_WORKER';
+
+/** Exit codes with a meaning the supervisor acts on. */
+export const WORKER_EXIT = {
+  /** Drained or stopped on request. */
+  OK: 0,
+  /** Could not load the service or handler: do not respawn in a loop, report it. */
+  LOAD_FAILED: 78,
+  /** Could not listen (port in use, permission). */
+  LISTEN_FAILED: 79,
+} as const;

@@ -128,7 +128,8 @@ export function loadHostConfig(file = DEFAULT_CONFIG_FILE, { checkFiles = true }
   try {
     text = fs.readFileSync(abs, 'utf8');
   } catch (err) {
-    const hint = (err as NodeJS.ErrnoException).code === 'ENOENT' ? ' (create it, or pass --config PATH)' : '';
+    const hint =
+      (err as NodeJS.ErrnoException).code === 'ENOENT' ? ' (create it, or pass --config PATH)' : '';
     throw new ConfigError(`Cannot read config file ${abs}: ${(err as Error).message}${hint}`, { cause: err });
   }
   let raw: unknown;
@@ -149,14 +150,24 @@ export function loadHostConfig(file = DEFAULT_CONFIG_FILE, { checkFiles = true }
 export function validateHostConfig(raw: unknown, file: string): HostConfig {
   const v = new Validator(file);
   const top = v.object(raw, '(top level)');
-  v.keys(top, '(top level)', ['services', 'pidFile', 'logDir', 'logLevel', 'gracefulTimeoutMs', 'genDir', 'stats']);
+  v.keys(top, '(top level)', [
+    'services',
+    'pidFile',
+    'logDir',
+    'logLevel',
+    'gracefulTimeoutMs',
+    'genDir',
+    'stats',
+  ]);
   const baseDir = path.dirname(file);
   const genDir = path.resolve(baseDir, v.optString(top.genDir, 'genDir') ?? DEFAULTS.genDir);
   const servicesRaw = top.services;
   if (!Array.isArray(servicesRaw) || servicesRaw.length === 0) {
     v.fail('services', 'must be a non-empty array of service entries');
   }
-  const services = (servicesRaw as unknown[]).map((s, i) => validateService(v, s, `services[${i}]`, baseDir, genDir));
+  const services = (servicesRaw as unknown[]).map((s, i) =>
+    validateService(v, s, `services[${i}]`, baseDir, genDir),
+  );
   const names = new Set<string>();
   const ports = new Map<number, string>();
   services.forEach((s, i) => {
@@ -233,10 +244,17 @@ const SERVICE_KEYS = [
   'tls',
 ];
 
-function validateService(v: Validator, raw: unknown, at: string, baseDir: string, hostGenDir: string): ServiceConfig {
+function validateService(
+  v: Validator,
+  raw: unknown,
+  at: string,
+  baseDir: string,
+  hostGenDir: string,
+): ServiceConfig {
   const o = v.object(raw, at);
   v.keys(o, at, SERVICE_KEYS);
-  const genDir = o.genDir === undefined ? hostGenDir : path.resolve(baseDir, v.string(o.genDir, `${at}.genDir`));
+  const genDir =
+    o.genDir === undefined ? hostGenDir : path.resolve(baseDir, v.string(o.genDir, `${at}.genDir`));
   let bindings: ServiceBinding[];
   const multiplexed = o.multiplex !== undefined;
   if (multiplexed) {
@@ -252,10 +270,12 @@ function validateService(v: Validator, raw: unknown, at: string, baseDir: string
       return binding(v, mo, `${at}.multiplex[${j}]`, baseDir);
     });
   } else {
-    if (o.service === undefined && o.name === undefined) v.fail(`${at}.service`, 'is required (the IDL service name)');
+    if (o.service === undefined && o.name === undefined)
+      v.fail(`${at}.service`, 'is required (the IDL service name)');
     bindings = [binding(v, { ...o, service: o.service ?? o.name }, at, baseDir)];
   }
-  const name = o.name === undefined ? bindings.map((b) => b.service).join('+') : v.string(o.name, `${at}.name`);
+  const name =
+    o.name === undefined ? bindings.map((b) => b.service).join('+') : v.string(o.name, `${at}.name`);
   if (!/^[\w.-]+$/.test(name)) v.fail(`${at}.name`, `"${name}" may only contain letters, digits, _ . -`);
   if (o.listen === undefined) v.fail(`${at}.listen`, 'is required, e.g. "tcp://0.0.0.0:9090"');
   const listen = parseAddress(v.string(o.listen, `${at}.listen`));
@@ -285,7 +305,8 @@ function validateService(v: Validator, raw: unknown, at: string, baseDir: string
     protocol: protocol as ProtocolName,
     transport: transport as TransportName,
     genDir,
-    maxFrameBytes: v.optInt(o.maxFrameBytes, `${at}.maxFrameBytes`, 64, 2 ** 31 - 1) ?? DEFAULTS.maxFrameBytes,
+    maxFrameBytes:
+      v.optInt(o.maxFrameBytes, `${at}.maxFrameBytes`, 64, 2 ** 31 - 1) ?? DEFAULTS.maxFrameBytes,
     idleTimeoutMs: v.optInt(o.idleTimeoutMs, `${at}.idleTimeoutMs`, 0) ?? DEFAULTS.idleTimeoutMs,
     maxRequests: v.optInt(o.maxRequests, `${at}.maxRequests`, 0) ?? DEFAULTS.maxRequests,
     maxMemoryMB: v.optInt(o.maxMemoryMB, `${at}.maxMemoryMB`, 0) ?? DEFAULTS.maxMemoryMB,
@@ -360,7 +381,8 @@ class Validator {
   }
 
   string(raw: unknown, field: string): string {
-    if (typeof raw !== 'string' || raw === '') this.fail(field, `must be a non-empty string, got ${show(raw)}`);
+    if (typeof raw !== 'string' || raw === '')
+      this.fail(field, `must be a non-empty string, got ${show(raw)}`);
     return raw;
   }
 

@@ -55,10 +55,7 @@ export type WorkerMessage =
   | { t: 'recycle'; reason: string };
 
 /** Master -> worker. */
-export type MasterMessage =
-  | { t: 'drain' }
-  | { t: 'stats'; id: number }
-  | { t: 'adopt'; pending: string };
+export type MasterMessage = { t: 'drain' } | { t: 'stats'; id: number } | { t: 'adopt'; pending: string };
 
 /** Env var carrying the {@link WorkerBootstrap}. */
 export const WORKER_ENV = 'THRIFTHOST_WORKER';

@@ -10,10 +10,16 @@ export type { Logger };
  * Creates the process's logger. Workers and the master share stdout; each record carries
  * `pid` and, for workers, `service`.
  */
-export function createLogger(options: { level?: string; name?: string; bindings?: Record<string, unknown> } = {}): Logger {
+export function createLogger(
+  options: { level?: string; name?: string; bindings?: Record<string, unknown> } = {},
+): Logger {
   const pretty = process.stdout.isTTY === true && process.env.THRIFTHOST_LOG_JSON !== '1';
   const logger = pino(
-    { level: options.level ?? 'info', base: { pid: process.pid }, ...(options.name ? { name: options.name } : {}) },
+    {
+      level: options.level ?? 'info',
+      base: { pid: process.pid },
+      ...(options.name ? { name: options.name } : {}),
+    },
     pretty ? prettyStream() : pino.destination({ dest: 1, sync: false }),
   );
   return options.bindings ? logger.child(options.bindings) : logger;
@@ -21,7 +27,14 @@ export function createLogger(options: { level?: string; name?: string; bindings?
 
 // --- internal ---
 
-const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+const LEVELS: Record<number, string> = {
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO',
+  40: 'WARN',
+  50: 'ERROR',
+  60: 'FATAL',
+};
 const SKIP = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'name', 'service']);
 
 function prettyStream(): { write(line: string): void } {
@@ -32,9 +45,15 @@ function prettyStream(): { write(line: string): void } {
       const who = rec.service ? `${rec.service as string} ${rec.pid}` : `master ${rec.pid}`;
       const extra = Object.entries(rec)
         .filter(([k]) => !SKIP.has(k))
-        .map(([k, v]) => (k === 'err' ? `\n${(v as { stack?: string }).stack ?? JSON.stringify(v)}` : ` ${k}=${JSON.stringify(v)}`))
+        .map(([k, v]) =>
+          k === 'err'
+            ? `\n${(v as { stack?: string }).stack ?? JSON.stringify(v)}`
+            : ` ${k}=${JSON.stringify(v)}`,
+        )
         .join('');
-      process.stdout.write(`${time} ${LEVELS[rec.level as number] ?? rec.level} [${who}] ${rec.msg ?? ''}${extra}\n`);
+      process.stdout.write(
+        `${time} ${LEVELS[rec.level as number] ?? rec.level} [${who}] ${rec.msg ?? ''}${extra}\n`,
+      );
     },
   };
 }

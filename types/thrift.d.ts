@@ -31,14 +31,37 @@ declare module 'thrift' {
 
   export namespace Thrift {
     const Type: Record<
-      | 'STOP' | 'VOID' | 'BOOL' | 'BYTE' | 'I08' | 'DOUBLE' | 'I16' | 'I32' | 'I64' | 'STRING' | 'UTF7'
-      | 'STRUCT' | 'MAP' | 'SET' | 'LIST' | 'UTF8' | 'UTF16',
+      | 'STOP'
+      | 'VOID'
+      | 'BOOL'
+      | 'BYTE'
+      | 'I08'
+      | 'DOUBLE'
+      | 'I16'
+      | 'I32'
+      | 'I64'
+      | 'STRING'
+      | 'UTF7'
+      | 'STRUCT'
+      | 'MAP'
+      | 'SET'
+      | 'LIST'
+      | 'UTF8'
+      | 'UTF16',
       number
     >;
     const MessageType: { CALL: 1; REPLY: 2; EXCEPTION: 3; ONEWAY: 4 };
     const TApplicationExceptionType: Record<
-      | 'UNKNOWN' | 'UNKNOWN_METHOD' | 'INVALID_MESSAGE_TYPE' | 'WRONG_METHOD_NAME' | 'BAD_SEQUENCE_ID'
-      | 'MISSING_RESULT' | 'INTERNAL_ERROR' | 'PROTOCOL_ERROR' | 'INVALID_TRANSFORM' | 'INVALID_PROTOCOL'
+      | 'UNKNOWN'
+      | 'UNKNOWN_METHOD'
+      | 'INVALID_MESSAGE_TYPE'
+      | 'WRONG_METHOD_NAME'
+      | 'BAD_SEQUENCE_ID'
+      | 'MISSING_RESULT'
+      | 'INTERNAL_ERROR'
+      | 'PROTOCOL_ERROR'
+      | 'INVALID_TRANSFORM'
+      | 'INVALID_PROTOCOL'
       | 'UNSUPPORTED_CLIENT_TYPE',
       number
     >;
@@ -83,7 +106,11 @@ declare module 'thrift' {
   }
   export function createConnection(host: string, port: number, options?: ConnectionOptions): Connection;
   export function createClient<T = any>(service: any, connection: Connection): T;
-  export function createServer(processor: any, handler: any, options?: Record<string, unknown>): import('node:net').Server;
+  export function createServer(
+    processor: any,
+    handler: any,
+    options?: Record<string, unknown>,
+  ): import('node:net').Server;
 }
 
 declare module 'thrift/lib/nodejs/lib/thrift/input_buffer_underrun_error' {

@@ -14,7 +14,9 @@ import path from 'node:path';
 import { GeneratedCodeError } from './errors.js';
 
 /** A generated struct/exception class. */
-export type ThriftStructClass = new (args?: any) => {
+export type ThriftStructClass = new (
+  args?: any,
+) => {
   read(input: unknown): void;
   write(output: unknown): void;
   [field: string]: any;

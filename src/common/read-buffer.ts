@@ -11,7 +11,9 @@ import InputBufferUnderrunError from 'thrift/lib/nodejs/lib/thrift/input_buffer_
  * Thrown (as a shared instance, no stack captured) when a message is incomplete.
  * `ReadBuffer.needed` then holds the total length that would have let the read succeed.
  */
-export const UNDERRUN: Error = Object.freeze(Object.assign(Object.create(Error.prototype), { message: 'underrun' }));
+export const UNDERRUN: Error = Object.freeze(
+  Object.assign(Object.create(Error.prototype), { message: 'underrun' }),
+);
 
 /** True for our underrun signal and for the Apache library's own InputBufferUnderrunError. */
 export function isUnderrun(err: unknown): boolean {

@@ -1,0 +1,484 @@
+/**
+ * One client connection inside a worker: splits the byte stream into messages (framed or
+ * unframed), decodes each call, runs the handler, and writes the replies back in request
+ * order, batched per tick. Bad input closes only this connection.
+ *
+ * It owns the receive loop instead of using Apache's server so that a partial message costs
+ * one cheap check instead of a thrown-and-caught exception per chunk, protocol objects are
+ * reused, frame sizes are checked before anything is allocated, and an idle connection can be
+ * handed to another process during a reload without closing it.
+ */
+import type { Socket } from 'node:net';
+import thrift from 'thrift';
+import { writeApplicationException } from './common/application-exception.js';
+import { isUnderrun, ReadBuffer } from './common/read-buffer.js';
+import { WriteBuffer } from './common/write-buffer.js';
+import type { Logger } from './logger.js';
+import { internalError, type MethodEntry, type ServiceTable } from './service-loader.js';
+import type { StatsRegistry } from './stats.js';
+
+const { MessageType, TApplicationException, TApplicationExceptionType: AppErr, Type } = thrift.Thrift;
+
+/** Settings of a connection, from the service config. */
+export interface ConnectionOptions {
+  framed: boolean;
+  protocol: thrift.ProtocolClass;
+  maxFrameBytes: number;
+  /** 0 disables the idle timeout. */
+  idleTimeoutMs: number;
+}
+
+/** Called when a retiring connection is idle: take over the socket and the unread bytes. */
+export type HandOff = (socket: Socket, unread: Buffer) => void;
+
+/** Pause reading when this many calls of one connection are in flight. */
+const MAX_IN_FLIGHT = 1024;
+/** Pause reading while more than this many reply bytes wait in the socket's buffer. */
+const MAX_WRITE_BACKLOG = 8 * 1024 * 1024;
+
+/** Server side of one socket. */
+export class ServerConnection {
+  /** Calls received and answered (or, oneway, run). */
+  requests = 0;
+  /** Calls answered with an error (declared exceptions excluded). */
+  errors = 0;
+
+  private inBuf: Buffer = EMPTY;
+  /** Unframed: bytes needed before decoding is worth another try. */
+  private needed = 0;
+  private readonly reader = new ReadBuffer();
+  private readonly input: thrift.TProtocol;
+  private readonly writer: WriteBuffer;
+  private output: thrift.TProtocol;
+  /** Replies waiting for an earlier one; `undefined` = not ready. Index 0 is the next to send. */
+  private readonly queue: (Buffer | undefined)[] = [];
+  private queueBase = 0;
+  private nextSlot = 0;
+  private currentSlot = -1;
+  private inFlight = 0;
+  private corked = false;
+  private paused = false;
+  private readEnded = false;
+  private closed = false;
+  private retire: HandOff | undefined;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly table: ServiceTable,
+    private readonly stats: StatsRegistry,
+    private readonly options: ConnectionOptions,
+    private readonly log: Logger,
+    private readonly onClose: (c: ServerConnection) => void,
+    unread: Buffer = EMPTY,
+  ) {
+    this.input = new options.protocol(this.reader);
+    this.writer = new WriteBuffer(options.framed, (message) => this.deliver(message));
+    this.output = new options.protocol(this.writer);
+    socket.setNoDelay(true);
+    if (options.idleTimeoutMs > 0) socket.setTimeout(options.idleTimeoutMs);
+    socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+    socket.on('timeout', this.onTimeout);
+    socket.on('drain', this.onDrain);
+    socket.on('error', this.onError);
+    socket.on('close', this.onSocketClose);
+    if (unread.length > 0) this.onData(unread);
+  }
+
+  /** Remote `host:port`, for logs. */
+  get remote(): string {
+    return `${this.socket.remoteAddress}:${this.socket.remotePort}`;
+  }
+
+  /** True when nothing is in flight or waiting to be written. */
+  get idle(): boolean {
+    return this.inFlight === 0 && this.queue.length === 0 && this.socket.writableLength === 0;
+  }
+
+  /**
+   * Retires the connection: as soon as it is idle (possibly now) it is detached and `handOff`
+   * receives the socket and any bytes read but not yet decoded. Without `handOff` it is closed.
+   */
+  retireWhenIdle(handOff?: HandOff): void {
+    this.retire = handOff ?? ((socket) => socket.end());
+    this.maybeRetire();
+  }
+
+  /** Closes at once, dropping anything in flight. */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  // --- internal ---
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.inBuf = this.inBuf.length === 0 ? chunk : Buffer.concat([this.inBuf, chunk]);
+    this.decodeAvailable();
+  };
+
+  private decodeAvailable(): void {
+    const buf = this.inBuf;
+    const end = buf.length;
+    let pos = 0;
+    const { framed, maxFrameBytes } = this.options;
+    while (!this.paused && !this.closed) {
+      const avail = end - pos;
+      if (framed) {
+        if (avail < 4) break;
+        const size = buf.readInt32BE(pos);
+        if (size <= 0 || size > maxFrameBytes) {
+          this.protocolError(
+            size <= 0
+              ? `invalid frame size ${size}${mismatchHint(buf.subarray(pos), true)}`
+              : `frame of ${size} bytes exceeds maxFrameBytes ${maxFrameBytes}`,
+          );
+          return;
+        }
+        if (avail < 4 + size) break;
+        this.reader.reset(buf, pos + 4, pos + 4 + size);
+        if (!this.decodeOne(true)) return;
+        pos += 4 + size;
+      } else {
+        if (avail === 0 || avail < this.needed) break;
+        this.reader.reset(buf, pos, end);
+        this.reader.needed = 0;
+        const ok = this.decodeOne(false);
+        if (this.closed) return;
+        if (!ok) {
+          // Incomplete: wait until the bytes the failed read asked for have arrived.
+          const needed = Math.max(this.reader.needed - pos, avail + 1);
+          if (needed > maxFrameBytes) {
+            this.protocolError(
+              `message needs ${needed} bytes, over maxFrameBytes ${maxFrameBytes}${mismatchHint(buf.subarray(pos), false)}`,
+            );
+            return;
+          }
+          this.needed = needed;
+          break;
+        }
+        this.needed = 0;
+        pos = this.reader.readPos;
+      }
+    }
+    this.inBuf = pos === end ? EMPTY : pos === 0 ? buf : buf.subarray(pos);
+  }
+
+  /**
+   * Decodes the message in the reader and dispatches it. Returns false when the message is
+   * incomplete (unframed only) or the connection was closed for bad input.
+   */
+  private decodeOne(complete: boolean): boolean {
+    let header: { fname: string; mtype: number; rseqid: number } | undefined;
+    let entry: MethodEntry | undefined;
+    let args: Record<string, unknown> | undefined;
+    try {
+      header = this.input.readMessageBegin();
+      if (header.mtype !== MessageType.CALL && header.mtype !== MessageType.ONEWAY) {
+        this.protocolError(`message type ${header.mtype} is not a call`, header, AppErr.INVALID_MESSAGE_TYPE);
+        return false;
+      }
+      entry = this.table.methods.get(header.fname);
+      if (entry) {
+        args = new entry.info.Args() as Record<string, unknown>;
+        (args as { read(p: unknown): void }).read(this.input);
+      } else {
+        this.input.skip(Type.STRUCT);
+      }
+      this.input.readMessageEnd();
+    } catch (err) {
+      if (isUnderrun(err) && !complete) return false;
+      const what = isUnderrun(err) ? 'truncated message' : `malformed message (${(err as Error).message})`;
+      this.protocolError(what, header, AppErr.PROTOCOL_ERROR);
+      return false;
+    }
+    if (!entry) {
+      this.stats.counter(`${this.table.services[0] ?? '?'}.<unknown>`).reject('UNKNOWN_METHOD');
+      this.log.warn({ remote: this.remote, method: header.fname }, 'unknown method called');
+      if (header.mtype === MessageType.CALL) {
+        this.errors++;
+        this.replyException(
+          this.reserveSlot(),
+          header.fname,
+          header.rseqid,
+          AppErr.UNKNOWN_METHOD,
+          `Unknown method ${header.fname}`,
+        );
+      }
+      return true;
+    }
+    this.dispatch(entry, header.fname, header.rseqid, header.mtype === MessageType.ONEWAY, args!);
+    return true;
+  }
+
+  private dispatch(
+    entry: MethodEntry,
+    name: string,
+    seqid: number,
+    oneway: boolean,
+    args: Record<string, unknown>,
+  ): void {
+    const slot = oneway ? -1 : this.reserveSlot();
+    const startedAt = entry.counter.begin();
+    this.inFlight++;
+    if (this.inFlight >= MAX_IN_FLIGHT) this.pause();
+    let value: unknown;
+    try {
+      value = entry.invoke(args);
+    } catch (err) {
+      this.finish(entry, name, seqid, slot, startedAt, undefined, err);
+      return;
+    }
+    if (
+      value !== null &&
+      typeof value === 'object' &&
+      typeof (value as Promise<unknown>).then === 'function'
+    ) {
+      (value as Promise<unknown>).then(
+        (v) => this.finish(entry, name, seqid, slot, startedAt, v, undefined),
+        (err) =>
+          this.finish(
+            entry,
+            name,
+            seqid,
+            slot,
+            startedAt,
+            undefined,
+            err ?? new Error('rejected with nothing'),
+          ),
+      );
+    } else {
+      this.finish(entry, name, seqid, slot, startedAt, value, undefined);
+    }
+  }
+
+  private finish(
+    entry: MethodEntry,
+    name: string,
+    seqid: number,
+    slot: number,
+    startedAt: number,
+    value: unknown,
+    error: unknown,
+  ): void {
+    this.inFlight--;
+    this.requests++;
+    if (slot < 0) {
+      // Oneway: nobody waits for an answer; still count and log a failure.
+      if (error !== undefined) {
+        this.errors++;
+        this.log.error({ err: error, method: entry.key }, 'oneway handler failed');
+      }
+      entry.counter.end(startedAt, error === undefined ? undefined : 'INTERNAL_ERROR');
+    } else if (error === undefined) {
+      const result = new entry.info.Result({ success: value });
+      if ('success' in result && result.success == null) {
+        this.errors++;
+        entry.counter.end(startedAt, 'INTERNAL_ERROR');
+        this.log.error({ method: entry.key }, `handler returned ${value} where the IDL declares a result`);
+        this.replyException(slot, name, seqid, AppErr.INTERNAL_ERROR, internalError(entry).message);
+      } else if (this.replyStruct(slot, name, seqid, result)) {
+        entry.counter.end(startedAt);
+      } else {
+        this.errors++;
+        entry.counter.end(startedAt, 'INTERNAL_ERROR');
+      }
+    } else {
+      const declared = entry.declaredResult(error);
+      if (declared) {
+        entry.counter.end(startedAt, (error as Error).name || 'exception');
+        this.replyStruct(slot, name, seqid, declared);
+      } else if (error instanceof TApplicationException) {
+        // Raised on purpose by the handler: it is part of the contract, pass it on.
+        this.errors++;
+        entry.counter.end(startedAt, 'APPLICATION_EXCEPTION');
+        this.replyException(slot, name, seqid, error.type, error.message);
+      } else {
+        this.errors++;
+        entry.counter.end(startedAt, 'INTERNAL_ERROR');
+        this.log.error({ err: error, method: entry.key, remote: this.remote }, 'handler threw');
+        this.replyException(slot, name, seqid, AppErr.INTERNAL_ERROR, internalError(entry).message);
+      }
+    }
+    if (this.paused && this.inFlight < MAX_IN_FLIGHT / 2) this.resume();
+    this.maybeRetire();
+  }
+
+  /** Encodes a REPLY; on an encoding failure answers INTERNAL_ERROR instead and returns false. */
+  private replyStruct(
+    slot: number,
+    name: string,
+    seqid: number,
+    result: { write(p: unknown): void },
+  ): boolean {
+    this.currentSlot = slot;
+    try {
+      this.output.writeMessageBegin(name, MessageType.REPLY, seqid);
+      result.write(this.output);
+      this.output.writeMessageEnd();
+      this.output.flush();
+      return true;
+    } catch (err) {
+      this.writer.reset();
+      this.output = new this.options.protocol(this.writer);
+      this.log.error({ err, method: name }, 'handler result could not be encoded (wrong type for the IDL?)');
+      this.replyException(slot, name, seqid, AppErr.INTERNAL_ERROR, `Internal error in ${name}`);
+      return false;
+    }
+  }
+
+  private replyException(slot: number, name: string, seqid: number, type: number, message: string): void {
+    this.currentSlot = slot;
+    this.output.writeMessageBegin(name, MessageType.EXCEPTION, seqid);
+    writeApplicationException(this.output, type, message);
+    this.output.writeMessageEnd();
+    this.output.flush();
+  }
+
+  private reserveSlot(): number {
+    this.queue.push(undefined);
+    return this.nextSlot++;
+  }
+
+  /** WriteBuffer sink: file the message in its slot and send every reply that is now in order. */
+  private deliver(message: Buffer): void {
+    const slot = this.currentSlot;
+    if (this.closed || slot < 0) return;
+    this.queue[slot - this.queueBase] = message;
+    while (this.queue.length > 0 && this.queue[0] !== undefined) {
+      this.send(this.queue.shift()!);
+      this.queueBase++;
+    }
+  }
+
+  private send(message: Buffer): void {
+    if (!this.corked) {
+      // Every reply produced in this tick goes out in one writev.
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncork);
+    }
+    if (!this.socket.write(message) && this.socket.writableLength > MAX_WRITE_BACKLOG) this.pause();
+  }
+
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+    if (this.readEnded && this.inFlight === 0 && this.queue.length === 0) this.socket.end();
+    this.maybeRetire();
+  };
+
+  private pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.socket.pause();
+  }
+
+  private resume(): void {
+    if (!this.paused || this.closed) return;
+    if (this.inFlight >= MAX_IN_FLIGHT / 2 || this.socket.writableLength > MAX_WRITE_BACKLOG) return;
+    this.paused = false;
+    this.socket.resume();
+    if (this.inBuf.length > 0) this.decodeAvailable();
+  }
+
+  private readonly onDrain = (): void => {
+    this.resume();
+    this.maybeRetire();
+  };
+
+  private maybeRetire(): void {
+    if (!this.retire || this.closed || this.corked || !this.idle) return;
+    const handOff = this.retire;
+    this.retire = undefined;
+    if (this.readEnded) {
+      this.socket.end();
+      return;
+    }
+    this.detach();
+    const socket = this.socket;
+    // Stop the event loop reading more: what is still in the kernel travels with the handle.
+    (socket as unknown as { _handle?: { readStop?(): void } })._handle?.readStop?.();
+    socket.pause();
+    const leftovers: Buffer[] = [this.inBuf];
+    for (let chunk = socket.read(); chunk !== null; chunk = socket.read()) leftovers.push(chunk as Buffer);
+    this.inBuf = EMPTY;
+    this.closed = true;
+    this.onClose(this);
+    handOff(socket, Buffer.concat(leftovers));
+  }
+
+  private detach(): void {
+    const s = this.socket;
+    s.setTimeout(0);
+    s.off('data', this.onData);
+    s.off('end', this.onEnd);
+    s.off('timeout', this.onTimeout);
+    s.off('drain', this.onDrain);
+    s.off('error', this.onError);
+    s.off('close', this.onSocketClose);
+  }
+
+  private readonly onEnd = (): void => {
+    // The peer will send nothing more; answer what it already sent, then close.
+    this.readEnded = true;
+    if (this.inBuf.length > 0)
+      this.log.warn({ remote: this.remote, bytes: this.inBuf.length }, 'peer closed mid-message');
+    if (this.inFlight === 0 && this.queue.length === 0) this.socket.end();
+  };
+
+  private readonly onTimeout = (): void => {
+    if (this.inFlight > 0 && this.socket.writableLength === 0) return; // a slow handler, not an idle peer
+    this.log.info({ remote: this.remote, inFlight: this.inFlight }, 'closing idle connection');
+    this.socket.destroy();
+  };
+
+  private readonly onError = (err: Error): void => {
+    this.log.debug({ remote: this.remote, err: err.message }, 'connection error');
+  };
+
+  private readonly onSocketClose = (): void => {
+    if (this.closed) return;
+    this.closed = true;
+    this.onClose(this);
+  };
+
+  private protocolError(
+    problem: string,
+    header?: { fname: string; rseqid: number },
+    type: number = AppErr.PROTOCOL_ERROR,
+  ): void {
+    this.stats.counter(`${this.table.services[0] ?? '?'}.<protocol>`).reject('PROTOCOL_ERROR');
+    this.errors++;
+    this.log.warn({ remote: this.remote, method: header?.fname }, `closing connection: ${problem}`);
+    if (header && !this.closed) {
+      // We know who asked: tell them why before closing.
+      try {
+        this.replyException(this.reserveSlot(), header.fname, header.rseqid, type, `Bad request: ${problem}`);
+      } catch {
+        // the protocol object may be in any state after bad input; closing is enough
+      }
+    }
+    this.closed = true;
+    this.inBuf = EMPTY;
+    this.socket.end();
+    this.socket.destroySoon();
+    this.onClose(this);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** A hint when the bytes look like the other transport (a common misconfiguration). */
+function mismatchHint(bytes: Buffer, framedListener: boolean): string {
+  if (bytes.length < 4) return '';
+  const b0 = bytes[0]!;
+  const looksLikeMessage = b0 === 0x80 || b0 === 0x82 || b0 === 0x5b; // binary, compact, JSON
+  if (framedListener && looksLikeMessage)
+    return ' (the client seems to use buffered transport; this listener is framed)';
+  if (!framedListener && b0 === 0 && bytes.length > 4 && [0x80, 0x82, 0x5b].includes(bytes[4]!)) {
+    return ' (the client seems to use framed transport; this listener is buffered)';
+  }
+  if (/^(GET|POST|PUT|HEAD|OPTIONS) /.test(bytes.subarray(0, 8).toString('latin1')))
+    return ' (an HTTP request on a Thrift port)';
+  return '';
+}

@@ -1,0 +1,118 @@
+/**
+ * Per-method call figures kept inside a worker: counters and a fixed-bucket latency histogram.
+ * The hot path touches preallocated numbers only; snapshots are copied out on request.
+ */
+import { LATENCY_BUCKETS_MS, type MethodStats } from './ipc.js';
+
+/** Failure kinds that are not declared exceptions. */
+export type FailureKind = 'INTERNAL_ERROR' | 'UNKNOWN_METHOD' | 'PROTOCOL_ERROR' | (string & {});
+
+/** Mutable figures of one method. */
+export class MethodCounter {
+  calls = 0;
+  successes = 0;
+  inFlight = 0;
+  totalMs = 0;
+  readonly failures: Record<string, number> = {};
+  readonly buckets: number[] = new Array(LATENCY_BUCKETS_MS.length + 1).fill(0);
+
+  /** Marks a call started; returns the start time to hand back to {@link end}. */
+  begin(): number {
+    this.calls++;
+    this.inFlight++;
+    return performance.now();
+  }
+
+  /** Records a finished call: `failure` undefined means success. */
+  end(startedAt: number, failure?: FailureKind): void {
+    const ms = performance.now() - startedAt;
+    this.inFlight--;
+    this.totalMs += ms;
+    this.buckets[bucketIndex(ms)]!++;
+    if (failure === undefined) this.successes++;
+    else this.failures[failure] = (this.failures[failure] ?? 0) + 1;
+  }
+
+  /** Counts a call that failed before reaching a handler (unknown method, protocol error). */
+  reject(failure: FailureKind): void {
+    this.calls++;
+    this.buckets[0]!++;
+    this.failures[failure] = (this.failures[failure] ?? 0) + 1;
+  }
+
+  snapshot(): MethodStats {
+    return {
+      calls: this.calls,
+      successes: this.successes,
+      failures: { ...this.failures },
+      totalMs: this.totalMs,
+      buckets: [...this.buckets],
+      inFlight: this.inFlight,
+    };
+  }
+}
+
+/** The counters of every method a worker serves, keyed `Service.method`. */
+export class StatsRegistry {
+  private readonly byKey = new Map<string, MethodCounter>();
+
+  /** The counter for `key`, created on first use (at load time for known methods). */
+  counter(key: string): MethodCounter {
+    let c = this.byKey.get(key);
+    if (!c) {
+      c = new MethodCounter();
+      this.byKey.set(key, c);
+    }
+    return c;
+  }
+
+  snapshot(): Record<string, MethodStats> {
+    const out: Record<string, MethodStats> = {};
+    for (const [key, c] of this.byKey) out[key] = c.snapshot();
+    return out;
+  }
+}
+
+/**
+ * Estimates a quantile (0..1) from histogram buckets, in milliseconds: the upper bound of
+ * the bucket holding the quantile, interpolated linearly inside it.
+ */
+export function quantileMs(buckets: readonly number[], q: number): number {
+  const total = buckets.reduce((a, b) => a + b, 0);
+  if (total === 0) return 0;
+  const rank = q * total;
+  let seen = 0;
+  for (let i = 0; i < buckets.length; i++) {
+    const n = buckets[i]!;
+    if (seen + n >= rank && n > 0) {
+      const lo = i === 0 ? 0 : LATENCY_BUCKETS_MS[i - 1]!;
+      const hi = LATENCY_BUCKETS_MS[i] ?? lo * 2;
+      return lo + (hi - lo) * ((rank - seen) / n);
+    }
+    seen += n;
+  }
+  return LATENCY_BUCKETS_MS[LATENCY_BUCKETS_MS.length - 1]!;
+}
+
+/** Adds `b` into `a` (for aggregating workers). */
+export function mergeMethodStats(a: MethodStats, b: MethodStats): MethodStats {
+  const failures = { ...a.failures };
+  for (const [k, v] of Object.entries(b.failures)) failures[k] = (failures[k] ?? 0) + v;
+  return {
+    calls: a.calls + b.calls,
+    successes: a.successes + b.successes,
+    failures,
+    totalMs: a.totalMs + b.totalMs,
+    buckets: a.buckets.map((n, i) => n + (b.buckets[i] ?? 0)),
+    inFlight: a.inFlight + b.inFlight,
+  };
+}
+
+// --- internal ---
+
+function bucketIndex(ms: number): number {
+  // Linear scan: 17 bounds, and most calls land in the first few.
+  let i = 0;
+  while (i < LATENCY_BUCKETS_MS.length && ms > LATENCY_BUCKETS_MS[i]!) i++;
+  return i;
+}

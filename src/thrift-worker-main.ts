@@ -1,0 +1,128 @@
+/**
+ * Entry point of a worker process forked by the supervisor: reads its {@link WorkerBootstrap}
+ * from the environment, serves its listener, and speaks the IPC protocol of ipc.ts.
+ */
+import type { Socket } from 'node:net';
+import { ThriftHostError } from './common/errors.js';
+import {
+  type MasterMessage,
+  WORKER_ENV,
+  WORKER_EXIT,
+  type WorkerBootstrap,
+  type WorkerMessage,
+} from './ipc.js';
+import { createLogger } from './logger.js';
+import { ThriftServer } from './thrift-worker.js';
+
+/** How often a worker compares its request count and RSS with the recycle limits. */
+const RECYCLE_CHECK_MS = 2_000;
+
+function send(message: WorkerMessage, handle?: Socket): void {
+  if (process.connected) process.send?.(message, handle as never);
+}
+
+async function main(): Promise<void> {
+  const boot = JSON.parse(process.env[WORKER_ENV] ?? 'null') as WorkerBootstrap | null;
+  if (!boot) throw new Error(`${WORKER_ENV} is not set: this file is started by the supervisor, not by hand`);
+  const { service } = boot;
+  const log = createLogger({ level: boot.logLevel, bindings: { service: service.name } });
+
+  let server: ThriftServer;
+  try {
+    server = new ThriftServer(service, log);
+  } catch (err) {
+    const code = err instanceof ThriftHostError ? err.code : 'ERR_HANDLER_LOAD';
+    log.error({ err }, 'cannot load service');
+    send({ t: 'fatal', code, message: (err as Error).message });
+    process.exitCode = WORKER_EXIT.LOAD_FAILED;
+    return;
+  }
+
+  try {
+    await server.listen();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const message =
+      e.code === 'EADDRINUSE'
+        ? `port ${service.listen.port} is already in use (another rpc host or program listens there)`
+        : e.code === 'EACCES'
+          ? `no permission to listen on ${service.listen.host}:${service.listen.port} (ports below 1024 need root)`
+          : `cannot listen on ${service.listen.host}:${service.listen.port}: ${e.message}`;
+    log.error({ err }, message);
+    send({ t: 'fatal', code: 'ERR_LISTEN', message });
+    process.exit(WORKER_EXIT.LISTEN_FAILED);
+  }
+  dropPrivileges(service.user, service.group);
+  send({ t: 'listening', address: service.listen });
+  log.debug({ generation: boot.generation }, 'worker listening');
+
+  process.on('message', (msg: MasterMessage, handle?: Socket) => {
+    switch (msg.t) {
+      case 'stats':
+        send({ t: 'stats', id: msg.id, stats: server.snapshot() });
+        break;
+      case 'adopt':
+        if (handle) server.adopt(handle, Buffer.from(msg.pending, 'base64'));
+        break;
+      case 'drain': {
+        // TLS sockets carry session state in this process and cannot move: close them instead.
+        const handOff = service.tls
+          ? undefined
+          : (socket: Socket, unread: Buffer) =>
+              send({ t: 'handoff', pending: unread.toString('base64') }, socket);
+        server.drain(boot.gracefulTimeoutMs, handOff).then(() => {
+          log.debug('drained');
+          process.disconnect?.();
+          setTimeout(() => process.exit(WORKER_EXIT.OK), 50).unref();
+        });
+        break;
+      }
+    }
+  });
+
+  if (service.maxRequests > 0 || service.maxMemoryMB > 0) {
+    let asked = false;
+    setInterval(() => {
+      if (asked) return;
+      const rssMB = process.memoryUsage.rss() / 2 ** 20;
+      const reason =
+        service.maxRequests > 0 && server.requests >= service.maxRequests
+          ? `served ${server.requests} requests (maxRequests ${service.maxRequests})`
+          : service.maxMemoryMB > 0 && rssMB > service.maxMemoryMB
+            ? `RSS ${rssMB.toFixed(0)} MB over maxMemoryMB ${service.maxMemoryMB}`
+            : undefined;
+      if (reason) {
+        asked = true;
+        send({ t: 'recycle', reason });
+      }
+    }, RECYCLE_CHECK_MS).unref();
+  }
+
+  // One bad request must not take the worker down; a bug outside any request still must.
+  process.on('uncaughtException', (err) => {
+    log.fatal({ err }, 'uncaught exception; worker exits and will be replaced');
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (err) =>
+    log.error({ err }, 'unhandled promise rejection in handler code'),
+  );
+  process.on('disconnect', () => {
+    // The master is gone: never linger as an orphan holding connections.
+    server.drain(boot.gracefulTimeoutMs).then(() => process.exit(WORKER_EXIT.OK));
+  });
+  process.on('SIGTERM', () => server.drain(boot.gracefulTimeoutMs).then(() => process.exit(WORKER_EXIT.OK)));
+  process.on('SIGINT', () => {
+    // Ctrl-C reaches the whole process group; the master coordinates the stop.
+  });
+}
+
+function dropPrivileges(user?: string, group?: string): void {
+  if (process.getuid?.() !== 0) return;
+  if (group) process.setgid?.(group);
+  if (user) process.setuid?.(user);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -206,7 +206,8 @@ export class ServerConnection {
       }
       return true;
     }
-    this.dispatch(entry, header.fname, header.rseqid, header.mtype === MessageType.ONEWAY, args!);
+    // Replies carry the bare method name, also when multiplexed (as TMultiplexedProcessor does).
+    this.dispatch(entry, entry.info.name, header.rseqid, header.mtype === MessageType.ONEWAY, args!);
     return true;
   }
 
@@ -285,7 +286,7 @@ export class ServerConnection {
     } else {
       const declared = entry.declaredResult(error);
       if (declared) {
-        entry.counter.end(startedAt, (error as Error).name || 'exception');
+        entry.counter.end(startedAt, (error as Error).name || 'exception', error);
         this.replyStruct(slot, name, seqid, declared);
       } else if (error instanceof TApplicationException) {
         // Raised on purpose by the handler: it is part of the contract, pass it on.
@@ -294,7 +295,7 @@ export class ServerConnection {
         this.replyException(slot, name, seqid, error.type, error.message);
       } else {
         this.errors++;
-        entry.counter.end(startedAt, 'INTERNAL_ERROR');
+        entry.counter.end(startedAt, 'INTERNAL_ERROR', error);
         this.log.error({ err: error, method: entry.key, remote: this.remote }, 'handler threw');
         this.replyException(slot, name, seqid, AppErr.INTERNAL_ERROR, internalError(entry).message);
       }

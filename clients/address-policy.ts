@@ -1,0 +1,78 @@
+/**
+ * The address-picking policy as a pure function of state: which address a call goes to, given
+ * the configured addresses, the evicted ones, a clock reading and a random source. No sockets,
+ * no timers, no files: the address manager feeds it and tests drive it directly.
+ */
+
+/** What is known about one evicted address. Times are epoch milliseconds (shared between processes). */
+export interface EvictionEntry {
+  /** When it was first evicted. */
+  evictedAt: number;
+  /** Probes that went to it since (they all failed, or it would not be here). */
+  attempts: number;
+  /** From this time on it is due for one back-off probe. */
+  retryAt: number;
+}
+
+/** Why an address was picked. Anything but `healthy` is a probe of an evicted address. */
+export type PickReason = 'healthy' | 'backoff-probe' | 'detect-probe' | 'last-resort';
+
+/** The policy's answer. */
+export interface Pick {
+  address: string;
+  reason: PickReason;
+}
+
+/** Everything {@link pickAddress} decides on. */
+export interface PickInput {
+  addresses: readonly string[];
+  evicted: ReadonlyMap<string, EvictionEntry>;
+  /** Addresses this call already tried. */
+  exclude?: ReadonlySet<string>;
+  now: number;
+  /** Chance in [0, 1] that a call probes an evicted address while healthy ones exist. */
+  detectRate: number;
+  /** Source in [0, 1). */
+  random: () => number;
+}
+
+/**
+ * Picks the address for one call attempt, in this order:
+ * 1. an evicted address whose back-off has elapsed (the earliest due), as a probe;
+ * 2. with probability `detectRate`, a random evicted address, as a probe (the original's 5/10000);
+ * 3. a random healthy address;
+ * 4. when every candidate is evicted, the one due soonest, as a last resort.
+ *
+ * Returns undefined only when `exclude` covers every address.
+ */
+export function pickAddress(input: PickInput): Pick | undefined {
+  const { evicted, exclude, now, random } = input;
+  const candidates = exclude?.size ? input.addresses.filter((a) => !exclude.has(a)) : input.addresses;
+  if (candidates.length === 0) return undefined;
+
+  const healthy: string[] = [];
+  const bad: string[] = [];
+  for (const a of candidates) (evicted.has(a) ? bad : healthy).push(a);
+
+  if (bad.length > 0) {
+    const soonest = earliestDue(bad, evicted);
+    if ((evicted.get(soonest)?.retryAt ?? 0) <= now) return { address: soonest, reason: 'backoff-probe' };
+    if (healthy.length === 0) return { address: soonest, reason: 'last-resort' };
+    if (input.detectRate > 0 && random() < input.detectRate) {
+      return { address: pickRandom(bad, random), reason: 'detect-probe' };
+    }
+  }
+  return { address: pickRandom(healthy, random), reason: 'healthy' };
+}
+
+// --- internal ---
+
+function earliestDue(bad: string[], evicted: ReadonlyMap<string, EvictionEntry>): string {
+  let best = bad[0] as string;
+  for (const a of bad) if ((evicted.get(a)?.retryAt ?? 0) < (evicted.get(best)?.retryAt ?? 0)) best = a;
+  return best;
+}
+
+function pickRandom(list: readonly string[], random: () => number): string {
+  return list[Math.min(list.length - 1, Math.floor(random() * list.length))] as string;
+}

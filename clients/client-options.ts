@@ -1,0 +1,264 @@
+/**
+ * Client configuration: what `ThriftClient.config(...)` accepts, validated field by field and
+ * resolved against {@link CLIENT_DEFAULTS} in exactly one function ({@link validateClientConfig}).
+ * The original workerman-thrift key names (`thrift_protocol`, `thrift_transport`, `service_dir`)
+ * are accepted as aliases.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { formatAddress, parseAddress } from '../src/common/address.js';
+import {
+  PROTOCOLS,
+  type ProtocolName,
+  parseProtocolName,
+  parseTransportName,
+  TRANSPORTS,
+  type TransportName,
+} from '../src/common/protocols.js';
+import { ClientConfigError } from './errors.js';
+
+/** Every default of a service entry. */
+export const CLIENT_DEFAULTS = {
+  protocol: 'binary' as ProtocolName,
+  transport: 'buffered' as TransportName,
+  serviceDir: 'gen',
+  connectTimeoutMs: 3_000,
+  callTimeoutMs: 5_000,
+  retries: 2,
+  poolMin: 0,
+  poolMax: 10,
+  poolIdleTimeoutMs: 30_000,
+  maxInFlightPerConnection: 4,
+  detectRate: 0.0005,
+  evictAfterFailures: 0,
+  backoffInitialMs: 1_000,
+  backoffMaxMs: 60_000,
+  backoffMultiplier: 2,
+  backoffJitter: 0.2,
+  shareState: true,
+  stateDir: () => os.tmpdir(),
+  stateSyncMs: 200,
+} as const;
+
+/** One service entry of `ThriftClient.config({ [service]: options })`. */
+export interface ServiceClientOptions {
+  /** `host:port` addresses of the service (at least one). */
+  addresses: string[];
+  /** `binary` | `compact` | `json`, or `TBinaryProtocol`... Alias: `thrift_protocol`. @default 'binary' */
+  protocol?: string;
+  /** `buffered` | `framed`, or `TFramedTransport`... Alias: `thrift_transport`. @default 'buffered' */
+  transport?: string;
+  /** Where `<Service>/<Service>.js` is generated, relative to the working directory. Alias: `service_dir`. @default 'gen' */
+  serviceDir?: string;
+  /** Explicit path of the generated `<Service>.js`; overrides `serviceDir`. @default undefined */
+  generated?: string;
+  /** TCP connect timeout. @default 3000 */
+  connectTimeoutMs?: number;
+  /** Time a call may wait for its reply, and the lifetime of an uncollected `asend_`. @default 5000 */
+  callTimeoutMs?: number;
+  /** Extra attempts, each on another address, for a call that may be retried. @default 2 */
+  retries?: number;
+  /** Methods safe to run twice: retried on another address even after the request was written. @default [] */
+  idempotent?: string[];
+  /** Connections kept open per address even when idle. @default 0 */
+  poolMin?: number;
+  /** Most connections per address. @default 10 */
+  poolMax?: number;
+  /** Close a connection idle for this long. @default 30000 */
+  poolIdleTimeoutMs?: number;
+  /** Calls pipelined on one connection before the pool opens another (1 = no pipelining). @default 4 */
+  maxInFlightPerConnection?: number;
+  /** Chance that a call probes an evicted address instead of a healthy one. @default 0.0005 */
+  detectRate?: number;
+  /** Evict an address after this many consecutive failed calls (timeouts, closed connections); 0 = never. @default 0 */
+  evictAfterFailures?: number;
+  /** First back-off before an evicted address gets a probe. @default 1000 */
+  backoffInitialMs?: number;
+  /** Back-off ceiling. @default 60000 */
+  backoffMaxMs?: number;
+  /** Back-off growth per failed probe. @default 2 */
+  backoffMultiplier?: number;
+  /** Relative jitter applied to each back-off (0.2 = ±20%). @default 0.2 */
+  backoffJitter?: number;
+  /** Share the evicted list with every client process on this host through a state file. @default true */
+  shareState?: boolean;
+  /** Folder of the shared state file. @default os.tmpdir() */
+  stateDir?: string;
+  /** Re-read the shared state file at most this often (it is only re-parsed when it changed). @default 200 */
+  stateSyncMs?: number;
+}
+
+/** The `ThriftClient.config` argument: service name → options. */
+export type ClientConfig = Record<string, ServiceClientOptions>;
+
+/** A service entry with every default applied and every value checked. */
+export interface ResolvedServiceOptions {
+  readonly service: string;
+  /** Normalised `host:port` strings, deduplicated, in config order. */
+  readonly addresses: readonly string[];
+  readonly protocol: ProtocolName;
+  readonly transport: TransportName;
+  /** Absolute. */
+  readonly serviceDir: string;
+  /** Absolute, when given. */
+  readonly generated: string | undefined;
+  readonly connectTimeoutMs: number;
+  readonly callTimeoutMs: number;
+  readonly retries: number;
+  readonly idempotent: ReadonlySet<string>;
+  readonly poolMin: number;
+  readonly poolMax: number;
+  readonly poolIdleTimeoutMs: number;
+  readonly maxInFlightPerConnection: number;
+  readonly detectRate: number;
+  readonly evictAfterFailures: number;
+  readonly backoffInitialMs: number;
+  readonly backoffMaxMs: number;
+  readonly backoffMultiplier: number;
+  readonly backoffJitter: number;
+  readonly shareState: boolean;
+  readonly stateDir: string;
+  readonly stateSyncMs: number;
+}
+
+const ALIASES: Record<string, keyof ServiceClientOptions> = {
+  thrift_protocol: 'protocol',
+  thrift_transport: 'transport',
+  service_dir: 'serviceDir',
+};
+
+const KNOWN_KEYS = new Set<string>([
+  'addresses',
+  'protocol',
+  'transport',
+  'serviceDir',
+  'generated',
+  'connectTimeoutMs',
+  'callTimeoutMs',
+  'retries',
+  'idempotent',
+  'poolMin',
+  'poolMax',
+  'poolIdleTimeoutMs',
+  'maxInFlightPerConnection',
+  'detectRate',
+  'evictAfterFailures',
+  'backoffInitialMs',
+  'backoffMaxMs',
+  'backoffMultiplier',
+  'backoffJitter',
+  'shareState',
+  'stateDir',
+  'stateSyncMs',
+]);
+
+/**
+ * Turns untrusted client config into resolved service entries.
+ * @throws ClientConfigError naming the service, the field and the constraint.
+ */
+export function validateClientConfig(raw: unknown): Map<string, ResolvedServiceOptions> {
+  if (!isRecord(raw)) throw new ClientConfigError('ThriftClient.config expects an object: { ServiceName: { addresses: [...] } }');
+  const services = new Map<string, ResolvedServiceOptions>();
+  for (const [service, entry] of Object.entries(raw)) {
+    services.set(service, validateServiceOptions(service, entry));
+  }
+  return services;
+}
+
+/** Validates one service entry and applies {@link CLIENT_DEFAULTS}: the only place defaults are resolved. */
+export function validateServiceOptions(service: string, raw: unknown): ResolvedServiceOptions {
+  const at = (field: string) => `ThriftClient.config: ${service}.${field}`;
+  if (!isRecord(raw)) throw new ClientConfigError(`${at('')} must be an object with at least \`addresses\``);
+  const o = canonicalKeys(service, raw);
+  const d = CLIENT_DEFAULTS;
+
+  if (!Array.isArray(o.addresses) || o.addresses.length === 0) {
+    throw new ClientConfigError(`${at('addresses')} must be a non-empty array of "host:port" strings`);
+  }
+  const addresses: string[] = [];
+  for (const [i, a] of o.addresses.entries()) {
+    const parsed = typeof a === 'string' ? parseAddress(a, { allowPortZero: false }) : 'not a string';
+    if (typeof parsed === 'string') throw new ClientConfigError(`${at(`addresses[${i}]`)}: ${parsed}`);
+    const text = formatAddress(parsed);
+    if (!addresses.includes(text)) addresses.push(text);
+  }
+
+  const protocolText = optional(o.protocol, d.protocol, (v) => typeof v === 'string', at('protocol'), 'a string');
+  const protocol = parseProtocolName(protocolText);
+  if (!protocol) throw new ClientConfigError(`${at('protocol')} "${protocolText}" is unknown (use one of ${PROTOCOLS.join(', ')})`);
+  const transportText = optional(o.transport, d.transport, (v) => typeof v === 'string', at('transport'), 'a string');
+  const transport = parseTransportName(transportText);
+  if (!transport) {
+    throw new ClientConfigError(`${at('transport')} "${transportText}" is unknown (use one of ${TRANSPORTS.join(', ')})`);
+  }
+
+  const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+  const idempotent = optional(o.idempotent, [] as string[], (v) => Array.isArray(v) && v.every(isString), at('idempotent'), 'an array of method names');
+  const generated = o.generated === undefined ? undefined : optional(o.generated, '', isString, at('generated'), 'a file path');
+
+  const int = (field: keyof typeof d & keyof ServiceClientOptions, min: number) =>
+    optional(o[field], d[field] as number, (v) => Number.isInteger(v) && (v as number) >= min, at(field), `an integer >= ${min}`);
+  const num = (field: keyof typeof d & keyof ServiceClientOptions, min: number, max: number) =>
+    optional(o[field], d[field] as number, (v) => typeof v === 'number' && v >= min && v <= max, at(field), `a number in [${min}, ${max}]`);
+
+  const resolved: ResolvedServiceOptions = {
+    service,
+    addresses,
+    protocol,
+    transport,
+    serviceDir: path.resolve(optional(o.serviceDir, d.serviceDir, isString, at('serviceDir'), 'a folder path')),
+    generated: generated === undefined ? undefined : path.resolve(generated),
+    connectTimeoutMs: int('connectTimeoutMs', 1),
+    callTimeoutMs: int('callTimeoutMs', 1),
+    retries: int('retries', 0),
+    idempotent: new Set(idempotent),
+    poolMin: int('poolMin', 0),
+    poolMax: int('poolMax', 1),
+    poolIdleTimeoutMs: int('poolIdleTimeoutMs', 1),
+    maxInFlightPerConnection: int('maxInFlightPerConnection', 1),
+    detectRate: num('detectRate', 0, 1),
+    evictAfterFailures: int('evictAfterFailures', 0),
+    backoffInitialMs: int('backoffInitialMs', 1),
+    backoffMaxMs: int('backoffMaxMs', 1),
+    backoffMultiplier: num('backoffMultiplier', 1, 100),
+    backoffJitter: num('backoffJitter', 0, 1),
+    shareState: optional(o.shareState, d.shareState as boolean, (v) => typeof v === 'boolean', at('shareState'), 'a boolean'),
+    stateDir: path.resolve(optional(o.stateDir, d.stateDir(), isString, at('stateDir'), 'a folder path')),
+    stateSyncMs: int('stateSyncMs', 0),
+  };
+  if (resolved.poolMin > resolved.poolMax) {
+    throw new ClientConfigError(`${at('poolMin')} (${resolved.poolMin}) must not exceed poolMax (${resolved.poolMax})`);
+  }
+  if (resolved.backoffInitialMs > resolved.backoffMaxMs) {
+    throw new ClientConfigError(`${at('backoffInitialMs')} must not exceed backoffMaxMs (${resolved.backoffMaxMs})`);
+  }
+  return resolved;
+}
+
+// --- internal ---
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Maps alias keys to their canonical names; an unknown key or a key given twice is an error. */
+function canonicalKeys(service: string, raw: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    const name = ALIASES[key] ?? key;
+    if (!KNOWN_KEYS.has(name)) {
+      throw new ClientConfigError(
+        `ThriftClient.config: ${service}.${key} is not a known option (known: ${[...KNOWN_KEYS, ...Object.keys(ALIASES)].join(', ')})`,
+      );
+    }
+    if (name in out) throw new ClientConfigError(`ThriftClient.config: ${service}.${name} is given twice (once as ${key})`);
+    out[name] = value;
+  }
+  return out;
+}
+
+function optional<T>(value: unknown, fallback: T, ok: (v: unknown) => boolean, field: string, expected: string): T {
+  if (value === undefined) return fallback;
+  if (!ok(value)) throw new ClientConfigError(`${field} must be ${expected}, got ${JSON.stringify(value)}`);
+  return value as T;
+}

@@ -1,0 +1,337 @@
+/**
+ * One client socket to one address. Calls are pipelined: each gets a sequence id and waits in a
+ * pending map until the reply with that id arrives, its own deadline passes, or the socket dies;
+ * a dying socket rejects every pending call at once, naming service, method and address (the
+ * Apache client leaves them hanging). The socket is unref'd while nothing is pending, so an
+ * idle pooled connection never keeps the process alive.
+ */
+import net from 'node:net';
+import thrift from 'thrift';
+import type { MethodInfo } from '../src/common/generated-service.js';
+import { type ProtocolName, protocolClass } from '../src/common/protocols.js';
+import { isUnderrun, ReadBuffer } from '../src/common/read-buffer.js';
+import { WriteBuffer } from '../src/common/write-buffer.js';
+import { CallTimeoutError, type CallTarget, ConnectionClosedError, ReplyDecodeError } from './errors.js';
+
+const { MessageType, TApplicationException, TApplicationExceptionType, Type } = thrift.Thrift;
+
+/** What a {@link Connection} needs to know. */
+export interface ConnectionOptions {
+  host: string;
+  port: number;
+  /** `host:port`, for messages. */
+  address: string;
+  service: string;
+  protocol: ProtocolName;
+  framed: boolean;
+  connectTimeoutMs: number;
+}
+
+/** Lifecycle of a connection. `retired`: finishes pending calls, takes no new ones. */
+export type ConnectionState = 'connecting' | 'open' | 'retired' | 'closed';
+
+/** One pipelined Thrift connection. */
+export class Connection {
+  /** Settles when the socket is connected; rejects with the connect error (never rejects later). */
+  readonly ready: Promise<void>;
+  /** Why the connection closed, once it has. */
+  closeCause: Error | undefined;
+  private stateValue: ConnectionState = 'connecting';
+  private readonly socket: net.Socket;
+  private readonly pending = new Map<number, PendingCall>();
+  private seqid = 0;
+  private readonly out: WriteBuffer;
+  private readonly outProto: thrift.TProtocol;
+  private readonly inBuf = new ReadBuffer();
+  private inProto: thrift.TProtocol;
+  private leftover: Buffer | undefined;
+  private slotWaiter: { below: number; cb: () => void } | undefined;
+
+  constructor(private readonly options: ConnectionOptions) {
+    const Protocol = protocolClass(options.protocol);
+    this.out = new WriteBuffer(options.framed, () => {});
+    this.outProto = new Protocol(this.out);
+    this.inProto = new Protocol(this.inBuf);
+    this.socket = net.connect({ host: options.host, port: options.port });
+    this.socket.setNoDelay(true);
+    this.socket.unref();
+    this.ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const err = new Error(`connect timeout after ${options.connectTimeoutMs} ms`);
+        (err as NodeJS.ErrnoException).code = 'ETIMEDOUT';
+        this.socket.destroy(err);
+      }, options.connectTimeoutMs);
+      timer.unref();
+      this.socket.once('connect', () => {
+        clearTimeout(timer);
+        if (this.stateValue === 'connecting') this.stateValue = 'open';
+        resolve();
+      });
+      this.socket.once('close', () => {
+        clearTimeout(timer);
+        reject(this.closeCause ?? new Error('connection closed while connecting'));
+      });
+    });
+    // The pool awaits `ready`; mark the rejection handled for connections nobody awaits.
+    this.ready.catch(() => {});
+    this.socket.on('data', (chunk) => this.onData(chunk));
+    this.socket.on('error', (err) => {
+      this.closeCause ??= err;
+    });
+    this.socket.on('end', () => {
+      this.closeCause ??= new Error('server closed the connection');
+      if (this.stateValue !== 'connecting') this.stateValue = 'closed';
+      this.socket.destroy();
+    });
+    this.socket.on('close', () => this.onClose());
+  }
+
+  /** `host:port` of the peer. */
+  get address(): string {
+    return this.options.address;
+  }
+
+  get state(): ConnectionState {
+    return this.stateValue;
+  }
+
+  /** Calls waiting for their reply. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** True while new calls may be written. */
+  get usable(): boolean {
+    return this.stateValue === 'open';
+  }
+
+  /**
+   * Writes one call and returns its reply. Throws synchronously, with `requestSent: false`, when
+   * the connection cannot take it; an encoding error (bad argument) throws as-is.
+   */
+  call(method: MethodInfo, args: Record<string, unknown>, timeoutMs: number): Promise<unknown> {
+    const target: CallTarget = { service: this.options.service, method: method.name, address: this.address };
+    if (this.stateValue !== 'open') {
+      throw new ConnectionClosedError(
+        `${target.service}.${target.method}: connection to ${target.address} is ${this.stateValue}; request not sent`,
+        target,
+        false,
+        { cause: this.closeCause },
+      );
+    }
+    this.seqid = (this.seqid + 1) | 0;
+    const seqid = this.seqid;
+    const message = this.encode(method, args, seqid);
+    if (method.oneway) {
+      this.socket.write(message);
+      return Promise.resolve(undefined);
+    }
+    return new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => this.onTimeout(seqid, timeoutMs), timeoutMs);
+      if (this.pending.size === 0) this.socket.ref();
+      this.pending.set(seqid, { method, target, resolve, reject, timer });
+      this.socket.write(message);
+    });
+  }
+
+  /** Calls `cb` once when fewer than `below` calls are pending, or the connection stops being usable. */
+  whenBelow(below: number, cb: () => void): void {
+    if (this.pending.size < below || !this.usable) cb();
+    else this.slotWaiter = { below, cb };
+  }
+
+  /** Takes no new calls; closes once the pending ones are settled. Idempotent. */
+  retire(): void {
+    if (this.stateValue === 'closed') return;
+    if (this.stateValue !== 'retired') this.stateValue = 'retired';
+    if (this.pending.size === 0) this.socket.end();
+    this.notifySlot();
+  }
+
+  /** Closes now, rejecting every pending call. Idempotent. */
+  destroy(cause?: Error): void {
+    this.closeCause ??= cause ?? new Error('connection destroyed by the client');
+    this.socket.destroy();
+  }
+
+  // --- internal ---
+
+  private encode(method: MethodInfo, args: Record<string, unknown>, seqid: number): Buffer {
+    let message: Buffer | undefined;
+    this.out.sink = (buf) => {
+      message = buf;
+    };
+    try {
+      this.outProto.writeMessageBegin(method.name, method.oneway ? MessageType.ONEWAY : MessageType.CALL, seqid);
+      new method.Args(args).write(this.outProto);
+      this.outProto.writeMessageEnd();
+      this.outProto.flush();
+    } catch (err) {
+      this.out.reset();
+      throw err;
+    }
+    return message as Buffer;
+  }
+
+  private onData(chunk: Buffer): void {
+    let buf = this.leftover ? Buffer.concat([this.leftover, chunk]) : chunk;
+    let pos = 0;
+    try {
+      while (pos < buf.length) {
+        const used = this.options.framed ? this.readFrame(buf, pos) : this.readUnframed(buf, pos);
+        if (used === 0) break;
+        pos += used;
+      }
+    } catch (err) {
+      this.failDecode(err);
+      return;
+    }
+    buf = buf.subarray(pos);
+    this.leftover = buf.length > 0 ? buf : undefined;
+  }
+
+  /** Decodes one frame at `pos`; returns the bytes used, 0 when the frame is incomplete. */
+  private readFrame(buf: Buffer, pos: number): number {
+    if (buf.length - pos < 4) return 0;
+    const size = buf.readInt32BE(pos);
+    if (size < 0) throw new Error(`negative frame size ${size}`);
+    if (buf.length - pos - 4 < size) return 0;
+    this.inBuf.reset(buf, pos + 4, pos + 4 + size);
+    this.readMessage();
+    return 4 + size;
+  }
+
+  /** Decodes one unframed message at `pos`; returns the bytes used, 0 when it is incomplete. */
+  private readUnframed(buf: Buffer, pos: number): number {
+    this.inBuf.reset(buf, pos, buf.length);
+    try {
+      this.readMessage();
+    } catch (err) {
+      if (!isUnderrun(err)) throw err;
+      // A half-read message may leave parser state behind (TJSONProtocol keeps a stack).
+      this.inProto = new (protocolClass(this.options.protocol))(this.inBuf);
+      return 0;
+    }
+    return this.inBuf.readPos - pos;
+  }
+
+  /** Reads one whole reply from `inBuf` and settles its call; settles nothing until fully read. */
+  private readMessage(): void {
+    const proto = this.inProto;
+    const { mtype, rseqid } = proto.readMessageBegin();
+    const call = this.pending.get(rseqid);
+    if (!call) {
+      // A reply to a call that timed out: read past it.
+      proto.skip(Type.STRUCT);
+      proto.readMessageEnd();
+      return;
+    }
+    let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
+    if (mtype === MessageType.EXCEPTION) {
+      const x = new TApplicationException();
+      x.read(proto);
+      proto.readMessageEnd();
+      outcome = { ok: false, error: x };
+    } else {
+      const result = new call.method.Result();
+      result.read(proto);
+      proto.readMessageEnd();
+      outcome = resultOutcome(call.method, result);
+    }
+    this.settle(rseqid, call);
+    if (outcome.ok) call.resolve(outcome.value);
+    else call.reject(outcome.error);
+  }
+
+  private settle(seqid: number, call: PendingCall): void {
+    clearTimeout(call.timer);
+    this.pending.delete(seqid);
+    if (this.pending.size === 0) {
+      this.socket.unref();
+      if (this.stateValue === 'retired') this.socket.end();
+    }
+    this.notifySlot();
+  }
+
+  private notifySlot(): void {
+    const w = this.slotWaiter;
+    if (w && (this.pending.size < w.below || !this.usable)) {
+      this.slotWaiter = undefined;
+      w.cb();
+    }
+  }
+
+  private onTimeout(seqid: number, timeoutMs: number): void {
+    const call = this.pending.get(seqid);
+    if (!call) return;
+    this.settle(seqid, call);
+    const t = call.target;
+    call.reject(
+      new CallTimeoutError(
+        `${t.service}.${t.method} on ${t.address} got no reply within ${timeoutMs} ms (callTimeoutMs)`,
+        t,
+      ),
+    );
+    // A server that missed one deadline may be stuck: stop sending it new calls on this socket.
+    this.retire();
+  }
+
+  private failDecode(err: unknown): void {
+    const calls = [...this.pending.values()];
+    this.pending.clear();
+    for (const call of calls) {
+      clearTimeout(call.timer);
+      const t = call.target;
+      call.reject(
+        new ReplyDecodeError(
+          `${t.service}.${t.method} on ${t.address}: reply could not be decoded (${(err as Error).message}); ` +
+            'check that client and server use the same protocol and transport',
+          t,
+          { cause: err },
+        ),
+      );
+    }
+    this.destroy(err as Error);
+  }
+
+  private onClose(): void {
+    this.stateValue = 'closed';
+    const cause = this.closeCause ?? new Error('connection closed');
+    const calls = [...this.pending.values()];
+    this.pending.clear();
+    for (const call of calls) {
+      clearTimeout(call.timer);
+      const t = call.target;
+      call.reject(
+        new ConnectionClosedError(
+          `${t.service}.${t.method} on ${t.address}: connection lost before the reply (${cause.message})`,
+          t,
+          true,
+          { cause },
+        ),
+      );
+    }
+    this.notifySlot();
+  }
+}
+
+interface PendingCall {
+  method: MethodInfo;
+  target: CallTarget;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+  timer: NodeJS.Timeout;
+}
+
+/** A decoded result struct → the value to resolve with, or the declared exception to throw. */
+function resultOutcome(method: MethodInfo, result: Record<string, any>): { ok: true; value: unknown } | { ok: false; error: unknown } {
+  for (const field of method.exceptionFields) {
+    if (result[field] !== null && result[field] !== undefined) return { ok: false, error: result[field] };
+  }
+  if (!('success' in result)) return { ok: true, value: undefined };
+  if (result.success !== null && result.success !== undefined) return { ok: true, value: result.success };
+  return {
+    ok: false,
+    error: new TApplicationException(TApplicationExceptionType.MISSING_RESULT, `${method.name} failed: unknown result`),
+  };
+}

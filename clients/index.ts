@@ -1,0 +1,41 @@
+/**
+ * The client-only entry (`thrifthost/client`): everything a caller needs to reach thrifthost
+ * services, and nothing of the host's server code.
+ */
+export { AddressManager, type AddressManagerOptions } from './address-manager.js';
+export { type EvictionEntry, type Pick, type PickInput, type PickReason, pickAddress } from './address-policy.js';
+export { type BackoffPolicy, backoffBoundMs, backoffDelayMs } from './backoff.js';
+export type { CallObserver, CallReport } from './call-report.js';
+export {
+  CLIENT_DEFAULTS,
+  type ClientConfig,
+  type ResolvedServiceOptions,
+  type ServiceClientOptions,
+  validateClientConfig,
+} from './client-options.js';
+export type {
+  ArecvMethods,
+  AsendMethods,
+  ServiceMethods,
+  ServiceProxy,
+  ThriftServiceMap,
+  UntypedServiceProxy,
+} from './client-types.js';
+export {
+  ArecvWithoutAsendError,
+  AsendDuplicateError,
+  type CallTarget,
+  CallTimeoutError,
+  CallTransportError,
+  ClientClosedError,
+  ClientConfigError,
+  ConnectFailedError,
+  ConnectionClosedError,
+  NoAvailableAddressError,
+  PoolAcquireTimeoutError,
+  ReplyDecodeError,
+  ThriftHostError,
+  UnknownMethodError,
+  UnknownServiceError,
+} from './errors.js';
+export { type ClientRuntimeOptions, type MultiCalls, type MultiResult, ThriftClient } from './thrift-client.js';

@@ -1,0 +1,180 @@
+/**
+ * `ThriftClient`: the entry point of the client library, after workerman-thrift's PHP client.
+ * `config()` registers services and their addresses, `instance()` returns a cached, typed client
+ * object per service, `multi()` runs several calls at once and reports each outcome by key.
+ */
+import type { CallObserver } from './call-report.js';
+import type { ServiceProxy, ThriftServiceMap, UntypedServiceProxy } from './client-types.js';
+import { type ClientConfig, type ResolvedServiceOptions, validateClientConfig } from './client-options.js';
+import { ClientConfigError, UnknownServiceError } from './errors.js';
+import { ServiceClient } from './service-client.js';
+
+/** Process-wide hooks, the second argument of {@link ThriftClient.config}. */
+export interface ClientRuntimeOptions {
+  /** Called once per finished call (success or failure); the monitoring hook. @default undefined */
+  onCallDone?: CallObserver;
+  /** Epoch-milliseconds clock used for eviction and back-off. @default Date.now */
+  now?: () => number;
+  /** Random source in [0, 1) used to pick addresses and jitter back-off. @default Math.random */
+  random?: () => number;
+}
+
+/** What {@link ThriftClient.multi} accepts: a call (a function returning a Promise) or a Promise per key. */
+export type MultiCalls = Record<string, (() => PromiseLike<unknown>) | PromiseLike<unknown>>;
+
+/** Outcome of {@link ThriftClient.multi}: every key is in exactly one of `results` and `errors`. */
+export interface MultiResult<T extends MultiCalls> {
+  results: { [K in keyof T]?: Awaited<T[K] extends () => infer R ? R : T[K]> };
+  errors: { [K in keyof T]?: unknown };
+}
+
+const SERVICE_CLIENT = Symbol('thrifthost.serviceClient');
+
+/**
+ * The failover Thrift client.
+ *
+ * @example
+ * ThriftClient.config({ HelloWorld: { addresses: ['127.0.0.1:9090', '127.0.0.1:9191'] } });
+ * const hello = ThriftClient.instance<import('./gen/HelloWorld/HelloWorld.js').Client>('HelloWorld');
+ * await hello.sayHello('TOM');
+ * hello.asend_sayHello('JERRY');
+ * await hello.arecv_sayHello('JERRY');
+ */
+export class ThriftClient {
+  private static services = new Map<string, ResolvedServiceOptions>();
+  private static runtime: ClientRuntimeOptions = {};
+  private static instances = new Map<string, ServiceClient>();
+
+  private constructor() {}
+
+  /**
+   * Registers services (merged with earlier calls; a service given again replaces its entry).
+   * Cached instances of a service whose entry changed are closed (draining) and rebuilt on the
+   * next {@link instance} call.
+   * @throws ClientConfigError naming the service, the field and the constraint.
+   */
+  static config(config: ClientConfig, runtime?: ClientRuntimeOptions): void {
+    const resolved = validateClientConfig(config);
+    if (runtime !== undefined) {
+      if (typeof runtime !== 'object' || runtime === null) throw new ClientConfigError('ThriftClient.config: runtime options must be an object');
+      ThriftClient.runtime = { ...runtime };
+      for (const name of [...ThriftClient.instances.keys()]) ThriftClient.dropInstance(name);
+    }
+    for (const [name, options] of resolved) {
+      ThriftClient.services.set(name, options);
+      ThriftClient.dropInstance(name);
+    }
+  }
+
+  /**
+   * The client of a configured service: cached per name; `forceNew` builds a fresh one (own
+   * pools) and caches it instead. Typed from the generated client given as `C`, or from
+   * {@link ThriftServiceMap} when the service name is registered there.
+   * @throws UnknownServiceError when the service is not configured or its generated code is missing.
+   */
+  static instance<K extends keyof ThriftServiceMap>(name: K, forceNew?: boolean): ServiceProxy<ThriftServiceMap[K]>;
+  static instance<C>(name: string, forceNew?: boolean): unknown extends C ? UntypedServiceProxy : ServiceProxy<C>;
+  static instance(name: string, forceNew = false): unknown {
+    let client = forceNew ? undefined : ThriftClient.instances.get(name);
+    if (!client) {
+      const options = ThriftClient.services.get(name);
+      if (!options) {
+        const known = [...ThriftClient.services.keys()];
+        throw new UnknownServiceError(
+          `ThriftClient.instance: service ${name} is not configured ` +
+            `(configured: ${known.length ? known.join(', ') : 'none'}); add it with ThriftClient.config({ ${name}: { addresses: [...] } })`,
+        );
+      }
+      if (forceNew) ThriftClient.dropInstance(name);
+      client = new ServiceClient(options, ThriftClient.runtime);
+      ThriftClient.instances.set(name, client);
+    }
+    return proxyOf(client);
+  }
+
+  /**
+   * Runs calls concurrently, possibly on different services; never rejects. Each key lands in
+   * `results` or in `errors`.
+   *
+   * @example
+   * const { results, errors } = await ThriftClient.multi({
+   *   hello: () => hello.sayHello('TOM'),
+   *   item: () => catalog.get(id),
+   * });
+   */
+  static async multi<T extends MultiCalls>(calls: T): Promise<MultiResult<T>> {
+    const keys = Object.keys(calls) as (keyof T & string)[];
+    const settled = await Promise.allSettled(
+      keys.map((k) => {
+        const call = calls[k];
+        try {
+          return typeof call === 'function' ? call() : call;
+        } catch (err) {
+          return Promise.reject(err);
+        }
+      }),
+    );
+    const out: MultiResult<T> = { results: {}, errors: {} };
+    settled.forEach((s, i) => {
+      const key = keys[i] as keyof T;
+      if (s.status === 'fulfilled') out.results[key] = s.value as never;
+      else out.errors[key] = s.reason;
+    });
+    return out;
+  }
+
+  /** The engine behind an instance: pools, address state, split calls. For diagnostics and tests. */
+  static serviceClientOf(instance: object): ServiceClient | undefined {
+    return (instance as { [SERVICE_CLIENT]?: ServiceClient })[SERVICE_CLIENT];
+  }
+
+  /** Drains every instance: pending calls finish, connections close. Config is kept. Idempotent. */
+  static async close(): Promise<void> {
+    const all = [...ThriftClient.instances.values()];
+    ThriftClient.instances.clear();
+    await Promise.all(all.map((c) => c.close()));
+  }
+
+  /** Aborts every instance: pending calls are rejected, sockets destroyed. Idempotent. */
+  static async destroy(): Promise<void> {
+    const all = [...ThriftClient.instances.values()];
+    ThriftClient.instances.clear();
+    await Promise.all(all.map((c) => c.destroy()));
+  }
+
+  /** Forgets all configuration and closes every instance (mainly for tests). */
+  static async reset(): Promise<void> {
+    ThriftClient.services.clear();
+    ThriftClient.runtime = {};
+    await ThriftClient.destroy();
+  }
+
+  // --- internal ---
+
+  private static dropInstance(name: string): void {
+    const old = ThriftClient.instances.get(name);
+    if (!old) return;
+    ThriftClient.instances.delete(name);
+    void old.close().catch(() => {});
+  }
+}
+
+// --- internal ---
+
+const proxies = new WeakMap<ServiceClient, object>();
+
+/** A plain object with one function per method and per `asend_`/`arecv_` pair (no Proxy). */
+function proxyOf(client: ServiceClient): object {
+  let proxy = proxies.get(client);
+  if (proxy) return proxy;
+  const target: Record<string, unknown> = {};
+  for (const name of client.generated.methods.keys()) {
+    target[name] = (...args: unknown[]) => client.call(name, args);
+    target[`asend_${name}`] = (...args: unknown[]) => client.send(name, args);
+    target[`arecv_${name}`] = (...args: unknown[]) => client.receive(name, args);
+  }
+  Object.defineProperty(target, SERVICE_CLIENT, { value: client });
+  proxy = Object.freeze(target);
+  proxies.set(client, proxy);
+  return proxy;
+}

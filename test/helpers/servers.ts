@@ -1,0 +1,160 @@
+/**
+ * Test servers on real sockets (127.0.0.1, port 0): Apache Thrift servers in this process,
+ * raw `net` servers that misbehave on purpose, and Thrift servers in child processes that a
+ * test can kill by pid. Every helper returns a `close()` the test registers right away.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import path from 'node:path';
+import thrift from 'thrift';
+import { type ProtocolName, protocolClass, type TransportName, transportClass } from '../../src/common/protocols.js';
+
+export const GEN_DIR = path.resolve(__dirname, '../../gen');
+
+/** A server started by a helper. */
+export interface TestServer {
+  port: number;
+  /** `127.0.0.1:<port>` */
+  address: string;
+  /** Connections accepted so far. */
+  readonly accepted: number;
+  /** Sockets open now. */
+  readonly open: number;
+  /** Destroys every socket and closes the listener. */
+  close(): Promise<void>;
+}
+
+/** Wire settings of a Thrift test server. */
+export interface WireOptions {
+  protocol?: ProtocolName;
+  transport?: TransportName;
+}
+
+/** An Apache `thrift.createServer` server for a generated service, in this process. */
+export async function startThriftServer(
+  service: 'HelloWorld' | 'Catalog',
+  handler: object,
+  wire: WireOptions = {},
+  port = 0,
+): Promise<TestServer> {
+  const gen = createRequire(__filename)(path.join(GEN_DIR, service, `${service}.js`));
+  const server = thrift.createServer(gen.Processor, handler, {
+    protocol: protocolClass(wire.protocol ?? 'binary'),
+    transport: transportClass(wire.transport ?? 'buffered'),
+  });
+  return listen(server, port);
+}
+
+/** A HelloWorld server answering `Hello <name> from <port>`. */
+export async function startHelloServer(wire: WireOptions = {}, port = 0): Promise<TestServer> {
+  let self: TestServer | undefined;
+  const handler = {
+    sayHello: async (name: string) => `Hello ${name} from ${self?.port}`,
+  };
+  self = await startThriftServer('HelloWorld', handler, wire, port);
+  return self;
+}
+
+/** A TCP server that accepts connections and never answers (reads and drops everything). */
+export async function startSilentServer(): Promise<TestServer> {
+  return listen(
+    net.createServer((socket) => socket.resume()),
+    0,
+  );
+}
+
+/**
+ * A TCP server that reads until `afterBytes` arrived on a connection, then calls `onRequest`
+ * with that socket (to destroy it, answer garbage, ...).
+ */
+export async function startScriptedServer(onRequest: (socket: net.Socket) => void, afterBytes = 1): Promise<TestServer> {
+  return listen(
+    net.createServer((socket) => {
+      let seen = 0;
+      socket.on('data', (chunk) => {
+        seen += chunk.length;
+        if (seen >= afterBytes) onRequest(socket);
+      });
+    }),
+    0,
+  );
+}
+
+/** A port nothing listens on (bound then released). */
+export async function freePort(): Promise<number> {
+  const s = await listen(net.createServer(), 0);
+  await s.close();
+  return s.port;
+}
+
+/** A HelloWorld server in a child process, killable by pid. */
+export interface ChildServer {
+  pid: number;
+  port: number;
+  address: string;
+  child: ChildProcess;
+  /** SIGKILL by pid; resolves when the child has exited. */
+  kill(): Promise<void>;
+}
+
+/** Forks `hello-server-child.cjs` (binary, buffered) on `port` (0 = any) and waits for it to listen. */
+export async function forkHelloServer(port = 0): Promise<ChildServer> {
+  const child = fork(path.join(__dirname, 'hello-server-child.cjs'), [String(port), GEN_DIR], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+  const listening = await new Promise<number>((resolve, reject) => {
+    child.once('message', (m: { port: number }) => resolve(m.port));
+    child.once('exit', (code) => reject(new Error(`hello server child exited early (${code})`)));
+  });
+  return {
+    pid: child.pid as number,
+    port: listening,
+    address: `127.0.0.1:${listening}`,
+    child,
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) process.kill(child.pid as number, 'SIGKILL');
+      await exited;
+    },
+  };
+}
+
+// --- internal ---
+
+async function listen(server: net.Server, port: number): Promise<TestServer> {
+  const sockets = new Set<net.Socket>();
+  let accepted = 0;
+  server.on('connection', (s: net.Socket) => {
+    accepted++;
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => {});
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  const actual = (server.address() as net.AddressInfo).port;
+  let closing: Promise<void> | undefined;
+  return {
+    port: actual,
+    address: `127.0.0.1:${actual}`,
+    get accepted() {
+      return accepted;
+    },
+    get open() {
+      return sockets.size;
+    },
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      });
+      return closing;
+    },
+  };
+}

@@ -45,7 +45,7 @@ function encodeCall(
   framed: boolean,
   writeArgs: (p: thrift.TProtocol) => void,
 ): Buffer {
-  let out = Buffer.alloc(0);
+  let out: Buffer = Buffer.alloc(0);
   const w = new WriteBuffer(framed, (m) => {
     out = m;
   });

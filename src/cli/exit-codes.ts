@@ -1,0 +1,33 @@
+/**
+ * Exit codes of `rpc`, one per error code: scripts can tell "not running" from "bad config".
+ */
+import { ThriftHostError } from '../common/errors.js';
+
+/** Exit code per error code; anything else exits 1. */
+export const EXIT_CODES: Readonly<Record<string, number>> = {
+  ERR_START_FAILED: 1,
+  ERR_CONFIG_INVALID: 2,
+  ERR_NOT_RUNNING: 3,
+  ERR_ALREADY_RUNNING: 4,
+  ERR_PERMISSION: 5,
+  ERR_RELOAD_FAILED: 6,
+  ERR_CONTROL: 7,
+  ERR_THRIFT_COMPILER_MISSING: 8,
+  ERR_GEN_FAILED: 9,
+};
+
+/** Exit code of a command line `rpc` could not parse. */
+export const EXIT_USAGE = 64;
+
+/** The exit code for an error thrown by a command. */
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof ThriftHostError) return EXIT_CODES[err.code] ?? 1;
+  return 1;
+}
+
+/** The line `rpc` prints on stderr for an error: known errors without a stack trace. */
+export function describeError(err: unknown): string {
+  if (err instanceof ThriftHostError) return `rpc: ${err.message} [${err.code}]`;
+  if (err instanceof Error) return `rpc: unexpected error: ${err.stack ?? err.message}`;
+  return `rpc: unexpected error: ${String(err)}`;
+}

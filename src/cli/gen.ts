@@ -1,0 +1,83 @@
+/**
+ * `rpc gen`: runs the Apache Thrift compiler on every `idl/*.thrift` into `gen/<Name>/`, with
+ * `--gen js:node,es6,ts` (plain `js:node` from compiler 0.17 calls `thrift.Q`, which thrift 0.24
+ * no longer ships).
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command } from 'commander';
+import { loadHostConfig } from '../config.js';
+import { CompilerMissingError, GenError } from '../host-errors.js';
+
+/** Generator options passed to the compiler. */
+export const GEN_TARGET = 'js:node,es6,ts';
+
+/** Options of {@link generate}. */
+export interface GenOptions {
+  /** Folder of `*.thrift` files. @default ./idl */
+  idlDir: string;
+  /** Output folder; each IDL goes to `<outDir>/<Name>/`. @default ./gen */
+  outDir: string;
+  /** Compiler executable. @default 'thrift' */
+  compiler?: string;
+}
+
+/**
+ * Compiles every IDL file of `idlDir`.
+ * @returns the output folders written
+ * @throws CompilerMissingError (naming the install command), GenError
+ */
+export function generate({ idlDir, outDir, compiler = 'thrift' }: GenOptions): string[] {
+  let files: string[];
+  try {
+    files = fs
+      .readdirSync(idlDir)
+      .filter((f) => f.endsWith('.thrift'))
+      .sort();
+  } catch (err) {
+    throw new GenError(`Cannot read the IDL folder ${idlDir}: ${(err as Error).message}`, { cause: err });
+  }
+  if (files.length === 0) throw new GenError(`No *.thrift files in ${idlDir}`);
+  const written: string[] = [];
+  for (const file of files) {
+    const out = path.join(outDir, path.basename(file, '.thrift'));
+    fs.mkdirSync(out, { recursive: true });
+    const args = ['--gen', GEN_TARGET, '-out', out, path.join(idlDir, file)];
+    const run = spawnSync(compiler, args, { encoding: 'utf8' });
+    if (run.error) {
+      if ((run.error as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new CompilerMissingError(
+          `The Apache Thrift compiler "${compiler}" is not installed (or not on PATH). ` +
+            'Install it with `apt-get install -y thrift-compiler` (Debian/Ubuntu), then run `rpc gen` again.',
+          { cause: run.error },
+        );
+      }
+      throw new GenError(`Cannot run ${compiler}: ${run.error.message}`, { cause: run.error });
+    }
+    if (run.status !== 0) {
+      throw new GenError(
+        `${compiler} ${args.join(' ')} failed (exit ${run.status ?? run.signal}):\n${(run.stderr || run.stdout).trim()}`,
+      );
+    }
+    written.push(out);
+  }
+  return written;
+}
+
+/** The `gen` command. */
+export function genCommand(): Command {
+  return new Command('gen')
+    .description(`generate code for every idl/*.thrift into gen/<Name>/ (thrift --gen ${GEN_TARGET})`)
+    .option('--idl <dir>', 'IDL folder (default: ./idl, or beside the --config file)')
+    .option('--out <dir>', 'output folder (default: ./gen, or the config\'s "genDir")')
+    .option('-c, --config <path>', 'take the defaults from this host config')
+    .action((options: { idl?: string; out?: string; config?: string }) => {
+      const config = options.config ? loadHostConfig(options.config, { checkFiles: false }) : undefined;
+      const idlDir = path.resolve(options.idl ?? (config ? path.join(config.baseDir, 'idl') : 'idl'));
+      const outDir = path.resolve(options.out ?? config?.services[0]?.genDir ?? 'gen');
+      for (const out of generate({ idlDir, outDir })) {
+        process.stdout.write(`generated ${path.relative(process.cwd(), out) || out}\n`);
+      }
+    });
+}

@@ -1,0 +1,44 @@
+/**
+ * How CLI commands reach the running master: find its pid through the pid file (cleaning up a
+ * stale one), then send one control request over the socket beside it.
+ */
+import type { HostConfig } from '../config.js';
+import { type ControlCommand, controlRequest } from '../control.js';
+import { ControlError } from '../host-errors.js';
+import { findRunningMaster } from '../pid-file.js';
+import { type CommonOptions, loadForControl } from './options.js';
+
+/** The master's answer plus who answered. */
+export interface MasterReply<T> {
+  pid: number;
+  config: HostConfig;
+  result: T;
+}
+
+/**
+ * Sends `cmd` to the master of the config in `options`.
+ * @throws NotRunningError (no or stale pid file), ControlError (no answer), RemoteError (the
+ *   master's own error), PermissionError
+ */
+export async function requestMaster<T>(
+  options: CommonOptions,
+  cmd: ControlCommand,
+  timeoutMs = 10_000,
+): Promise<MasterReply<T>> {
+  const { config, socket } = loadForControl(options);
+  const pid = findRunningMaster(config.pidFile, [socket]);
+  try {
+    const result = (await controlRequest(socket, cmd, { timeoutMs })) as T;
+    return { pid, config, result };
+  } catch (err) {
+    const errno = ((err as Error).cause as NodeJS.ErrnoException | undefined)?.code;
+    if (err instanceof ControlError && (errno === 'ENOENT' || errno === 'ECONNREFUSED')) {
+      throw new ControlError(
+        `pid ${pid} from ${config.pidFile} is alive but nothing answers on ${socket}: it is still starting, ` +
+          `or it is not a thrifthost master (then delete ${config.pidFile})`,
+        { cause: err },
+      );
+    }
+    throw err;
+  }
+}

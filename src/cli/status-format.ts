@@ -1,0 +1,126 @@
+/**
+ * `rpc status` as text: a header, a row per worker, and a per-method table when calls were
+ * served (latency percentiles read off the histogram buckets, so they are bucket upper bounds).
+ */
+import { LATENCY_BUCKETS_MS, type MethodStats } from '../ipc.js';
+import type { HostStatus } from '../supervisor.js';
+
+/** Renders a {@link HostStatus} for a terminal. */
+export function formatStatus(status: HostStatus): string {
+  const { master, workers } = status;
+  const w = master.workers;
+  const lines = [
+    `thrifthost ${master.version}   master pid ${master.pid}   config ${master.config}`,
+    `started ${new Date(master.startedAt).toISOString()}   uptime ${duration(master.uptimeMs)}   ` +
+      `load average ${master.loadavg.map((n) => n.toFixed(2)).join(' ')}`,
+    `workers ${w.listening}/${w.expected} listening` +
+      (w.starting ? `, ${w.starting} starting` : '') +
+      (w.draining ? `, ${w.draining} draining` : '') +
+      `   generation ${master.generation}   master RSS ${bytes(master.rssBytes)}`,
+    '',
+    table(
+      ['PID', 'SERVICE', 'LISTEN', 'STATE', 'UPTIME', 'RSS', 'CONNS', 'REQUESTS', 'ERRORS', 'RESTARTS'],
+      workers.map((r) => [
+        String(r.pid),
+        r.service,
+        r.listen,
+        r.generation === master.generation ? r.state : `${r.state} (gen ${r.generation})`,
+        duration(r.uptimeMs),
+        r.rssBytes === null ? '-' : bytes(r.rssBytes),
+        num(r.connections),
+        num(r.requests),
+        num(r.errors),
+        String(r.restarts),
+      ]),
+    ),
+  ];
+  const methods = mergeMethods(status);
+  if (methods.size > 0) {
+    lines.push(
+      '',
+      table(
+        ['METHOD', 'CALLS', 'OK%', 'P50 ms', 'P99 ms', 'IN FLIGHT'],
+        [...methods].map(([name, m]) => [
+          name,
+          String(m.calls),
+          m.calls === 0 ? '-' : ((100 * m.successes) / m.calls).toFixed(1),
+          percentile(m.buckets, 0.5),
+          percentile(m.buckets, 0.99),
+          String(m.inFlight),
+        ]),
+      ),
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The upper bound (ms) of the histogram bucket holding quantile `q`, `>10000` for the overflow
+ * bucket, `-` when empty.
+ */
+export function percentile(buckets: readonly number[], q: number): string {
+  const total = buckets.reduce((a, b) => a + b, 0);
+  if (total === 0) return '-';
+  const rank = Math.max(1, Math.ceil(q * total));
+  let seen = 0;
+  for (let i = 0; i < buckets.length; i++) {
+    seen += buckets[i] ?? 0;
+    if (seen >= rank) {
+      const bound = LATENCY_BUCKETS_MS[i];
+      return bound === undefined ? `>${LATENCY_BUCKETS_MS[LATENCY_BUCKETS_MS.length - 1]}` : String(bound);
+    }
+  }
+  return '-';
+}
+
+// --- internal ---
+
+function mergeMethods(status: HostStatus): Map<string, MethodStats> {
+  const merged = new Map<string, MethodStats>();
+  for (const worker of status.workers) {
+    for (const [name, m] of Object.entries(worker.methods ?? {})) {
+      const into = merged.get(name);
+      if (!into) {
+        merged.set(name, { ...m, failures: { ...m.failures }, buckets: [...m.buckets] });
+        continue;
+      }
+      into.calls += m.calls;
+      into.successes += m.successes;
+      into.totalMs += m.totalMs;
+      into.inFlight += m.inFlight;
+      m.buckets.forEach((n, i) => {
+        into.buckets[i] = (into.buckets[i] ?? 0) + n;
+      });
+      for (const [kind, n] of Object.entries(m.failures))
+        into.failures[kind] = (into.failures[kind] ?? 0) + n;
+    }
+  }
+  return new Map([...merged].sort(([a], [b]) => a.localeCompare(b)));
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+function num(n: number | null): string {
+  return n === null ? '-' : String(n);
+}
+
+function bytes(n: number): string {
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KiB`;
+  return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+}
+
+function duration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  return `${Math.floor(s / 86400)}d${String(Math.floor((s % 86400) / 3600)).padStart(2, '0')}h`;
+}

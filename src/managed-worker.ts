@@ -1,0 +1,266 @@
+/**
+ * One worker process as the master sees it: a `node:cluster` worker plus its service, generation,
+ * life-cycle state, and typed helpers for the {@link MasterMessage} / {@link WorkerMessage}
+ * protocol of `src/ipc.ts`. The policy (when to fork, respawn, drain) lives in `worker-group.ts`.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { formatAddress, type HostPort } from './common/address.js';
+import type { ServiceConfig } from './config.js';
+import { StartError } from './host-errors.js';
+import {
+  type MasterMessage,
+  WORKER_ENV,
+  WORKER_EXIT,
+  type WorkerBootstrap,
+  type WorkerMessage,
+  type WorkerStats,
+} from './ipc.js';
+
+/** Where a worker is in its life. */
+export type WorkerState = 'starting' | 'listening' | 'draining' | 'exited';
+
+/** How a worker process ended. */
+export interface WorkerExit {
+  code: number | null;
+  signal: string | null;
+}
+
+/** What {@link ManagedWorker.fork} needs. */
+export interface ForkOptions {
+  /** Module the worker runs (`dist/src/thrift-worker-main.js`). */
+  exec: string;
+  service: ServiceConfig;
+  logLevel: string;
+  gracefulTimeoutMs: number;
+  generation: number;
+  /** Index of the slot (0 .. count-1) this worker fills. */
+  slot: number;
+  /** Restarts of that slot so far, shown by `rpc status`. */
+  restarts: number;
+}
+
+/** How long a worker may take from fork to `listening`. */
+export const START_TIMEOUT_MS = 30_000;
+/** Extra time a draining worker gets past `gracefulTimeoutMs` before SIGKILL. */
+export const KILL_GRACE_MS = 2_000;
+
+/**
+ * A forked worker. Events: `handoff(pending: string, socket: Socket)`, `recycle(reason: string)`,
+ * `exit(exit: WorkerExit)`.
+ */
+export class ManagedWorker extends EventEmitter {
+  readonly pid: number;
+  readonly service: ServiceConfig;
+  readonly generation: number;
+  readonly slot: number;
+  readonly restarts: number;
+  readonly startedAt = Date.now();
+  state: WorkerState = 'starting';
+  /** Address reported in `listening` (differs from the config for port 0). */
+  address: HostPort | undefined;
+  /** The failure the worker reported before exiting, if any. */
+  fatal: { code: string; message: string } | undefined;
+  exitInfo: WorkerExit | undefined;
+  /** Connections forwarded to this worker during reloads. */
+  adopted = 0;
+  /** Resolves once the worker listens; rejects with a {@link StartError} if it dies first. */
+  readonly listening: Promise<void>;
+  /** Resolves when the process is gone. */
+  readonly exited: Promise<WorkerExit>;
+
+  private readonly worker: Worker;
+  private readonly gracefulTimeoutMs: number;
+  private readonly statsWaiters = new Map<number, (stats: WorkerStats) => void>();
+  private killTimer: NodeJS.Timeout | undefined;
+
+  /** Forks a worker process for `options.service`. */
+  static fork(options: ForkOptions): ManagedWorker {
+    const bootstrap: WorkerBootstrap = {
+      service: options.service,
+      logLevel: options.logLevel,
+      gracefulTimeoutMs: options.gracefulTimeoutMs,
+      generation: options.generation,
+    };
+    cluster.setupPrimary({ exec: options.exec, args: [] });
+    const worker = cluster.fork({ [WORKER_ENV]: JSON.stringify(bootstrap) });
+    return new ManagedWorker(worker, options);
+  }
+
+  private constructor(worker: Worker, options: ForkOptions) {
+    super();
+    this.worker = worker;
+    this.pid = worker.process.pid ?? -1;
+    this.service = options.service;
+    this.generation = options.generation;
+    this.slot = options.slot;
+    this.restarts = options.restarts;
+    this.gracefulTimeoutMs = options.gracefulTimeoutMs;
+
+    let settle: { resolve(): void; reject(err: Error): void } | undefined;
+    this.listening = new Promise<void>((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    // A worker that dies later must not surface as an unhandled rejection.
+    this.listening.catch(() => {});
+    const startTimer = setTimeout(() => {
+      settle?.reject(
+        new StartError(`Worker ${this.pid} of ${this.name} did not listen within ${START_TIMEOUT_MS} ms`),
+      );
+      settle = undefined;
+      this.kill('SIGKILL');
+    }, START_TIMEOUT_MS);
+    startTimer.unref();
+
+    this.exited = new Promise<WorkerExit>((resolve) => {
+      worker.on('exit', (code: number | null, signal: string | null) => {
+        clearTimeout(startTimer);
+        clearTimeout(this.killTimer);
+        const wasStarting = this.state === 'starting';
+        this.state = 'exited';
+        this.exitInfo = { code, signal };
+        if (wasStarting && settle) settle.reject(this.startFailure(code, signal));
+        settle = undefined;
+        resolve(this.exitInfo);
+        this.emit('exit', this.exitInfo);
+      });
+    });
+
+    worker.on('message', (msg: WorkerMessage, handle?: unknown) => {
+      if (typeof msg !== 'object' || msg === null) return;
+      switch (msg.t) {
+        case 'listening':
+          this.address = msg.address;
+          if (this.state === 'starting') this.state = 'listening';
+          clearTimeout(startTimer);
+          settle?.resolve();
+          settle = undefined;
+          break;
+        case 'fatal':
+          this.fatal = { code: msg.code, message: msg.message };
+          break;
+        case 'stats':
+          this.statsWaiters.get(msg.id)?.(msg.stats);
+          break;
+        case 'handoff':
+          this.emit('handoff', msg.pending, handle as Socket | undefined);
+          break;
+        case 'recycle':
+          this.emit('recycle', msg.reason);
+          break;
+      }
+    });
+    // EPIPE on a channel that just closed: the exit event tells the rest.
+    worker.on('error', () => {});
+  }
+
+  /** `Service` label used in logs. */
+  get name(): string {
+    return this.service.name;
+  }
+
+  /** The address to show: what the worker reported, else the configured one. */
+  get listenAddress(): string {
+    return formatAddress(this.address ?? this.service.listen);
+  }
+
+  /** True until the process has exited. */
+  get alive(): boolean {
+    return this.state !== 'exited';
+  }
+
+  /**
+   * Asks the worker to stop accepting, hand back idle connections and exit. SIGKILLs it if it
+   * is still there `gracefulTimeoutMs + KILL_GRACE_MS` later. A worker still starting is
+   * terminated instead: it has no connections to finish.
+   */
+  drain(): void {
+    if (!this.alive || this.state === 'draining') return;
+    if (this.state === 'starting') {
+      this.kill('SIGTERM');
+      this.armKill(KILL_GRACE_MS);
+      return;
+    }
+    this.state = 'draining';
+    if (!this.send({ t: 'drain' })) this.kill('SIGTERM');
+    this.armKill(this.gracefulTimeoutMs + KILL_GRACE_MS);
+  }
+
+  /** Sends a signal to the process; no-op once it has exited. */
+  kill(signal: NodeJS.Signals): void {
+    if (!this.alive) return;
+    try {
+      this.worker.process.kill(signal);
+    } catch {
+      // Already gone: the exit event follows.
+    }
+  }
+
+  /** Asks for the worker's figures; resolves undefined if it does not answer within `timeoutMs`. */
+  requestStats(id: number, timeoutMs: number): Promise<WorkerStats | undefined> {
+    if (!this.alive) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const done = (stats: WorkerStats | undefined) => {
+        clearTimeout(timer);
+        this.statsWaiters.delete(id);
+        resolve(stats);
+      };
+      const timer = setTimeout(() => done(undefined), timeoutMs);
+      timer.unref();
+      this.statsWaiters.set(id, done);
+      if (!this.send({ t: 'stats', id })) done(undefined);
+    });
+  }
+
+  /**
+   * Gives the worker a connection another worker handed back, with the bytes already read from
+   * it. Resolves false if it could not be sent (the caller then closes the socket).
+   */
+  adopt(pending: string, socket: Socket): Promise<boolean> {
+    return new Promise((resolve) => {
+      if (!this.alive || !this.worker.isConnected()) return resolve(false);
+      this.adopted++;
+      const message: MasterMessage = { t: 'adopt', pending };
+      try {
+        this.worker.send(message, socket, { keepOpen: false }, (err) => resolve(!err));
+      } catch {
+        resolve(false);
+      }
+    });
+  }
+
+  // --- internal ---
+
+  private send(message: MasterMessage): boolean {
+    if (!this.worker.isConnected()) return false;
+    try {
+      this.worker.send(message, undefined, undefined, () => {});
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private armKill(afterMs: number): void {
+    clearTimeout(this.killTimer);
+    this.killTimer = setTimeout(() => this.kill('SIGKILL'), afterMs);
+    this.killTimer.unref();
+  }
+
+  private startFailure(code: number | null, signal: string | null): StartError {
+    const where = `Worker ${this.pid} of ${this.name} (${this.listenAddress})`;
+    if (this.fatal) {
+      return new StartError(`${where}: ${this.fatal.message}`, { workerCode: this.fatal.code });
+    }
+    const why =
+      code === WORKER_EXIT.LOAD_FAILED
+        ? 'could not load its service or handler'
+        : code === WORKER_EXIT.LISTEN_FAILED
+          ? 'could not listen'
+          : signal
+            ? `was killed by ${signal}`
+            : `exited with code ${code}`;
+    return new StartError(`${where} ${why} before listening (see the log)`);
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * The master process's life: take the pid file, open the control socket, start the supervisor,
+ * serve `status`/`reload`/`stop` until a stop request or SIGINT/SIGTERM, then drain, clean up
+ * and resolve. Used by `rpc start` in the foreground and by the detached daemon alike.
+ */
+import type { HostConfig } from './config.js';
+import { type ControlServer, controlSocketPath, listenControl } from './control.js';
+import { StartError } from './host-errors.js';
+import type { Logger } from './logger.js';
+import { acquirePidFile, releasePidFile } from './pid-file.js';
+import { Supervisor, type SupervisorOptions } from './supervisor.js';
+
+/** Options of {@link runMaster}. */
+export interface MasterOptions {
+  config: HostConfig;
+  logger: Logger;
+  /** Passed to the {@link Supervisor}. */
+  supervisor?: Partial<SupervisorOptions>;
+}
+
+/** A running master. */
+export interface Master {
+  supervisor: Supervisor;
+  /** Resolves after a stop (request or signal) has drained everything and removed the pid file. */
+  done: Promise<void>;
+  /** Starts a graceful stop; same as `rpc stop`. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a master in this process. Resolves once every worker listens.
+ * @throws AlreadyRunningError, PermissionError, StartError, ControlError; nothing is left
+ *   running and the pid file is released when it throws.
+ *
+ * @example
+ * const master = await startMaster({ config: loadHostConfig(), logger: createLogger() });
+ * await master.done; // after SIGINT/SIGTERM or `rpc stop`
+ */
+export async function startMaster(options: MasterOptions): Promise<Master> {
+  const { config, logger } = options;
+  const acquired = acquirePidFile(config.pidFile);
+  if (acquired.staleRemoved !== undefined) {
+    logger.warn({ pidFile: config.pidFile }, `removed stale pid file of pid ${acquired.staleRemoved}`);
+  }
+  let control: ControlServer | undefined;
+  let supervisor: Supervisor | undefined;
+  let stopping: Promise<void> | undefined;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((resolve) => {
+    resolveDone = resolve;
+  });
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      await supervisor?.stop();
+      await control?.close();
+      releasePidFile(config.pidFile);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolveDone();
+    })();
+    return stopping;
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn(`${signal} again while stopping: killing every worker now`);
+      for (const pid of supervisor?.workerPids() ?? []) killQuietly(pid);
+      return;
+    }
+    logger.info(`${signal} received: graceful stop`);
+    void stop();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const sup = new Supervisor({ config, logger, ...options.supervisor });
+    supervisor = sup;
+    control = await listenControl(controlSocketPath(config.pidFile), {
+      status: () => sup.status(),
+      reload: () => sup.reload(),
+      stop: async () => {
+        const pids = [process.pid, ...sup.workerPids()];
+        // Answer first: the CLI then waits for these pids to disappear.
+        setImmediate(() => void stop());
+        return { pids };
+      },
+    });
+    await sup.start();
+    if (stopping) throw new StartError('Stopped by a signal while starting');
+    return { supervisor: sup, done, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+// --- internal ---
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone already
+  }
+}

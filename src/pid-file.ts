@@ -1,0 +1,120 @@
+/**
+ * The pid file: the master's lock and address. `rpc start` creates it exclusively; every other
+ * command reads it to find the master, and a file whose process is gone is stale: detected,
+ * removed, reported.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { AlreadyRunningError, NotRunningError, PermissionError } from './host-errors.js';
+
+/** What {@link acquirePidFile} found and did. */
+export interface AcquireResult {
+  /** Pid of a dead master whose stale pid file was removed. */
+  staleRemoved?: number;
+}
+
+/**
+ * Creates `file` holding `pid`, atomically: only one master per pid file.
+ * @throws AlreadyRunningError naming the live pid; PermissionError when the folder is not writable.
+ */
+export function acquirePidFile(file: string, pid = process.pid): AcquireResult {
+  const result: AcquireResult = {};
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+  } catch (err) {
+    throw ioError(err, `create the pid file folder ${path.dirname(file)}`);
+  }
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      fs.writeFileSync(file, `${pid}\n`, { flag: 'wx' });
+      return result;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError(err, `write the pid file ${file}`);
+    }
+    const other = readPidFile(file);
+    if (other !== undefined && other !== pid && isProcessAlive(other))
+      throw new AlreadyRunningError(other, file);
+    result.staleRemoved = other ?? result.staleRemoved;
+    removeFile(file);
+  }
+  throw new PermissionError(`Could not create the pid file ${file}: another process keeps recreating it`);
+}
+
+/**
+ * The pid of the running master, for commands that need one.
+ * @throws NotRunningError when there is no pid file, or a stale one (which it removes, along with
+ *   the stale control socket `extraFiles`).
+ */
+export function findRunningMaster(file: string, extraFiles: string[] = []): number {
+  const pid = readPidFile(file);
+  if (pid === undefined) {
+    if (fs.existsSync(file)) {
+      removeFile(file);
+      throw new NotRunningError(`thrifthost is not running (removed unreadable pid file ${file})`);
+    }
+    throw new NotRunningError(`thrifthost is not running (no pid file at ${file})`);
+  }
+  if (!isProcessAlive(pid)) {
+    removeFile(file);
+    for (const extra of extraFiles) removeFile(extra);
+    throw new NotRunningError(
+      `thrifthost is not running (pid ${pid} in ${file} is gone; removed the stale pid file)`,
+    );
+  }
+  return pid;
+}
+
+/** The pid in `file`; undefined when it is missing or holds no pid. */
+export function readPidFile(file: string): number | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw ioError(err, `read the pid file ${file}`);
+  }
+  const pid = Number.parseInt(text.trim(), 10);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/** Removes `file` if it still holds `pid` (a newer master may have replaced it). */
+export function releasePidFile(file: string, pid = process.pid): void {
+  try {
+    if (readPidFile(file) === pid) fs.unlinkSync(file);
+  } catch {
+    // best effort at exit
+  }
+}
+
+/** True if a process with this pid exists (also when it belongs to another user). */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+// --- internal ---
+
+function removeFile(file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(err, `remove the stale file ${file}`);
+  }
+}
+
+function ioError(err: unknown, what: string): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    return new PermissionError(
+      `Permission denied: cannot ${what} (${code}); run as its owner or change "pidFile"`,
+      {
+        cause: err,
+      },
+    );
+  }
+  return err as Error;
+}

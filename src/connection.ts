@@ -101,6 +101,9 @@ export class ServerConnection {
    */
   retireWhenIdle(handOff?: HandOff): void {
     this.retire = handOff ?? ((socket) => socket.end());
+    // A connection that moves stops reading now, so that it becomes idle even under pipelined
+    // load: unread requests travel with it. One that closes answers what arrives until idle.
+    if (handOff) this.pause();
     this.maybeRetire();
   }
 
@@ -375,7 +378,7 @@ export class ServerConnection {
   }
 
   private resume(): void {
-    if (!this.paused || this.closed) return;
+    if (!this.paused || this.closed || this.retire) return;
     if (this.inFlight >= MAX_IN_FLIGHT / 2 || this.socket.writableLength > MAX_WRITE_BACKLOG) return;
     this.paused = false;
     this.socket.resume();

@@ -29,6 +29,7 @@ export const CLIENT_DEFAULTS = {
   poolMax: 10,
   poolIdleTimeoutMs: 30_000,
   maxInFlightPerConnection: 4,
+  maxReplyBytes: 16 * 1024 * 1024,
   detectRate: 0.0005,
   evictAfterFailures: 0,
   backoffInitialMs: 1_000,
@@ -68,6 +69,8 @@ export interface ServiceClientOptions {
   poolIdleTimeoutMs?: number;
   /** Calls pipelined on one connection before the pool opens another (1 = no pipelining). @default 4 */
   maxInFlightPerConnection?: number;
+  /** Largest reply accepted; a bigger (or garbage) length fails the connection's calls with ERR_REPLY_DECODE. @default 16 MiB */
+  maxReplyBytes?: number;
   /** Chance that a call probes an evicted address instead of a healthy one. @default 0.0005 */
   detectRate?: number;
   /** Evict an address after this many consecutive failed calls (timeouts, closed connections); 0 = never. @default 0 */
@@ -110,6 +113,7 @@ export interface ResolvedServiceOptions {
   readonly poolMax: number;
   readonly poolIdleTimeoutMs: number;
   readonly maxInFlightPerConnection: number;
+  readonly maxReplyBytes: number;
   readonly detectRate: number;
   readonly evictAfterFailures: number;
   readonly backoffInitialMs: number;
@@ -141,6 +145,7 @@ const KNOWN_KEYS = new Set<string>([
   'poolMax',
   'poolIdleTimeoutMs',
   'maxInFlightPerConnection',
+  'maxReplyBytes',
   'detectRate',
   'evictAfterFailures',
   'backoffInitialMs',
@@ -216,6 +221,7 @@ export function validateServiceOptions(service: string, raw: unknown): ResolvedS
     poolMax: int('poolMax', 1),
     poolIdleTimeoutMs: int('poolIdleTimeoutMs', 1),
     maxInFlightPerConnection: int('maxInFlightPerConnection', 1),
+    maxReplyBytes: int('maxReplyBytes', 1024),
     detectRate: num('detectRate', 0, 1),
     evictAfterFailures: int('evictAfterFailures', 0),
     backoffInitialMs: int('backoffInitialMs', 1),

@@ -18,6 +18,7 @@ export interface ConnectionPoolOptions {
   protocol: ProtocolName;
   framed: boolean;
   connectTimeoutMs: number;
+  maxReplyBytes: number;
   min: number;
   max: number;
   idleTimeoutMs: number;
@@ -50,7 +51,7 @@ export class ConnectionPool {
         // The connection reports its connect failure through `ready`, after the borrow.
         create: async () => {
           this.created++;
-          const conn = new Connection(options);
+          const conn = new Connection({ ...options, onClose: (c) => this.live.delete(c) });
           this.live.add(conn);
           return conn;
         },
@@ -103,6 +104,11 @@ export class ConnectionPool {
   /** Destroys a borrowed connection. */
   discard(conn: Connection): void {
     void this.pool.destroy(conn).catch(() => {});
+  }
+
+  /** Connections whose socket is not closed yet (open, opening or retiring), for diagnostics. */
+  connections(): Connection[] {
+    return [...this.live];
   }
 
   get stats(): PoolStats {

@@ -25,6 +25,10 @@ export interface ConnectionOptions {
   protocol: ProtocolName;
   framed: boolean;
   connectTimeoutMs: number;
+  /** Largest reply (frame, or unframed message) accepted. */
+  maxReplyBytes: number;
+  /** Called once when the socket has closed (after pending calls were rejected). */
+  onClose?: (conn: Connection) => void;
 }
 
 /** Lifecycle of a connection. `retired`: finishes pending calls, takes no new ones. */
@@ -161,6 +165,8 @@ export class Connection {
     this.out.sink = (buf) => {
       message = buf;
     };
+    // TCompactProtocol never forgets the seqid it wrote and warns on every later message.
+    this.outProto._seqid = null;
     try {
       this.outProto.writeMessageBegin(method.name, method.oneway ? MessageType.ONEWAY : MessageType.CALL, seqid);
       new method.Args(args).write(this.outProto);
@@ -194,7 +200,9 @@ export class Connection {
   private readFrame(buf: Buffer, pos: number): number {
     if (buf.length - pos < 4) return 0;
     const size = buf.readInt32BE(pos);
-    if (size < 0) throw new Error(`negative frame size ${size}`);
+    if (size < 0 || size > this.options.maxReplyBytes) {
+      throw new Error(`frame size ${size} is outside [0, ${this.options.maxReplyBytes}] (maxReplyBytes)`);
+    }
     if (buf.length - pos - 4 < size) return 0;
     this.inBuf.reset(buf, pos + 4, pos + 4 + size);
     this.readMessage();
@@ -208,6 +216,10 @@ export class Connection {
       this.readMessage();
     } catch (err) {
       if (!isUnderrun(err)) throw err;
+      // Unframed garbage can read as a huge length: give up instead of buffering forever.
+      if (buf.length - pos > this.options.maxReplyBytes || this.inBuf.needed - pos > this.options.maxReplyBytes) {
+        throw new Error(`reply larger than ${this.options.maxReplyBytes} bytes (maxReplyBytes)`);
+      }
       // A half-read message may leave parser state behind (TJSONProtocol keeps a stack).
       this.inProto = new (protocolClass(this.options.protocol))(this.inBuf);
       return 0;
@@ -312,6 +324,7 @@ export class Connection {
       );
     }
     this.notifySlot();
+    this.options.onClose?.(this);
   }
 }
 

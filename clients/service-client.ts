@@ -155,6 +155,7 @@ export class ServiceClient {
         protocol: o.protocol,
         framed: o.transport === 'framed',
         connectTimeoutMs: o.connectTimeoutMs,
+        maxReplyBytes: o.maxReplyBytes,
         min: o.poolMin,
         max: o.poolMax,
         idleTimeoutMs: o.poolIdleTimeoutMs,

@@ -1,0 +1,159 @@
+/**
+ * Ships the client's call reports to a thrifthost statistics listener over UDP, as
+ * workerman-thrift's StatisticClient did: fire and forget. Reports of one tick are grouped and
+ * sent in as few datagrams as fit (format: `src/common/stats-wire.ts`). It never throws into
+ * the call path and never waits: a lost datagram is a lost figure, not a slower call.
+ */
+import dgram from 'node:dgram';
+import { isIP } from 'node:net';
+import { encodeReports, MAX_REPORT_DATAGRAM_BYTES, type ReportEntry } from '../src/common/stats-wire.js';
+import { ClientConfigError } from './errors.js';
+
+/** The fields of a finished call the reporter ships (a `CallReport` from `call-report.ts` has them). */
+export interface ReportedCall {
+  service: string;
+  method: string;
+  ok: boolean;
+  /** Failure code or declared exception name; ignored on success. */
+  errorCode: string | undefined;
+  latencyMs: number;
+  address: string | undefined;
+}
+
+/** Options of {@link createStatsReporter}. */
+export interface StatsReporterOptions {
+  /**
+   * Largest datagram written, in bytes.
+   * @default 1400 (one Ethernet frame, never fragmented)
+   */
+  maxDatagramBytes?: number;
+  /**
+   * Reports held at most between two flushes; past that, reports are dropped (and counted).
+   * @default 50000
+   */
+  maxPending?: number;
+}
+
+/** A running reporter. `observe` plugs into the client's call observer. */
+export interface StatsReporter {
+  /** Records one finished call. Never throws, never blocks. */
+  readonly observe: (call: ReportedCall) => void;
+  /** Reports recorded, datagrams sent, and what was dropped (reports over `maxPending`, datagrams that failed). */
+  readonly counts: { reports: number; datagrams: number; dropped: number };
+  /** Sends what is pending, then closes the socket. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Default of {@link StatsReporterOptions.maxPending}. */
+export const DEFAULT_MAX_PENDING_REPORTS = 50_000;
+
+/**
+ * Creates a reporter sending to `target` (`udp://host:port` or `host:port`, host an IP address
+ * or `localhost`).
+ * @throws ClientConfigError when `target` is not such an address
+ * @example
+ * const reporter = createStatsReporter('udp://127.0.0.1:55656');
+ * ThriftClient.config({ ..., onCallDone: reporter.observe });
+ */
+export function createStatsReporter(target: string, options: StatsReporterOptions = {}): StatsReporter {
+  const { host, port } = parseUdpTarget(target);
+  const maxBytes = options.maxDatagramBytes ?? MAX_REPORT_DATAGRAM_BYTES;
+  const maxPending = options.maxPending ?? DEFAULT_MAX_PENDING_REPORTS;
+  const family = isIP(host) === 6 ? 'udp6' : 'udp4';
+  const socket = dgram.createSocket(family);
+  // A reporter must never keep a process alive nor crash it: no ref, errors only counted.
+  socket.unref();
+  socket.on('error', () => counts.dropped++);
+
+  const counts = { reports: 0, datagrams: 0, dropped: 0 };
+  let groups = new Map<string, ReportEntry>();
+  let pending = 0;
+  let scheduled = false;
+  let closed: Promise<void> | undefined;
+  let inFlight = 0;
+  let onIdle: (() => void) | undefined;
+
+  const flush = (): void => {
+    scheduled = false;
+    const entries = [...groups.values()];
+    groups = new Map();
+    pending = 0;
+    let datagrams: Buffer[];
+    try {
+      datagrams = encodeReports(entries, maxBytes);
+    } catch {
+      counts.dropped += entries.length;
+      return;
+    }
+    for (const datagram of datagrams) {
+      inFlight++;
+      try {
+        socket.send(datagram, port, host, (err) => {
+          if (err) counts.dropped++;
+          else counts.datagrams++;
+          if (--inFlight === 0) onIdle?.();
+        });
+      } catch {
+        inFlight--;
+        counts.dropped++;
+      }
+    }
+  };
+
+  const observe = (call: ReportedCall): void => {
+    try {
+      if (closed) return;
+      if (pending >= maxPending) {
+        counts.dropped++;
+        return;
+      }
+      const code = call.ok ? '' : (call.errorCode ?? 'ERROR');
+      const address = call.address ?? '';
+      const key = `${call.service}\0${call.method}\0${address}\0${code}`;
+      let entry = groups.get(key);
+      if (!entry) {
+        entry = { service: call.service, method: call.method, address, code, latenciesMs: [] };
+        groups.set(key, entry);
+      }
+      const ms = call.latencyMs;
+      entry.latenciesMs.push(ms >= 0 && ms < 3_600_000 ? ms : 0);
+      pending++;
+      counts.reports++;
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    } catch {
+      counts.dropped++;
+    }
+  };
+
+  return {
+    observe,
+    counts,
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        if (scheduled) flush();
+        const finish = () => socket.close(() => resolve());
+        if (inFlight === 0) finish();
+        else onIdle = finish;
+      });
+      return closed;
+    },
+  };
+}
+
+// --- internal ---
+
+function parseUdpTarget(target: string): { host: string; port: number } {
+  const text = target.replace(/^udp:\/\//, '');
+  const match = /^(?:\[([^\]]+)\]|([^:[\]/]+)):(\d{1,5})$/.exec(text);
+  const host = match ? (match[1] ?? match[2])! : '';
+  const port = match ? Number(match[3]) : 0;
+  if (!match || port < 1 || port > 65535 || (host !== 'localhost' && isIP(host) === 0)) {
+    throw new ClientConfigError(
+      `statistics address "${target}" is not udp://host:port with an IP address (e.g. "udp://127.0.0.1:55656")`,
+    );
+  }
+  return { host, port };
+}

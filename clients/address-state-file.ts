@@ -31,6 +31,8 @@ export class AddressStateFile {
   readonly file: string;
   private seen: string | undefined;
   private cached = new Map<string, EvictionEntry>();
+  /** The last write failed: the state lives in this process until a write succeeds. */
+  private localOnly = false;
 
   constructor(
     dir: string,
@@ -47,6 +49,7 @@ export class AddressStateFile {
     try {
       stat = fs.statSync(this.file);
     } catch {
+      if (this.localOnly) return this.cached;
       this.seen = undefined;
       this.cached = new Map();
       return this.cached;
@@ -65,10 +68,13 @@ export class AddressStateFile {
     try {
       fs.writeFileSync(tmp, JSON.stringify(content));
       fs.renameSync(tmp, this.file);
+      this.localOnly = false;
       this.cached = new Map(evicted);
       const stat = fs.statSync(this.file);
       this.seen = `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
     } catch {
+      this.localOnly = true;
+      this.cached = new Map(evicted);
       fs.rmSync(tmp, { force: true });
     }
   }

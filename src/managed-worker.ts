@@ -43,6 +43,8 @@ export interface ForkOptions {
 
 /** How long a worker may take from fork to `listening`. */
 export const START_TIMEOUT_MS = 30_000;
+/** How long a worker that reported `fatal` may take to exit by itself before SIGKILL. */
+const FATAL_EXIT_GRACE_MS = 1_000;
 /** Extra time a draining worker gets past `gracefulTimeoutMs` before SIGKILL. */
 export const KILL_GRACE_MS = 2_000;
 
@@ -139,6 +141,13 @@ export class ManagedWorker extends EventEmitter {
           break;
         case 'fatal':
           this.fatal = { code: msg.code, message: msg.message };
+          if (this.state === 'starting') {
+            // Fail fast: do not wait for the exit (a worker whose IPC channel is open may linger).
+            clearTimeout(startTimer);
+            settle?.reject(this.startFailure(null, null));
+            settle = undefined;
+            this.armKill(FATAL_EXIT_GRACE_MS);
+          }
           break;
         case 'stats':
           this.statsWaiters.get(msg.id)?.(msg.stats);

@@ -86,17 +86,30 @@ export function releasePidFile(file: string, pid = process.pid): void {
   }
 }
 
-/** True if a process with this pid exists (also when it belongs to another user). */
+/**
+ * True if a process with this pid runs (also when it belongs to another user). A zombie (exited,
+ * not yet reaped: a detached master waits for init to reap it) counts as gone.
+ */
 export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+  return !isZombie(pid);
 }
 
 // --- internal ---
+
+function isZombie(pid: number): boolean {
+  try {
+    // /proc/<pid>/stat: "pid (comm) S ..."; comm may hold spaces and parentheses.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false; // no /proc (not Linux): trust kill(0)
+  }
+}
 
 function removeFile(file: string): void {
   try {

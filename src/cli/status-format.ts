@@ -95,7 +95,7 @@ function mergeMethods(status: HostStatus): Map<string, MethodStats> {
         into.failures[kind] = (into.failures[kind] ?? 0) + n;
     }
   }
-  return new Map([...merged].sort(([a], [b]) => a.localeCompare(b)));
+  return new Map([...merged].filter(([, m]) => m.calls > 0).sort(([a], [b]) => a.localeCompare(b)));
 }
 
 function table(header: string[], rows: string[][]): string {

@@ -36,6 +36,22 @@ export interface WorkerStats {
   rssBytes: number;
   /** Keyed by `Service.method`. */
   methods: Record<string, MethodStats>;
+  /** The last few failed calls, oldest first (for the dashboard's failure log). */
+  recentFailures?: FailureRecord[];
+}
+
+/** One failed call, kept in a worker's small ring of recent failures. */
+export interface FailureRecord {
+  /** Epoch milliseconds. */
+  at: number;
+  /** Counts up by one per failure within a worker: the master takes only records it has not seen. */
+  seq: number;
+  /** `Service.method`. */
+  method: string;
+  /** As in {@link MethodStats.failures}: declared exception name, `INTERNAL_ERROR`, ... */
+  kind: string;
+  /** The error's message, cut short ('' when there is none). */
+  message: string;
 }
 
 /** What the master tells a worker at fork time (JSON in env `THRIFTHOST_WORKER`). */

@@ -108,6 +108,7 @@ export class ThriftServer {
       errors,
       rssBytes: process.memoryUsage.rss(),
       methods: this.stats.snapshot(),
+      recentFailures: this.stats.failureLog.recent(),
     };
   }
 

@@ -158,3 +158,47 @@ async function listen(server: net.Server, port: number): Promise<TestServer> {
     },
   };
 }
+
+/** A ThriftClient in a child process (see `client-child.ts`), driven by request/answer over IPC. */
+export interface ChildClient {
+  pid: number;
+  request<T = Record<string, unknown>>(message: Record<string, unknown>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Forks `client-child.ts` (through `ts-register.cjs`) and waits until it is ready. */
+export async function forkClient(): Promise<ChildClient> {
+  const child = fork(path.join(__dirname, 'client-child.ts'), [], {
+    execArgv: ['-r', path.join(__dirname, 'ts-register.cjs')],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve());
+    child.once('exit', (code) => reject(new Error(`client child exited early (${code})`)));
+  });
+  let nextId = 0;
+  return {
+    pid: child.pid as number,
+    request<T>(message: Record<string, unknown>) {
+      const id = ++nextId;
+      return new Promise<T>((resolve, reject) => {
+        const onMessage = (m: { id?: number; error?: string }) => {
+          if (m.id !== id) return;
+          child.off('message', onMessage);
+          if (m.error) reject(new Error(m.error));
+          else resolve(m as T);
+        };
+        child.on('message', onMessage);
+        child.send({ ...message, id });
+      });
+    },
+    async close() {
+      if (child.connected) child.disconnect();
+      // It exits on disconnect; if it does not within 5 s, kill it by pid.
+      const timer = setTimeout(() => child.exitCode === null && process.kill(child.pid as number, 'SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

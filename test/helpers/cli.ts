@@ -127,7 +127,14 @@ export async function statusJson(host: TestHost): Promise<StatusJson> {
 
 /** Shape of `rpc status --json` as the tests read it. */
 export interface StatusJson {
-  master: { pid: number; version: string; startedAt: number; uptimeMs: number; loadavg: number[]; generation: number };
+  master: {
+    pid: number;
+    version: string;
+    startedAt: number;
+    uptimeMs: number;
+    loadavg: number[];
+    generation: number;
+  };
   workers: {
     pid: number;
     service: string;
@@ -173,7 +180,11 @@ export function alivePids(pids: Iterable<number>): number[] {
 }
 
 /** Polls `check` every 50 ms until it returns a truthy value or `timeoutMs` passes. */
-export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -1,0 +1,194 @@
+/**
+ * The `rpc` CLI end to end, as a user runs it: start -d, status, calls, rolling reload under a
+ * call loop, stop; and the messages and exit codes around a master that is or is not running.
+ */
+import fs from 'node:fs';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import {
+  alivePids,
+  callLoop,
+  callOnce,
+  cleanupHost,
+  makeHost,
+  rpc,
+  statusJson,
+  type TestHost,
+  waitFor,
+} from './helpers/cli.js';
+
+describe('rpc start -d / status / reload / stop', () => {
+  let host: TestHost | undefined;
+  afterAll(() => cleanupHost(host));
+
+  it('runs the whole life cycle with zero failed calls during reloads', { timeout: 50_000 }, async () => {
+    host = await makeHost({ count: 2 });
+    const h = host;
+
+    const started = await rpc(['start', '-d'], h.dir);
+    expect(started.stderr).toBe('');
+    expect(started.code).toBe(0);
+    expect(started.stdout).toMatch(/thrifthost started: master pid \d+, 2 workers listening/);
+    expect(fs.existsSync(h.pidFile)).toBe(true);
+
+    const before = await statusJson(h);
+    expect(before.workers).toHaveLength(2);
+    for (const w of before.workers) {
+      expect(w).toMatchObject({
+        service: 'HelloWorld',
+        listen: `127.0.0.1:${h.port}`,
+        state: 'listening',
+        restarts: 0,
+      });
+      expect(typeof w.connections).toBe('number');
+      expect(typeof w.requests).toBe('number');
+      expect(typeof w.errors).toBe('number');
+      expect(w.rssBytes).toBeGreaterThan(1_000_000);
+    }
+    expect(before.master.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(before.master.loadavg).toHaveLength(3);
+
+    expect(await callOnce(h.port, 'TOM')).toBe('v1 Hello TOM');
+
+    // A second start names the running master and changes nothing.
+    const again = await rpc(['start', '-d'], h.dir);
+    expect(again.code).toBe(4);
+    expect(again.stderr).toContain(`already running (pid ${before.master.pid}`);
+
+    // The text status has the header and a row per worker.
+    const text = await rpc(['status'], h.dir);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/uptime .* load average/);
+    for (const w of before.workers) expect(text.stdout).toContain(String(w.pid));
+
+    // Rolling reloads while 4 connections call in a loop; new handler code must take effect.
+    const loop = callLoop(h.port, 4);
+    await new Promise((r) => setTimeout(r, 300));
+    h.setHandler('v2');
+    const t0 = Date.now();
+    const reload1 = await rpc(['reload'], h.dir);
+    const firstMs = Date.now() - t0;
+    expect(reload1.stderr).toBe('');
+    expect(reload1.code).toBe(0);
+    const mid = await statusJson(h);
+    h.setHandler('v3');
+    const t1 = Date.now();
+    const reload2 = await rpc(['reload', '--json'], h.dir);
+    const secondMs = Date.now() - t1;
+    expect(reload2.code).toBe(0);
+    await new Promise((r) => setTimeout(r, 300));
+    const calls = await loop.stop();
+    const after = await statusJson(h);
+
+    console.log(
+      `reload under load: ${calls.ok} calls ok, ${calls.failed} failed ${JSON.stringify(calls.errors)}; ` +
+        `reload took ${firstMs} ms and ${secondMs} ms (CLI round trip)`,
+    );
+    expect(calls.failed).toBe(0);
+    expect(calls.ok).toBeGreaterThan(100);
+    expect(calls.replies).toContain('v1 Hello loop0');
+    expect(calls.replies).toContain('v3 Hello loop0');
+
+    // Every pid changed at each reload, and the output names old -> new.
+    const pidsBefore = before.workers.map((w) => w.pid);
+    const pidsMid = mid.workers.map((w) => w.pid);
+    const pidsAfter = after.workers.map((w) => w.pid);
+    for (const pid of pidsBefore) {
+      expect(reload1.stdout).toContain(`${pid} -> `);
+      expect(pidsMid).not.toContain(pid);
+    }
+    for (const pid of pidsMid) expect(pidsAfter).not.toContain(pid);
+    expect(after.workers).toHaveLength(2);
+    expect(after.workers.every((w) => w.state === 'listening')).toBe(true);
+    expect(alivePids(pidsBefore)).toEqual([]);
+    const json = JSON.parse(reload2.stdout) as {
+      services: { service: string; replaced: { oldPid: number; newPid: number }[] }[];
+    };
+    expect(json.services[0]?.replaced.map((r) => r.oldPid).sort()).toEqual([...pidsMid].sort());
+    expect(await callOnce(h.port, 'ANN')).toBe('v3 Hello ANN');
+
+    // Stop returns once every process is gone.
+    const stopped = await rpc(['stop'], h.dir);
+    expect(stopped.stderr).toBe('');
+    expect(stopped.code).toBe(0);
+    expect(alivePids([after.master.pid, ...pidsAfter, ...pidsMid, ...pidsBefore])).toEqual([]);
+    expect(fs.existsSync(h.pidFile)).toBe(false);
+    expect(fs.existsSync(`${h.pidFile}.sock`)).toBe(false);
+    await expect(callOnce(h.port, 'LATE')).rejects.toThrow();
+  });
+});
+
+describe('rpc without a running master', () => {
+  let host: TestHost | undefined;
+  afterEach(() => {
+    cleanupHost(host);
+    host = undefined;
+  });
+
+  it('stop, status and reload say it is not running and exit 3', async () => {
+    host = await makeHost();
+    for (const cmd of ['stop', 'status', 'reload']) {
+      const res = await rpc([cmd], host.dir);
+      expect(res.code, cmd).toBe(3);
+      expect(res.stderr, cmd).toContain('thrifthost is not running (no pid file at');
+      expect(res.stderr, cmd).toContain('[ERR_NOT_RUNNING]');
+    }
+  });
+
+  it('detects and removes a stale pid file, then starts over it', { timeout: 30_000 }, async () => {
+    host = await makeHost({ count: 1 });
+    const deadPid = await exitedPid();
+    fs.mkdirSync(`${host.dir}/.rpc`, { recursive: true });
+    fs.writeFileSync(host.pidFile, `${deadPid}\n`);
+    fs.writeFileSync(`${host.pidFile}.sock`, '');
+
+    const status = await rpc(['status'], host.dir);
+    expect(status.code).toBe(3);
+    expect(status.stderr).toContain(`pid ${deadPid} in ${host.pidFile} is gone; removed the stale pid file`);
+    expect(fs.existsSync(host.pidFile)).toBe(false);
+    expect(fs.existsSync(`${host.pidFile}.sock`)).toBe(false);
+
+    fs.mkdirSync(`${host.dir}/.rpc`, { recursive: true });
+    fs.writeFileSync(host.pidFile, `${deadPid}\n`);
+    const started = await rpc(['start', '-d'], host.dir);
+    expect(started.code).toBe(0);
+    expect(started.stderr).toContain(`removed stale pid file ${host.pidFile} (pid ${deadPid} is gone)`);
+    const { master } = await statusJson(host);
+    expect(fs.readFileSync(host.pidFile, 'utf8').trim()).toBe(String(master.pid));
+    expect((await rpc(['stop'], host.dir)).code).toBe(0);
+    await waitFor(() => alivePids([master.pid]).length === 0, 5000, 'master exit');
+  });
+
+  it('restart starts a master that is not running, and replaces one that is', {
+    timeout: 30_000,
+  }, async () => {
+    host = await makeHost({ count: 1 });
+    const first = await rpc(['restart'], host.dir);
+    expect(first.code).toBe(0);
+    expect(first.stderr).toContain('not running');
+    const a = await statusJson(host);
+    const second = await rpc(['restart'], host.dir);
+    expect(second.code).toBe(0);
+    const b = await statusJson(host);
+    expect(b.master.pid).not.toBe(a.master.pid);
+    expect(alivePids([a.master.pid, ...a.workers.map((w) => w.pid)])).toEqual([]);
+    expect(await callOnce(host.port, 'X')).toBe('v1 Hello X');
+    expect((await rpc(['stop'], host.dir)).code).toBe(0);
+  });
+
+  it('an unknown command or option exits 64 with usage', async () => {
+    host = await makeHost();
+    const res = await rpc(['frobnicate'], host.dir);
+    expect(res.code).toBe(64);
+    expect(res.stderr).toContain("unknown command 'frobnicate'");
+  });
+});
+
+// --- internal ---
+
+/** The pid of a process that has exited (and been reaped). */
+async function exitedPid(): Promise<number> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, ['-e', '0']);
+  await new Promise((r) => child.on('exit', r));
+  return child.pid as number;
+}

@@ -4,8 +4,9 @@
  * and keeps the evicted list in the state file every client process on the host shares.
  * The decision itself is {@link pickAddress}, a pure function.
  */
-import { AddressStateFile, addressConfigHash } from './address-state-file.js';
+
 import { type EvictionEntry, type Pick, pickAddress } from './address-policy.js';
+import { AddressStateFile, addressConfigHash } from './address-state-file.js';
 import { type BackoffPolicy, backoffDelayMs } from './backoff.js';
 import { NoAvailableAddressError } from './errors.js';
 
@@ -46,7 +47,11 @@ export class AddressManager {
     this.stateFile =
       options.stateDir === undefined
         ? undefined
-        : new AddressStateFile(options.stateDir, options.service, addressConfigHash(options.service, options.addresses));
+        : new AddressStateFile(
+            options.stateDir,
+            options.service,
+            addressConfigHash(options.service, options.addresses),
+          );
   }
 
   /**
@@ -80,7 +85,12 @@ export class AddressManager {
     if (pick.reason !== 'healthy') {
       this.update((map) => {
         const e = map.get(pick.address);
-        if (e) map.set(pick.address, { ...e, attempts: e.attempts + 1, retryAt: now + this.delay(e.attempts + 1) });
+        if (e)
+          map.set(pick.address, {
+            ...e,
+            attempts: e.attempts + 1,
+            retryAt: now + this.delay(e.attempts + 1),
+          });
       });
     }
     return pick;

@@ -90,7 +90,9 @@ export class AddressStateFile {
       }
       const out = new Map<string, EvictionEntry>();
       for (const [address, e] of Object.entries(data.evicted)) {
-        if (![e?.evictedAt, e?.attempts, e?.retryAt].every((n) => typeof n === 'number' && Number.isFinite(n))) {
+        if (
+          ![e?.evictedAt, e?.attempts, e?.retryAt].every((n) => typeof n === 'number' && Number.isFinite(n))
+        ) {
           throw new Error(`bad entry for ${address}`);
         }
         out.set(address, { evictedAt: e.evictedAt, attempts: e.attempts, retryAt: e.retryAt });

@@ -19,7 +19,11 @@ export interface BackoffPolicy {
  * Delay before probe number `attempt` (0 for the first probe after an eviction).
  * @param random a source in [0, 1); `Math.random` in production
  */
-export function backoffDelayMs(policy: BackoffPolicy, attempt: number, random: () => number = Math.random): number {
+export function backoffDelayMs(
+  policy: BackoffPolicy,
+  attempt: number,
+  random: () => number = Math.random,
+): number {
   const base = Math.min(policy.maxMs, policy.initialMs * policy.multiplier ** Math.max(0, attempt));
   const spread = base * policy.jitter * (random() * 2 - 1);
   return Math.max(0, Math.min(policy.maxMs, Math.round(base + spread)));

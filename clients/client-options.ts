@@ -162,7 +162,10 @@ const KNOWN_KEYS = new Set<string>([
  * @throws ClientConfigError naming the service, the field and the constraint.
  */
 export function validateClientConfig(raw: unknown): Map<string, ResolvedServiceOptions> {
-  if (!isRecord(raw)) throw new ClientConfigError('ThriftClient.config expects an object: { ServiceName: { addresses: [...] } }');
+  if (!isRecord(raw))
+    throw new ClientConfigError(
+      'ThriftClient.config expects an object: { ServiceName: { addresses: [...] } }',
+    );
   const services = new Map<string, ResolvedServiceOptions>();
   for (const [service, entry] of Object.entries(raw)) {
     services.set(service, validateServiceOptions(service, entry));
@@ -188,30 +191,70 @@ export function validateServiceOptions(service: string, raw: unknown): ResolvedS
     if (!addresses.includes(text)) addresses.push(text);
   }
 
-  const protocolText = optional(o.protocol, d.protocol, (v) => typeof v === 'string', at('protocol'), 'a string');
+  const protocolText = optional(
+    o.protocol,
+    d.protocol,
+    (v) => typeof v === 'string',
+    at('protocol'),
+    'a string',
+  );
   const protocol = parseProtocolName(protocolText);
-  if (!protocol) throw new ClientConfigError(`${at('protocol')} "${protocolText}" is unknown (use one of ${PROTOCOLS.join(', ')})`);
-  const transportText = optional(o.transport, d.transport, (v) => typeof v === 'string', at('transport'), 'a string');
+  if (!protocol)
+    throw new ClientConfigError(
+      `${at('protocol')} "${protocolText}" is unknown (use one of ${PROTOCOLS.join(', ')})`,
+    );
+  const transportText = optional(
+    o.transport,
+    d.transport,
+    (v) => typeof v === 'string',
+    at('transport'),
+    'a string',
+  );
   const transport = parseTransportName(transportText);
   if (!transport) {
-    throw new ClientConfigError(`${at('transport')} "${transportText}" is unknown (use one of ${TRANSPORTS.join(', ')})`);
+    throw new ClientConfigError(
+      `${at('transport')} "${transportText}" is unknown (use one of ${TRANSPORTS.join(', ')})`,
+    );
   }
 
   const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
-  const idempotent = optional(o.idempotent, [] as string[], (v) => Array.isArray(v) && v.every(isString), at('idempotent'), 'an array of method names');
-  const generated = o.generated === undefined ? undefined : optional(o.generated, '', isString, at('generated'), 'a file path');
+  const idempotent = optional(
+    o.idempotent,
+    [] as string[],
+    (v) => Array.isArray(v) && v.every(isString),
+    at('idempotent'),
+    'an array of method names',
+  );
+  const generated =
+    o.generated === undefined
+      ? undefined
+      : optional(o.generated, '', isString, at('generated'), 'a file path');
 
   const int = (field: keyof typeof d & keyof ServiceClientOptions, min: number) =>
-    optional(o[field], d[field] as number, (v) => Number.isInteger(v) && (v as number) >= min, at(field), `an integer >= ${min}`);
+    optional(
+      o[field],
+      d[field] as number,
+      (v) => Number.isInteger(v) && (v as number) >= min,
+      at(field),
+      `an integer >= ${min}`,
+    );
   const num = (field: keyof typeof d & keyof ServiceClientOptions, min: number, max: number) =>
-    optional(o[field], d[field] as number, (v) => typeof v === 'number' && v >= min && v <= max, at(field), `a number in [${min}, ${max}]`);
+    optional(
+      o[field],
+      d[field] as number,
+      (v) => typeof v === 'number' && v >= min && v <= max,
+      at(field),
+      `a number in [${min}, ${max}]`,
+    );
 
   const resolved: ResolvedServiceOptions = {
     service,
     addresses,
     protocol,
     transport,
-    serviceDir: path.resolve(optional(o.serviceDir, d.serviceDir, isString, at('serviceDir'), 'a folder path')),
+    serviceDir: path.resolve(
+      optional(o.serviceDir, d.serviceDir, isString, at('serviceDir'), 'a folder path'),
+    ),
     generated: generated === undefined ? undefined : path.resolve(generated),
     connectTimeoutMs: int('connectTimeoutMs', 1),
     callTimeoutMs: int('callTimeoutMs', 1),
@@ -228,15 +271,25 @@ export function validateServiceOptions(service: string, raw: unknown): ResolvedS
     backoffMaxMs: int('backoffMaxMs', 1),
     backoffMultiplier: num('backoffMultiplier', 1, 100),
     backoffJitter: num('backoffJitter', 0, 1),
-    shareState: optional(o.shareState, d.shareState as boolean, (v) => typeof v === 'boolean', at('shareState'), 'a boolean'),
+    shareState: optional(
+      o.shareState,
+      d.shareState as boolean,
+      (v) => typeof v === 'boolean',
+      at('shareState'),
+      'a boolean',
+    ),
     stateDir: path.resolve(optional(o.stateDir, d.stateDir(), isString, at('stateDir'), 'a folder path')),
     stateSyncMs: int('stateSyncMs', 0),
   };
   if (resolved.poolMin > resolved.poolMax) {
-    throw new ClientConfigError(`${at('poolMin')} (${resolved.poolMin}) must not exceed poolMax (${resolved.poolMax})`);
+    throw new ClientConfigError(
+      `${at('poolMin')} (${resolved.poolMin}) must not exceed poolMax (${resolved.poolMax})`,
+    );
   }
   if (resolved.backoffInitialMs > resolved.backoffMaxMs) {
-    throw new ClientConfigError(`${at('backoffInitialMs')} must not exceed backoffMaxMs (${resolved.backoffMaxMs})`);
+    throw new ClientConfigError(
+      `${at('backoffInitialMs')} must not exceed backoffMaxMs (${resolved.backoffMaxMs})`,
+    );
   }
   return resolved;
 }
@@ -257,13 +310,20 @@ function canonicalKeys(service: string, raw: Record<string, unknown>): Record<st
         `ThriftClient.config: ${service}.${key} is not a known option (known: ${[...KNOWN_KEYS, ...Object.keys(ALIASES)].join(', ')})`,
       );
     }
-    if (name in out) throw new ClientConfigError(`ThriftClient.config: ${service}.${name} is given twice (once as ${key})`);
+    if (name in out)
+      throw new ClientConfigError(`ThriftClient.config: ${service}.${name} is given twice (once as ${key})`);
     out[name] = value;
   }
   return out;
 }
 
-function optional<T>(value: unknown, fallback: T, ok: (v: unknown) => boolean, field: string, expected: string): T {
+function optional<T>(
+  value: unknown,
+  fallback: T,
+  ok: (v: unknown) => boolean,
+  field: string,
+  expected: string,
+): T {
   if (value === undefined) return fallback;
   if (!ok(value)) throw new ClientConfigError(`${field} must be ${expected}, got ${JSON.stringify(value)}`);
   return value as T;

@@ -11,7 +11,7 @@ import type { MethodInfo } from '../src/common/generated-service.js';
 import { type ProtocolName, protocolClass } from '../src/common/protocols.js';
 import { isUnderrun, ReadBuffer } from '../src/common/read-buffer.js';
 import { WriteBuffer } from '../src/common/write-buffer.js';
-import { CallTimeoutError, type CallTarget, ConnectionClosedError, ReplyDecodeError } from './errors.js';
+import { type CallTarget, CallTimeoutError, ConnectionClosedError, ReplyDecodeError } from './errors.js';
 
 const { MessageType, TApplicationException, TApplicationExceptionType, Type } = thrift.Thrift;
 
@@ -168,7 +168,11 @@ export class Connection {
     // TCompactProtocol never forgets the seqid it wrote and warns on every later message.
     this.outProto._seqid = null;
     try {
-      this.outProto.writeMessageBegin(method.name, method.oneway ? MessageType.ONEWAY : MessageType.CALL, seqid);
+      this.outProto.writeMessageBegin(
+        method.name,
+        method.oneway ? MessageType.ONEWAY : MessageType.CALL,
+        seqid,
+      );
       new method.Args(args).write(this.outProto);
       this.outProto.writeMessageEnd();
       this.outProto.flush();
@@ -217,7 +221,10 @@ export class Connection {
     } catch (err) {
       if (!isUnderrun(err)) throw err;
       // Unframed garbage can read as a huge length: give up instead of buffering forever.
-      if (buf.length - pos > this.options.maxReplyBytes || this.inBuf.needed - pos > this.options.maxReplyBytes) {
+      if (
+        buf.length - pos > this.options.maxReplyBytes ||
+        this.inBuf.needed - pos > this.options.maxReplyBytes
+      ) {
         throw new Error(`reply larger than ${this.options.maxReplyBytes} bytes (maxReplyBytes)`);
       }
       // A half-read message may leave parser state behind (TJSONProtocol keeps a stack).
@@ -337,7 +344,10 @@ interface PendingCall {
 }
 
 /** A decoded result struct → the value to resolve with, or the declared exception to throw. */
-function resultOutcome(method: MethodInfo, result: Record<string, any>): { ok: true; value: unknown } | { ok: false; error: unknown } {
+function resultOutcome(
+  method: MethodInfo,
+  result: Record<string, any>,
+): { ok: true; value: unknown } | { ok: false; error: unknown } {
   for (const field of method.exceptionFields) {
     if (result[field] !== null && result[field] !== undefined) return { ok: false, error: result[field] };
   }
@@ -345,6 +355,9 @@ function resultOutcome(method: MethodInfo, result: Record<string, any>): { ok: t
   if (result.success !== null && result.success !== undefined) return { ok: true, value: result.success };
   return {
     ok: false,
-    error: new TApplicationException(TApplicationExceptionType.MISSING_RESULT, `${method.name} failed: unknown result`),
+    error: new TApplicationException(
+      TApplicationExceptionType.MISSING_RESULT,
+      `${method.name} failed: unknown result`,
+    ),
   };
 }

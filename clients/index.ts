@@ -3,7 +3,13 @@
  * services, and nothing of the host's server code.
  */
 export { AddressManager, type AddressManagerOptions } from './address-manager.js';
-export { type EvictionEntry, type Pick, type PickInput, type PickReason, pickAddress } from './address-policy.js';
+export {
+  type EvictionEntry,
+  type Pick,
+  type PickInput,
+  type PickReason,
+  pickAddress,
+} from './address-policy.js';
 export { type BackoffPolicy, backoffBoundMs, backoffDelayMs } from './backoff.js';
 export type { CallObserver, CallReport } from './call-report.js';
 export {
@@ -38,4 +44,9 @@ export {
   UnknownMethodError,
   UnknownServiceError,
 } from './errors.js';
-export { type ClientRuntimeOptions, type MultiCalls, type MultiResult, ThriftClient } from './thrift-client.js';
+export {
+  type ClientRuntimeOptions,
+  type MultiCalls,
+  type MultiResult,
+  ThriftClient,
+} from './thrift-client.js';

@@ -16,8 +16,8 @@ import {
 import { AddressManager } from './address-manager.js';
 import type { CallObserver } from './call-report.js';
 import type { ResolvedServiceOptions } from './client-options.js';
-import { ConnectionPool } from './connection-pool.js';
 import type { Connection } from './connection.js';
+import { ConnectionPool } from './connection-pool.js';
 import {
   CallTransportError,
   ClientClosedError,
@@ -183,7 +183,11 @@ export class ServiceClient {
 
   // --- internal ---
 
-  private async attempt(address: string, method: MethodInfo, payload: Record<string, unknown>): Promise<unknown> {
+  private async attempt(
+    address: string,
+    method: MethodInfo,
+    payload: Record<string, unknown>,
+  ): Promise<unknown> {
     const pool = this.pool(address);
     let conn: Connection;
     try {
@@ -241,7 +245,9 @@ export class ServiceClient {
 
 function loadService(o: ResolvedServiceOptions): GeneratedService {
   try {
-    return o.generated ? loadGeneratedFile(o.generated, o.service) : loadGeneratedService(o.serviceDir, o.service);
+    return o.generated
+      ? loadGeneratedFile(o.generated, o.service)
+      : loadGeneratedService(o.serviceDir, o.service);
   } catch (err) {
     throw new UnknownServiceError(
       `ThriftClient: cannot load the generated client of ${o.service}: ${(err as Error).message}`,

@@ -4,8 +4,8 @@
  * object per service, `multi()` runs several calls at once and reports each outcome by key.
  */
 import type { CallObserver } from './call-report.js';
-import type { ServiceProxy, ThriftServiceMap, UntypedServiceProxy } from './client-types.js';
 import { type ClientConfig, type ResolvedServiceOptions, validateClientConfig } from './client-options.js';
+import type { ServiceProxy, ThriftServiceMap, UntypedServiceProxy } from './client-types.js';
 import { ClientConfigError, UnknownServiceError } from './errors.js';
 import { ServiceClient } from './service-client.js';
 
@@ -56,7 +56,8 @@ export class ThriftClient {
   static config(config: ClientConfig, runtime?: ClientRuntimeOptions): void {
     const resolved = validateClientConfig(config);
     if (runtime !== undefined) {
-      if (typeof runtime !== 'object' || runtime === null) throw new ClientConfigError('ThriftClient.config: runtime options must be an object');
+      if (typeof runtime !== 'object' || runtime === null)
+        throw new ClientConfigError('ThriftClient.config: runtime options must be an object');
       ThriftClient.runtime = { ...runtime };
       for (const name of [...ThriftClient.instances.keys()]) ThriftClient.dropInstance(name);
     }
@@ -72,8 +73,14 @@ export class ThriftClient {
    * {@link ThriftServiceMap} when the service name is registered there.
    * @throws UnknownServiceError when the service is not configured or its generated code is missing.
    */
-  static instance<K extends keyof ThriftServiceMap>(name: K, forceNew?: boolean): ServiceProxy<ThriftServiceMap[K]>;
-  static instance<C>(name: string, forceNew?: boolean): unknown extends C ? UntypedServiceProxy : ServiceProxy<C>;
+  static instance<K extends keyof ThriftServiceMap>(
+    name: K,
+    forceNew?: boolean,
+  ): ServiceProxy<ThriftServiceMap[K]>;
+  static instance<C>(
+    name: string,
+    forceNew?: boolean,
+  ): unknown extends C ? UntypedServiceProxy : ServiceProxy<C>;
   static instance(name: string, forceNew = false): unknown {
     let client = forceNew ? undefined : ThriftClient.instances.get(name);
     if (!client) {

@@ -23,7 +23,9 @@ function seq(...values: number[]): () => number {
 }
 
 function evicted(entries: Record<string, Partial<EvictionEntry>>): Map<string, EvictionEntry> {
-  return new Map(Object.entries(entries).map(([a, e]) => [a, { evictedAt: 0, attempts: 0, retryAt: 10_000, ...e }]));
+  return new Map(
+    Object.entries(entries).map(([a, e]) => [a, { evictedAt: 0, attempts: 0, retryAt: 10_000, ...e }]),
+  );
 }
 
 describe('pickAddress (pure policy)', () => {
@@ -36,7 +38,13 @@ describe('pickAddress (pure policy)', () => {
 
   it('detectRate 0.0 never picks an evicted address while healthy ones exist and none is due', () => {
     for (const r of [0, 0.0001, 0.5, 0.9999]) {
-      const pick = pickAddress({ addresses: [A, B, C], evicted: evicted({ [B]: {} }), now: 0, detectRate: 0, random: () => r });
+      const pick = pickAddress({
+        addresses: [A, B, C],
+        evicted: evicted({ [B]: {} }),
+        now: 0,
+        detectRate: 0,
+        random: () => r,
+      });
       expect(pick?.reason).toBe('healthy');
       expect(pick?.address).not.toBe(B);
     }
@@ -44,7 +52,13 @@ describe('pickAddress (pure policy)', () => {
 
   it('detectRate 1.0 always probes an evicted address', () => {
     for (const r of [0, 0.5, 0.9999]) {
-      const pick = pickAddress({ addresses: [A, B, C], evicted: evicted({ [B]: {}, [C]: {} }), now: 0, detectRate: 1, random: () => r });
+      const pick = pickAddress({
+        addresses: [A, B, C],
+        evicted: evicted({ [B]: {}, [C]: {} }),
+        now: 0,
+        detectRate: 1,
+        random: () => r,
+      });
       expect(pick?.reason).toBe('detect-probe');
       expect([B, C]).toContain(pick?.address);
     }
@@ -58,8 +72,12 @@ describe('pickAddress (pure policy)', () => {
 
   it('an evicted address whose back-off elapsed gets a probe, the earliest due first', () => {
     const state = evicted({ [B]: { retryAt: 500 }, [C]: { retryAt: 400 } });
-    expect(pickAddress({ addresses: [A, B, C], evicted: state, now: 399, detectRate: 0, random: () => 0 })?.reason).toBe('healthy');
-    expect(pickAddress({ addresses: [A, B, C], evicted: state, now: 400, detectRate: 0, random: () => 0 })).toEqual({
+    expect(
+      pickAddress({ addresses: [A, B, C], evicted: state, now: 399, detectRate: 0, random: () => 0 })?.reason,
+    ).toBe('healthy');
+    expect(
+      pickAddress({ addresses: [A, B, C], evicted: state, now: 400, detectRate: 0, random: () => 0 }),
+    ).toEqual({
       address: C,
       reason: 'backoff-probe',
     });
@@ -67,12 +85,32 @@ describe('pickAddress (pure policy)', () => {
 
   it('with every address evicted, tries the one due soonest; with all excluded, gives up', () => {
     const state = evicted({ [A]: { retryAt: 900 }, [B]: { retryAt: 800 } });
-    expect(pickAddress({ addresses: [A, B], evicted: state, now: 0, detectRate: 0, random: () => 0 })).toEqual({
+    expect(
+      pickAddress({ addresses: [A, B], evicted: state, now: 0, detectRate: 0, random: () => 0 }),
+    ).toEqual({
       address: B,
       reason: 'last-resort',
     });
-    expect(pickAddress({ addresses: [A, B], evicted: state, exclude: new Set([B]), now: 0, detectRate: 0, random: () => 0 })?.address).toBe(A);
-    expect(pickAddress({ addresses: [A, B], evicted: new Map(), exclude: new Set([A, B]), now: 0, detectRate: 0, random: () => 0 })).toBeUndefined();
+    expect(
+      pickAddress({
+        addresses: [A, B],
+        evicted: state,
+        exclude: new Set([B]),
+        now: 0,
+        detectRate: 0,
+        random: () => 0,
+      })?.address,
+    ).toBe(A);
+    expect(
+      pickAddress({
+        addresses: [A, B],
+        evicted: new Map(),
+        exclude: new Set([A, B]),
+        now: 0,
+        detectRate: 0,
+        random: () => 0,
+      }),
+    ).toBeUndefined();
   });
 });
 

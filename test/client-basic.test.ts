@@ -27,12 +27,16 @@ describe('ThriftClient basics', () => {
   ] as const) {
     it(`calls sayHello over ${protocol}/${transport}`, async () => {
       const s = await hello({ protocol, transport });
-      ThriftClient.config({ HelloWorld: { addresses: [s.address], protocol, transport, serviceDir: GEN_DIR, shareState: false } });
+      ThriftClient.config({
+        HelloWorld: { addresses: [s.address], protocol, transport, serviceDir: GEN_DIR, shareState: false },
+      });
       const client = ThriftClient.instance<Hello>('HelloWorld');
       expect(await client.sayHello('TOM')).toBe(`Hello TOM from ${s.port}`);
       // Pipelined calls on the same connection come back matched to their callers.
       const names = Array.from({ length: 20 }, (_, i) => `n${i}`);
-      expect(await Promise.all(names.map((n) => client.sayHello(n)))).toEqual(names.map((n) => `Hello ${n} from ${s.port}`));
+      expect(await Promise.all(names.map((n) => client.sayHello(n)))).toEqual(
+        names.map((n) => `Hello ${n} from ${s.port}`),
+      );
     });
   }
 
@@ -47,7 +51,9 @@ describe('ThriftClient basics', () => {
         shareState: false,
       } as never,
     });
-    expect(await ThriftClient.instance<Hello>('HelloWorld').sayHello('JERRY')).toBe(`Hello JERRY from ${s.port}`);
+    expect(await ThriftClient.instance<Hello>('HelloWorld').sayHello('JERRY')).toBe(
+      `Hello JERRY from ${s.port}`,
+    );
   });
 
   it('caches instances; instance(name, true) builds a new one', async () => {
@@ -123,37 +129,76 @@ describe('ThriftClient basics', () => {
     );
     await ThriftClient.instance<Hello>('HelloWorld').sayHello('TOM');
     expect(reports).toEqual([
-      expect.objectContaining({ service: 'HelloWorld', method: 'sayHello', ok: true, address: s.address, attempts: 1 }),
+      expect.objectContaining({
+        service: 'HelloWorld',
+        method: 'sayHello',
+        ok: true,
+        address: s.address,
+        attempts: 1,
+      }),
     ]);
   });
 });
 
 describe('ThriftClient config errors', () => {
   const cases: [string, unknown, RegExp][] = [
-    ['empty address list', { HelloWorld: { addresses: [] } }, /HelloWorld\.addresses must be a non-empty array/],
+    [
+      'empty address list',
+      { HelloWorld: { addresses: [] } },
+      /HelloWorld\.addresses must be a non-empty array/,
+    ],
     ['malformed address', { HelloWorld: { addresses: ['localhost'] } }, /addresses\[0\].*not host:port/],
-    ['unknown option', { HelloWorld: { addresses: ['127.0.0.1:1'], adresses: [] } }, /HelloWorld\.adresses is not a known option/],
-    ['unknown protocol', { HelloWorld: { addresses: ['127.0.0.1:1'], protocol: 'xml' } }, /protocol "xml" is unknown/],
-    ['alias given twice', { HelloWorld: { addresses: ['127.0.0.1:1'], protocol: 'binary', thrift_protocol: 'binary' } }, /given twice/],
-    ['bad number', { HelloWorld: { addresses: ['127.0.0.1:1'], detectRate: 2 } }, /detectRate must be a number in \[0, 1\]/],
+    [
+      'unknown option',
+      { HelloWorld: { addresses: ['127.0.0.1:1'], adresses: [] } },
+      /HelloWorld\.adresses is not a known option/,
+    ],
+    [
+      'unknown protocol',
+      { HelloWorld: { addresses: ['127.0.0.1:1'], protocol: 'xml' } },
+      /protocol "xml" is unknown/,
+    ],
+    [
+      'alias given twice',
+      { HelloWorld: { addresses: ['127.0.0.1:1'], protocol: 'binary', thrift_protocol: 'binary' } },
+      /given twice/,
+    ],
+    [
+      'bad number',
+      { HelloWorld: { addresses: ['127.0.0.1:1'], detectRate: 2 } },
+      /detectRate must be a number in \[0, 1\]/,
+    ],
   ];
   for (const [name, config, message] of cases) {
     it(`rejects ${name} with ERR_CLIENT_CONFIG`, () => {
-      expect(() => ThriftClient.config(config as never)).toThrow(expect.objectContaining({ code: 'ERR_CLIENT_CONFIG', message: expect.stringMatching(message) }));
+      expect(() => ThriftClient.config(config as never)).toThrow(
+        expect.objectContaining({ code: 'ERR_CLIENT_CONFIG', message: expect.stringMatching(message) }),
+      );
     });
   }
 
   it('rejects an unconfigured service with ERR_UNKNOWN_SERVICE', () => {
-    expect(() => ThriftClient.instance('Nope')).toThrow(expect.objectContaining({ code: 'ERR_UNKNOWN_SERVICE' }));
+    expect(() => ThriftClient.instance('Nope')).toThrow(
+      expect.objectContaining({ code: 'ERR_UNKNOWN_SERVICE' }),
+    );
   });
 
   it('rejects a configured service without generated code with ERR_UNKNOWN_SERVICE', () => {
     ThriftClient.config({ Missing: { addresses: ['127.0.0.1:1'], serviceDir: GEN_DIR, shareState: false } });
-    expect(() => ThriftClient.instance('Missing')).toThrow(expect.objectContaining({ code: 'ERR_UNKNOWN_SERVICE', message: expect.stringMatching(/npm run gen/) }));
+    expect(() => ThriftClient.instance('Missing')).toThrow(
+      expect.objectContaining({ code: 'ERR_UNKNOWN_SERVICE', message: expect.stringMatching(/npm run gen/) }),
+    );
   });
 
   it('rejects an idempotent method the service does not declare', () => {
-    ThriftClient.config({ HelloWorld: { addresses: ['127.0.0.1:1'], serviceDir: GEN_DIR, idempotent: ['sayHi'], shareState: false } });
+    ThriftClient.config({
+      HelloWorld: {
+        addresses: ['127.0.0.1:1'],
+        serviceDir: GEN_DIR,
+        idempotent: ['sayHi'],
+        shareState: false,
+      },
+    });
     expect(() => ThriftClient.instance('HelloWorld')).toThrow(/idempotent lists sayHi/);
   });
 });

@@ -24,7 +24,9 @@ async function track<T extends TestServer>(s: Promise<T>): Promise<T> {
 }
 
 function configure(addresses: string[], extra: Partial<ServiceClientOptions> = {}) {
-  ThriftClient.config({ HelloWorld: { addresses, serviceDir: GEN_DIR, shareState: false, detectRate: 0, ...extra } });
+  ThriftClient.config({
+    HelloWorld: { addresses, serviceDir: GEN_DIR, shareState: false, detectRate: 0, ...extra },
+  });
   const client = ThriftClient.instance<Hello>('HelloWorld');
   return { client, engine: ThriftClient.serviceClientOf(client)! };
 }
@@ -98,7 +100,14 @@ describe('failover', () => {
     // random 0 picks the first healthy address: the dying one.
     const first = () => 0;
     ThriftClient.config(
-      { HelloWorld: { addresses: [dying.address, good.address], serviceDir: GEN_DIR, shareState: false, detectRate: 0 } },
+      {
+        HelloWorld: {
+          addresses: [dying.address, good.address],
+          serviceDir: GEN_DIR,
+          shareState: false,
+          detectRate: 0,
+        },
+      },
       { random: first },
     );
     await expect(ThriftClient.instance<Hello>('HelloWorld').sayHello('TOM')).rejects.toMatchObject({
@@ -120,7 +129,9 @@ describe('failover', () => {
     );
     const reports: { attempts: number; address?: string }[] = [];
     ThriftClient.config({}, { random: first, onCallDone: (r) => reports.push(r) });
-    expect(await ThriftClient.instance<Hello>('HelloWorld').sayHello('TOM')).toBe(`Hello TOM from ${good.port}`);
+    expect(await ThriftClient.instance<Hello>('HelloWorld').sayHello('TOM')).toBe(
+      `Hello TOM from ${good.port}`,
+    );
     expect(reports).toMatchObject([{ attempts: 2, address: good.address }]);
   });
 

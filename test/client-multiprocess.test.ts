@@ -3,7 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ThriftClient } from '../clients/index.js';
-import { type ChildClient, forkClient, freePort, GEN_DIR, startHelloServer, type TestServer } from './helpers/servers.js';
+import {
+  type ChildClient,
+  forkClient,
+  freePort,
+  GEN_DIR,
+  startHelloServer,
+  type TestServer,
+} from './helpers/servers.js';
 
 type Hello = import('../gen/HelloWorld/HelloWorld.js').Client;
 
@@ -27,15 +34,26 @@ describe('two client processes', () => {
     const dead1 = `127.0.0.1:${await freePort()}`;
     const dead2 = `127.0.0.1:${await freePort()}`;
     const config = {
-      HelloWorld: { addresses: [good.address, dead1, dead2], serviceDir: GEN_DIR, stateDir: dir, stateSyncMs: 0, detectRate: 0 },
+      HelloWorld: {
+        addresses: [good.address, dead1, dead2],
+        serviceDir: GEN_DIR,
+        stateDir: dir,
+        stateSyncMs: 0,
+        detectRate: 0,
+      },
     };
     const child = await forkClient();
     children.push(child);
     await child.request({ cmd: 'config', config });
 
     // The child meets both dead addresses (its calls fail over invisibly) and evicts them...
-    expect(await child.request({ cmd: 'calls', n: 60 })).toMatchObject({ hits: { [good.port]: 60 }, failures: 0 });
-    expect(((await child.request<{ evicted: string[] }>({ cmd: 'evicted' })).evicted).sort()).toEqual([dead1, dead2].sort());
+    expect(await child.request({ cmd: 'calls', n: 60 })).toMatchObject({
+      hits: { [good.port]: 60 },
+      failures: 0,
+    });
+    expect((await child.request<{ evicted: string[] }>({ cmd: 'evicted' })).evicted.sort()).toEqual(
+      [dead1, dead2].sort(),
+    );
 
     // ...so this process never tries them: one new connection, all calls on the good address.
     ThriftClient.config(config);
@@ -46,7 +64,8 @@ describe('two client processes', () => {
     const reports: { attempts: number }[] = [];
     ThriftClient.config({}, { onCallDone: (r) => reports.push(r) });
     const again = ThriftClient.instance<Hello>('HelloWorld');
-    for (let i = 0; i < 50; i++) expect(await again.sayHello('parent')).toBe(`Hello parent from ${good.port}`);
+    for (let i = 0; i < 50; i++)
+      expect(await again.sayHello('parent')).toBe(`Hello parent from ${good.port}`);
     expect(reports.every((r) => r.attempts === 1)).toBe(true);
     expect(good.accepted - accepted).toBe(1);
 

@@ -21,7 +21,9 @@ async function catalog(callTimeoutMs = 5_000) {
     },
   });
   servers.push(s);
-  ThriftClient.config({ Catalog: { addresses: [s.address], serviceDir: GEN_DIR, shareState: false, callTimeoutMs } });
+  ThriftClient.config({
+    Catalog: { addresses: [s.address], serviceDir: GEN_DIR, shareState: false, callTimeoutMs },
+  });
   const client = ThriftClient.instance<Catalog>('Catalog');
   return { client, answered, engine: ThriftClient.serviceClientOf(client)! };
 }
@@ -54,7 +56,10 @@ describe('asend_/arecv_', () => {
     const { client, engine } = await catalog();
     client.asend_echo(Buffer.from('dup'), 0);
     expect(() => client.asend_echo(Buffer.from('dup'), 0)).toThrow(
-      expect.objectContaining({ code: 'ERR_ASEND_DUPLICATE', message: expect.stringMatching(/Catalog\.asend_echo/) }),
+      expect.objectContaining({
+        code: 'ERR_ASEND_DUPLICATE',
+        message: expect.stringMatching(/Catalog\.asend_echo/),
+      }),
     );
     // Different arguments are a different call.
     client.asend_echo(Buffer.from('dup'), 1);
@@ -68,10 +73,14 @@ describe('asend_/arecv_', () => {
 
   it('arecv_ without asend_ (or received twice) throws ERR_ARECV_WITHOUT_ASEND', async () => {
     const { client } = await catalog();
-    expect(() => client.arecv_echo(Buffer.from('never'), 0)).toThrow(expect.objectContaining({ code: 'ERR_ARECV_WITHOUT_ASEND' }));
+    expect(() => client.arecv_echo(Buffer.from('never'), 0)).toThrow(
+      expect.objectContaining({ code: 'ERR_ARECV_WITHOUT_ASEND' }),
+    );
     client.asend_echo(Buffer.from('once'), 0);
     await client.arecv_echo(Buffer.from('once'), 0);
-    expect(() => client.arecv_echo(Buffer.from('once'), 0)).toThrow(expect.objectContaining({ code: 'ERR_ARECV_WITHOUT_ASEND' }));
+    expect(() => client.arecv_echo(Buffer.from('once'), 0)).toThrow(
+      expect.objectContaining({ code: 'ERR_ARECV_WITHOUT_ASEND' }),
+    );
   });
 
   it('an asend_ never collected expires after the call timeout; nothing accumulates', async () => {
@@ -80,15 +89,23 @@ describe('asend_/arecv_', () => {
     expect(engine.split.size).toBe(200);
     await expect.poll(() => answered.length).toBe(200);
     await expect.poll(() => engine.split.size, { timeout: 2_000 }).toBe(0);
-    expect(() => client.arecv_echo(Buffer.from('lost0'), 0)).toThrow(expect.objectContaining({ code: 'ERR_ARECV_WITHOUT_ASEND' }));
+    expect(() => client.arecv_echo(Buffer.from('lost0'), 0)).toThrow(
+      expect.objectContaining({ code: 'ERR_ARECV_WITHOUT_ASEND' }),
+    );
     // No call is left pending on any connection either.
-    const pending = () => engine.pool(servers[0]!.address).connections().reduce((n, c) => n + c.inFlight, 0);
+    const pending = () =>
+      engine
+        .pool(servers[0]!.address)
+        .connections()
+        .reduce((n, c) => n + c.inFlight, 0);
     await expect.poll(pending).toBe(0);
   });
 
   it('a failed call is delivered by arecv_, not as an unhandled rejection', async () => {
     const { client } = await catalog(50);
     client.asend_echo(Buffer.from('slow'), 500);
-    await expect(client.arecv_echo(Buffer.from('slow'), 500)).rejects.toMatchObject({ code: 'ERR_CALL_TIMEOUT' });
+    await expect(client.arecv_echo(Buffer.from('slow'), 500)).rejects.toMatchObject({
+      code: 'ERR_CALL_TIMEOUT',
+    });
   });
 });

@@ -8,7 +8,12 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import thrift from 'thrift';
-import { type ProtocolName, protocolClass, type TransportName, transportClass } from '../../src/common/protocols.js';
+import {
+  type ProtocolName,
+  protocolClass,
+  type TransportName,
+  transportClass,
+} from '../../src/common/protocols.js';
 
 export const GEN_DIR = path.resolve(__dirname, '../../gen');
 
@@ -68,7 +73,10 @@ export async function startSilentServer(): Promise<TestServer> {
  * A TCP server that reads until `afterBytes` arrived on a connection, then calls `onRequest`
  * with that socket (to destroy it, answer garbage, ...).
  */
-export async function startScriptedServer(onRequest: (socket: net.Socket) => void, afterBytes = 1): Promise<TestServer> {
+export async function startScriptedServer(
+  onRequest: (socket: net.Socket) => void,
+  afterBytes = 1,
+): Promise<TestServer> {
   return listen(
     net.createServer((socket) => {
       let seen = 0;
@@ -196,7 +204,10 @@ export async function forkClient(): Promise<ChildClient> {
     async close() {
       if (child.connected) child.disconnect();
       // It exits on disconnect; if it does not within 5 s, kill it by pid.
-      const timer = setTimeout(() => child.exitCode === null && process.kill(child.pid as number, 'SIGKILL'), 5_000);
+      const timer = setTimeout(
+        () => child.exitCode === null && process.kill(child.pid as number, 'SIGKILL'),
+        5_000,
+      );
       await exited;
       clearTimeout(timer);
     },

@@ -1,0 +1,149 @@
+/**
+ * Host configuration: defaults resolved in one place, relative paths against the config file,
+ * and every mistake reported as one message naming the file and the field, with exit code 2
+ * from the CLI (checked through the real `rpc` binary).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULTS, loadHostConfig, validateHostConfig } from '../src/config.js';
+import { REPO, rpc } from './helpers/cli.js';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'thcfg-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+const GEN = path.join(REPO, 'gen');
+const HANDLER = path.join(REPO, 'services', 'HelloWorld', 'handler.js');
+
+const hello = (extra: Record<string, unknown> = {}) => ({
+  name: 'HelloWorld',
+  listen: 'tcp://127.0.0.1:9999',
+  handler: HANDLER,
+  ...extra,
+});
+
+/** Writes `content` as a config file and runs `rpc start -d -c <it>`. */
+async function startWith(name: string, content: unknown) {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
+  return { file, ...(await rpc(['start', '-d', '-c', file], dir)) };
+}
+
+describe('validateHostConfig', () => {
+  it('fills every default and resolves paths against the config folder', () => {
+    const file = '/srv/app/rpc.config.json';
+    const config = validateHostConfig(
+      { services: [{ service: 'HelloWorld', listen: '0.0.0.0:9090' }] },
+      file,
+    );
+    expect(config.pidFile).toBe('/srv/app/.rpc/rpc.pid');
+    expect(config.logDir).toBe('/srv/app/logs');
+    expect(config.gracefulTimeoutMs).toBe(DEFAULTS.gracefulTimeoutMs);
+    const [s] = config.services;
+    expect(s).toMatchObject({
+      name: 'HelloWorld',
+      count: DEFAULTS.count(),
+      protocol: 'binary',
+      transport: 'buffered',
+      genDir: '/srv/app/gen',
+      maxFrameBytes: DEFAULTS.maxFrameBytes,
+      idleTimeoutMs: DEFAULTS.idleTimeoutMs,
+      maxRequests: 0,
+      maxMemoryMB: 0,
+      listen: { host: '0.0.0.0', port: 9090 },
+    });
+    expect(s?.bindings).toEqual([
+      { service: 'HelloWorld', handler: '/srv/app/services/HelloWorld/handler.js' },
+    ]);
+  });
+
+  it('accepts protocol and transport aliases', () => {
+    const config = validateHostConfig(
+      { services: [hello({ protocol: 'TCompactProtocol', transport: 'TFramedTransport' })] },
+      '/x/rpc.config.json',
+    );
+    expect(config.services[0]).toMatchObject({ protocol: 'compact', transport: 'framed' });
+  });
+
+  it.each([
+    [{ services: [] }, 'services must be a non-empty array'],
+    [{ services: [hello({ count: 0 })] }, 'services[0].count must be an integer from 1 to 1024, got 0'],
+    [
+      { services: [hello({ protocol: 'xml' })] },
+      'services[0].protocol "xml" is not one of binary, compact, json',
+    ],
+    [{ services: [hello()], logLevel: 'loud' }, 'logLevel "loud" is not one of'],
+    [{ services: [hello(), hello()] }, 'services[1].name "HelloWorld" is used twice'],
+    [
+      { services: [hello(), hello({ name: 'B' })] },
+      'services[1].listen port 9999 is already used by HelloWorld',
+    ],
+  ])('rejects %j', (raw, message) => {
+    expect(() => validateHostConfig(raw, '/x/rpc.config.json')).toThrow(ConfigError);
+    expect(() => validateHostConfig(raw, '/x/rpc.config.json')).toThrow(message);
+  });
+});
+
+describe('config errors through the CLI', () => {
+  it.each([
+    [
+      'typo.json',
+      { genDir: GEN, services: [hello({ Count: 2 })] },
+      'services[0] has unknown key "Count" (did you mean "count"?)',
+    ],
+    [
+      'top.json',
+      { genDir: GEN, services: [hello()], pidfile: 'x' },
+      '(top level) has unknown key "pidfile" (did you mean "pidFile"?)',
+    ],
+    [
+      'port.json',
+      { genDir: GEN, services: [hello({ listen: 'tcp://0.0.0.0:70000' })] },
+      'services[0].listen port 70000',
+    ],
+    [
+      'addr.json',
+      { genDir: GEN, services: [hello({ listen: 'localhost' })] },
+      'services[0].listen "localhost" is not host:port',
+    ],
+    [
+      'handler.json',
+      { genDir: GEN, services: [hello({ handler: './nope/handler.js' })] },
+      `services[0].handler handler module ${path.join(dir, 'nope/handler.js')} does not exist`,
+    ],
+    [
+      'gen.json',
+      { genDir: path.join(dir, 'nogen'), services: [hello()] },
+      'services[0].service No generated code for service HelloWorld',
+    ],
+    [
+      'svc.json',
+      { genDir: GEN, services: [hello({ service: 'Nope' })] },
+      'No generated code for service Nope',
+    ],
+    ['json.json', '{"services": [', 'not valid JSON'],
+  ])('%s exits 2 naming the file and the field', async (name, content, message) => {
+    const res = await startWith(name, content);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain(res.file);
+    expect(res.stderr).toContain(message);
+    expect(res.stderr).toContain('[ERR_CONFIG_INVALID]');
+    expect(res.stdout).toBe('');
+  });
+
+  it('a missing config file exits 2 and says how to point at one', async () => {
+    const res = await rpc(['status', '-c', path.join(dir, 'missing.json')], dir);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain('Cannot read config file');
+    expect(res.stderr).toContain('pass --config PATH');
+  });
+
+  it('loadHostConfig checks files only when asked', () => {
+    const file = path.join(dir, 'nocheck.json');
+    fs.writeFileSync(file, JSON.stringify({ genDir: GEN, services: [hello({ handler: './missing.js' })] }));
+    expect(loadHostConfig(file, { checkFiles: false }).services[0]?.bindings[0]?.handler).toBe(
+      path.join(dir, 'missing.js'),
+    );
+    expect(() => loadHostConfig(file)).toThrow('does not exist');
+  });
+});

@@ -58,7 +58,13 @@ export async function startCatalogWorkers(count: number): Promise<{
       };
     },
   };
-  return { workers, source, close: () => closers.forEach((c) => c()) };
+  return {
+    workers,
+    source,
+    close: () => {
+      for (const c of closers) c();
+    },
+  };
 }
 
 /** Starts a statistics server whose logs go nowhere. */

@@ -179,16 +179,18 @@ export function alivePids(pids: Iterable<number>): number[] {
   return [...pids].filter(isProcessAlive);
 }
 
+type Truthy<T> = Exclude<T, false | undefined | null | 0 | ''>;
+
 /** Polls `check` every 50 ms until it returns a truthy value or `timeoutMs` passes. */
 export async function waitFor<T>(
   check: () => T | Promise<T>,
   timeoutMs = 10_000,
   what = 'condition',
-): Promise<T> {
+): Promise<Truthy<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
-    if (value) return value;
+    if (value) return value as Truthy<T>;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }

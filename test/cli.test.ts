@@ -3,6 +3,8 @@
  * call loop, stop; and the messages and exit codes around a master that is or is not running.
  */
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   alivePids,
@@ -10,6 +12,7 @@ import {
   callOnce,
   cleanupHost,
   makeHost,
+  REPO,
   rpc,
   statusJson,
   type TestHost,
@@ -180,6 +183,43 @@ describe('rpc without a running master', () => {
     const res = await rpc(['frobnicate'], host.dir);
     expect(res.code).toBe(64);
     expect(res.stderr).toContain("unknown command 'frobnicate'");
+  });
+});
+
+describe('rpc gen', () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'thgen-'));
+  afterAll(() => fs.rmSync(out, { recursive: true, force: true }));
+
+  it('compiles every idl/*.thrift into <out>/<Name>/ with native promises', async () => {
+    const res = await rpc(['gen', '--idl', path.join(REPO, 'idl'), '--out', out], REPO);
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    for (const name of ['HelloWorld', 'Catalog']) {
+      const js = fs.readFileSync(path.join(out, name, `${name}.js`), 'utf8');
+      expect(js).not.toContain('thrift.Q');
+      expect(fs.existsSync(path.join(out, name, `${name}.d.ts`))).toBe(true);
+    }
+  });
+
+  it('names the package to install when the compiler is missing (exit 8)', async () => {
+    const res = await rpc(['gen', '--idl', path.join(REPO, 'idl'), '--out', out], REPO, 20_000, {
+      PATH: '/nonexistent',
+    });
+    expect(res.code).toBe(8);
+    expect(res.stderr).toContain('apt-get install -y thrift-compiler');
+    expect(res.stderr).toContain('[ERR_THRIFT_COMPILER_MISSING]');
+  });
+
+  it('reports a broken IDL with the compiler output (exit 9)', async () => {
+    const idl = fs.mkdtempSync(path.join(os.tmpdir(), 'thidl-'));
+    fs.writeFileSync(path.join(idl, 'Broken.thrift'), 'service Broken { string oops(1: nope x) }\n');
+    try {
+      const res = await rpc(['gen', '--idl', idl, '--out', out], REPO);
+      expect(res.code).toBe(9);
+      expect(res.stderr).toContain('Broken.thrift');
+    } finally {
+      fs.rmSync(idl, { recursive: true, force: true });
+    }
   });
 });
 

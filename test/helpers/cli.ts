@@ -24,7 +24,12 @@ export interface RpcResult {
 }
 
 /** Runs `node bin/rpc ...args` in `cwd` and resolves when it exits. */
-export function rpc(args: string[], cwd: string, timeoutMs = 40_000): Promise<RpcResult> {
+export function rpc(
+  args: string[],
+  cwd: string,
+  timeoutMs = 40_000,
+  env: NodeJS.ProcessEnv = {},
+): Promise<RpcResult> {
   if (!fs.existsSync(path.join(REPO, 'dist', 'src', 'cli', 'main.js'))) {
     throw new Error('dist/ is missing: run `npx tsc -p .` before these tests');
   }
@@ -32,7 +37,7 @@ export function rpc(args: string[], cwd: string, timeoutMs = 40_000): Promise<Rp
     execFile(
       process.execPath,
       [RPC_BIN, ...args],
-      { cwd, timeout: timeoutMs, env: { ...process.env, THRIFTHOST_LOG_JSON: '1' } },
+      { cwd, timeout: timeoutMs, env: { ...process.env, THRIFTHOST_LOG_JSON: '1', ...env } },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
         resolve({ code, stdout, stderr });

@@ -62,14 +62,14 @@ describe('client reports over UDP', () => {
       },
       { onCallDone: reporter.observe },
     );
-    const catalog = ThriftClient.instance<any>('Catalog');
-    const hello = ThriftClient.instance<any>('HelloWorld');
+    const catalog = ThriftClient.instance('Catalog');
+    const hello = ThriftClient.instance('HelloWorld');
     for (let i = 0; i < 6; i++) await catalog.add(1, 2);
     for (let i = 0; i < 2; i++) await expect(catalog.get(99)).rejects.toMatchObject({ name: 'NotFound' });
     const refused: string[] = [];
     for (let i = 0; i < 3; i++)
       refused.push(
-        await hello.sayHello('x').then(
+        await hello.sayHello!('x').then(
           () => 'ok',
           (e: { code?: string }) => String(e.code),
         ),

@@ -1,0 +1,196 @@
+/**
+ * The processes a bench run starts: spawned in their own process group, remembered by pid, and
+ * killed (group by group) when the run ends, fails or is interrupted. Also reads the CPU time and
+ * RSS of a process tree from /proc.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import readline from 'node:readline';
+
+const CLK_TCK = Number(sysconf('CLK_TCK', 100));
+const PAGE_SIZE = Number(sysconf('PAGESIZE', 4096));
+const live = new Set();
+let hooked = false;
+
+/**
+ * Starts a long-running process in its own process group; resolves once it prints `READY`.
+ * @returns {Promise<{ pid: number, stop(): Promise<void>, stderr(): string }>}
+ */
+export function startServer(label, command, args, { timeoutMs = 20_000, env } = {}) {
+  hookExit();
+  const child = spawn(command, args, {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: env ? { ...process.env, ...env } : process.env,
+  });
+  const entry = { child, label };
+  live.add(entry);
+  let err = '';
+  child.stderr.on('data', (d) => {
+    err = (err + d).slice(-4000);
+  });
+  child.once('exit', () => live.delete(entry));
+  const handle = {
+    pid: child.pid,
+    stderr: () => err,
+    stop: () => stopGroup(entry),
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      stopGroup(entry);
+      reject(new Error(`${label} did not print READY within ${timeoutMs} ms\n${err}`));
+    }, timeoutMs);
+    readline.createInterface({ input: child.stdout }).on('line', (line) => {
+      if (line.startsWith('READY')) {
+        clearTimeout(timer);
+        resolve(handle);
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${label} exited (${signal ?? code}) before it was ready\n${err}`));
+    });
+  });
+}
+
+/**
+ * Runs a process to completion, calling `onLine` for each stdout line; resolves with its exit
+ * code and the last stderr bytes. Killed after `timeoutMs`.
+ */
+export function runTool(command, args, { onLine, timeoutMs = 120_000 } = {}) {
+  hookExit();
+  const child = spawn(command, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const entry = { child, label: command };
+  live.add(entry);
+  let err = '';
+  child.stderr.on('data', (d) => {
+    err = (err + d).slice(-4000);
+  });
+  readline.createInterface({ input: child.stdout }).on('line', (line) => onLine?.(line));
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => stopGroup(entry), timeoutMs);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      live.delete(entry);
+      resolve({ code: code ?? signal, stderr: err });
+    });
+  });
+}
+
+/** A free TCP port on 127.0.0.1 (closed again before it is returned). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** `pid` and all its descendants, from /proc/<pid>/task/<tid>/children. */
+export function processTree(pid) {
+  const out = [];
+  const walk = (p) => {
+    out.push(p);
+    let tasks = [];
+    try {
+      tasks = fs.readdirSync(`/proc/${p}/task`);
+    } catch {
+      return;
+    }
+    for (const t of tasks) {
+      let children = '';
+      try {
+        children = fs.readFileSync(`/proc/${p}/task/${t}/children`, 'utf8');
+      } catch {}
+      for (const c of children.split(' ').filter(Boolean)) walk(Number(c));
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+/** CPU seconds (user + system, all threads) used so far by each pid, keyed by pid. */
+export function cpuSeconds(pids) {
+  const out = new Map();
+  for (const pid of pids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(pid, (Number(fields[11]) + Number(fields[12])) / CLK_TCK);
+    } catch {}
+  }
+  return out;
+}
+
+/** Resident set size in bytes of each pid, keyed by pid. */
+export function rssBytes(pids) {
+  const out = new Map();
+  for (const pid of pids) {
+    try {
+      const statm = fs.readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ');
+      out.set(pid, Number(statm[1]) * PAGE_SIZE);
+    } catch {}
+  }
+  return out;
+}
+
+/** Kills every process group this run started (SIGTERM, then SIGKILL). */
+export async function stopAll() {
+  await Promise.all([...live].map(stopGroup));
+}
+
+// --- internal ---
+
+function stopGroup(entry) {
+  const { child } = entry;
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = (signal) => {
+      try {
+        process.kill(-child.pid, signal);
+      } catch {}
+    };
+    const timer = setTimeout(() => kill('SIGKILL'), 4000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      // Whatever the leader left behind in its group goes too.
+      kill('SIGKILL');
+      live.delete(entry);
+      resolve();
+    });
+    kill('SIGTERM');
+  });
+}
+
+function hookExit() {
+  if (hooked) return;
+  hooked = true;
+  const killNow = () => {
+    for (const { child } of live) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {}
+    }
+  };
+  process.on('exit', killNow);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.on(signal, () => {
+      console.error(`\n${signal}: stopping every process the bench started`);
+      killNow();
+      process.exit(130);
+    });
+  }
+}
+
+function sysconf(name, fallback) {
+  try {
+    return execFileSync('getconf', [name], { encoding: 'utf8' }).trim() || fallback;
+  } catch {
+    return fallback;
+  }
+}

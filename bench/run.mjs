@@ -1,0 +1,367 @@
+/**
+ * `npm run bench`: starts each contender on 127.0.0.1, drives it with the same closed-loop load
+ * generator, and prints req/s, latency, server CPU and RSS, ratios against the Apache Node
+ * server, and the issue-5 targets. Writes bench/out/results.json and bench/out/RESULTS.md; a
+ * full, unfiltered run also updates the committed bench/RESULTS.md and bench/results.json.
+ *
+ * Options:
+ *   --quick               framed only, 1 s warm-up + 2 s per cell (about a minute)
+ *   --repeat N            runs per cell, interleaved; the report shows medians (default 2)
+ *   --warmup S --duration S
+ *   --conns 1,8,64        --transports framed,buffered
+ *   --only host-2,apache-2   contenders to run (ids below)
+ *   --loadgen cpp|node    force a generator (default: the C++ one when it builds)
+ *   --no-client           skip the ThriftClient vs raw thrift comparison
+ *   --no-build            use dist/ and bench/out/ as they are
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { buildCpp, buildHost } from './lib/build.mjs';
+import {
+  cpuSeconds,
+  freePort,
+  processTree,
+  rssBytes,
+  runTool,
+  startServer,
+  stopAll,
+} from './lib/processes.mjs';
+import {
+  aggregate,
+  checkTargets,
+  clientTable,
+  generatorTable,
+  renderMarkdown,
+  resultsTable,
+  targetList,
+} from './lib/report.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const outDir = path.join(here, 'out');
+const MiB = 2 ** 20;
+
+const { values: opts } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    repeat: { type: 'string' },
+    warmup: { type: 'string' },
+    duration: { type: 'string' },
+    conns: { type: 'string' },
+    transports: { type: 'string' },
+    only: { type: 'string' },
+    loadgen: { type: 'string' },
+    'no-client': { type: 'boolean', default: false },
+    'no-build': { type: 'boolean', default: false },
+  },
+});
+const quick = opts.quick;
+const repeat = Number(opts.repeat ?? (quick ? 1 : 2));
+const warmup = Number(opts.warmup ?? (quick ? 1 : 1.5));
+const duration = Number(opts.duration ?? (quick ? 2 : 5));
+const connsList = (opts.conns ?? '1,8,64').split(',').map(Number);
+const transports = (opts.transports ?? (quick ? 'framed' : 'framed,buffered')).split(',');
+const filtered = Boolean(opts.only || opts.conns || opts.transports || opts.loadgen || opts['no-client']);
+
+const node = process.execPath;
+const hostServer = path.join(here, 'servers/host-server.cjs');
+const apacheServer = path.join(here, 'servers/apache-server.cjs');
+
+/** Every server the bench knows. `baseline`: the Apache server with the same process count. */
+const CONTENDERS = [
+  {
+    id: 'host-1',
+    label: 'thrifthost ×1',
+    baseline: 'apache-1',
+    cmd: (t, p) => [node, hostServer, '--count', '1', '--transport', t, '--port', p],
+  },
+  {
+    id: 'host-2',
+    label: 'thrifthost ×2',
+    baseline: 'apache-2',
+    cmd: (t, p) => [node, hostServer, '--count', '2', '--transport', t, '--port', p],
+  },
+  {
+    id: 'apache-1',
+    label: 'Apache Node ×1',
+    cmd: (t, p) => [node, apacheServer, '--count', '1', '--transport', t, '--port', p],
+  },
+  {
+    id: 'apache-2',
+    label: 'Apache Node cluster ×2',
+    cmd: (t, p) => [node, apacheServer, '--count', '2', '--transport', t, '--port', p],
+  },
+  {
+    id: 'cpp-nb',
+    label: 'C++ TNonblockingServer (2 IO threads)',
+    cpp: true,
+    transports: ['framed'],
+    cmd: (t, p) => [cppServer(), '--kind', 'nonblocking', '--io-threads', '2', '--transport', t, '--port', p],
+  },
+  {
+    id: 'cpp-threaded',
+    label: 'C++ TThreadedServer',
+    cpp: true,
+    transports: ['buffered'],
+    cmd: (t, p) => [cppServer(), '--kind', 'threaded', '--transport', t, '--port', p],
+  },
+];
+
+let cpp = {};
+const notes = [];
+
+async function main() {
+  const loadStart = os.loadavg()[0];
+  if (!opts['no-build'] && !buildHost(root))
+    throw new Error('dist/ could not be built: run `npx tsc -p .` and look at the errors');
+  cpp = opts['no-build'] ? existingCpp() : buildCpp(root);
+  if (cpp.skipped) {
+    console.log(cpp.skipped);
+    notes.push(cpp.skipped);
+  }
+  const generator = opts.loadgen ?? (cpp.loadgen ? 'cpp' : 'node');
+  if (generator === 'cpp' && !cpp.loadgen)
+    throw new Error('--loadgen cpp: the C++ load generator is not built (see above)');
+  if (generator === 'node' && !opts.loadgen)
+    notes.push('C++ load generator unavailable: using bench/node-loadgen.mjs');
+  const only = opts.only?.split(',');
+  const contenders = CONTENDERS.filter((c) => (!only || only.includes(c.id)) && (!c.cpp || cpp.server));
+
+  const rows = [];
+  const calibration = [];
+  let client;
+  const cells = transports.length * connsList.length * repeat * contenders.length;
+  console.log(
+    `bench: ${contenders.map((c) => c.id).join(', ')} × ${transports.join('/')} × conns ${connsList.join('/')} × ${repeat} run(s), ` +
+      `${warmup}+${duration} s each (~${Math.ceil((cells * (warmup + duration + 0.4)) / 60)} min), generator: ${generator}; load ${loadStart.toFixed(2)}`,
+  );
+  for (const transport of transports) {
+    const running = new Map();
+    for (const c of contenders.filter((c) => !c.transports || c.transports.includes(transport))) {
+      const port = await freePort();
+      const [cmd, ...args] = c.cmd(transport, String(port));
+      running.set(c.id, {
+        contender: c,
+        port,
+        server: await startServer(`${c.id} (${transport})`, cmd, args),
+      });
+    }
+    const ids = [...running.keys()];
+    for (let rep = 0; rep < repeat; rep++) {
+      for (const [ci, conns] of connsList.entries()) {
+        // Rotate the order so that no contender always runs first (JIT warm-up) or last.
+        const shift = (rep + ci) % ids.length;
+        for (const id of [...ids.slice(shift), ...ids.slice(0, shift)]) {
+          const { port, server } = running.get(id);
+          const row = await measure({ generator, port, server, conns, transport });
+          rows.push({ contender: id, transport, conns, rep, ...row });
+          console.log(
+            `  ${transport.padEnd(8)} ${String(conns).padStart(2)} conns  ${id.padEnd(12)} ${String(Math.round(row.rps)).padStart(7)} req/s  ` +
+              `p99 ${Math.round(row.p99Us)} µs  server CPU ${row.serverCpuPct.toFixed(0)}%  RSS ${row.rssMiB.toFixed(0)} MiB  ` +
+              `loadgen CPU ${row.loadgenCpuPct.toFixed(0)}%${row.errors ? `  ERRORS ${row.errors}` : ''}`,
+          );
+        }
+      }
+    }
+    if (transport === 'framed' && running.has('host-2') && cpp.loadgen && !quick && !opts.loadgen) {
+      // What each generator costs per request, against the same server.
+      const { port, server } = running.get('host-2');
+      for (const g of ['cpp', 'node']) {
+        const row = await measure({ generator: g, port, server, conns: 8, transport });
+        calibration.push({
+          generator: g === 'cpp' ? 'C++ libthrift, thread per connection' : 'Node, pre-encoded calls',
+          rps: row.rps,
+          cpuPct: row.loadgenCpuPct,
+        });
+      }
+    }
+    if (transport === transports[0] && running.has('host-1') && !opts['no-client']) {
+      const { port } = running.get('host-1');
+      client = await clientBench(port, transport);
+    }
+    await Promise.all([...running.values()].map((r) => r.server.stop()));
+  }
+
+  const agg = aggregate(rows, contenders);
+  const targets = checkTargets(agg, client);
+  const meta = machine({ loadStart, generator });
+  fs.mkdirSync(outDir, { recursive: true });
+  const json = JSON.stringify(
+    {
+      meta,
+      contenders: contenders.map(({ id, label, baseline }) => ({ id, label, baseline })),
+      rows,
+      aggregate: agg,
+      targets,
+      client,
+      calibration,
+      notes,
+    },
+    null,
+    2,
+  );
+  const markdown = renderMarkdown({ meta, agg, contenders, targets, client, calibration, notes });
+  fs.writeFileSync(path.join(outDir, 'results.json'), `${json}\n`);
+  fs.writeFileSync(path.join(outDir, 'RESULTS.md'), markdown);
+  console.log(
+    `\n${resultsTable(agg, contenders)}\n\nTargets:\n${targetList(targets)}\n\nClients:\n${clientTable(client)}`,
+  );
+  if (calibration.length) console.log(`\nLoad generators:\n${generatorTable(calibration)}`);
+  console.log(`\nwrote ${path.relative(root, path.join(outDir, 'results.json'))} and RESULTS.md`);
+  if (!quick && !filtered) {
+    fs.copyFileSync(path.join(outDir, 'RESULTS.md'), path.join(here, 'RESULTS.md'));
+    fs.copyFileSync(path.join(outDir, 'results.json'), path.join(here, 'results.json'));
+    console.log('updated bench/RESULTS.md and bench/results.json');
+  }
+}
+
+/** One cell: the generator against one server, with the server's CPU and RSS over the window. */
+async function measure({ generator, port, server, conns, transport }) {
+  const [cmd, ...base] = generator === 'cpp' ? [cpp.loadgen] : [node, path.join(here, 'node-loadgen.mjs')];
+  const args = [
+    ...base,
+    '--port',
+    String(port),
+    '--conns',
+    String(conns),
+    '--transport',
+    transport,
+    '--warmup',
+    String(warmup),
+    '--duration',
+    String(duration),
+  ];
+  const load1 = os.loadavg()[0];
+  let pids = [];
+  let cpu0;
+  let t0 = 0;
+  let window;
+  let result;
+  const { code, stderr } = await runTool(cmd, args, {
+    timeoutMs: (warmup + duration + 30) * 1000,
+    onLine: (line) => {
+      const msg = JSON.parse(line);
+      if (msg.event === 'measure-start') {
+        pids = processTree(server.pid);
+        cpu0 = cpuSeconds(pids);
+        t0 = performance.now();
+      } else if (msg.event === 'measure-end') {
+        const cpu1 = cpuSeconds(pids);
+        const seconds = (performance.now() - t0) / 1000;
+        let used = 0;
+        for (const [pid, s] of cpu1) used += s - (cpu0.get(pid) ?? s);
+        const rss = [...rssBytes(pids).values()];
+        window = {
+          serverCpuPct: (used / seconds) * 100,
+          rssMiB: rss.reduce((a, b) => a + b, 0) / MiB,
+          maxProcRssMiB: Math.max(0, ...rss) / MiB,
+        };
+      } else if (msg.rps !== undefined) {
+        result = msg;
+      }
+    },
+  });
+  if (!result || !window)
+    throw new Error(`load generator failed (exit ${code}) on port ${port}: ${stderr}\n${server.stderr()}`);
+  return {
+    rps: result.rps,
+    p50Us: result.p50Us,
+    p99Us: result.p99Us,
+    p999Us: result.p999Us,
+    errors: result.errors + result.badReplies,
+    loadgenCpuPct: result.cpuPct,
+    load1,
+    ...window,
+  };
+}
+
+async function clientBench(port, transport) {
+  let out;
+  const seconds = quick ? 2 : 6;
+  const { code, stderr } = await runTool(
+    node,
+    [
+      path.join(here, 'client-bench.mjs'),
+      '--port',
+      String(port),
+      '--transport',
+      transport,
+      '--seconds',
+      String(seconds),
+    ],
+    {
+      timeoutMs: (seconds * 4 + 30) * 1000,
+      onLine: (line) => {
+        if (line.startsWith('{')) out = JSON.parse(line);
+      },
+    },
+  );
+  if (!out) console.warn(`client bench failed (exit ${code}): ${stderr}`);
+  else
+    console.log(
+      `  clients: raw ${out.raw.sequential.meanUs.toFixed(0)} µs/call sequential; ThriftClient ${out.thriftClient.skipped ?? `${out.thriftClient.sequential.meanUs.toFixed(0)} µs/call`}`,
+    );
+  return out;
+}
+
+function cppServer() {
+  return cpp.server;
+}
+
+function existingCpp() {
+  const loadgen = path.join(outDir, 'loadgen');
+  const server = path.join(outDir, 'cpp-server');
+  return {
+    ...(fs.existsSync(loadgen) ? { loadgen } : {}),
+    ...(fs.existsSync(server) ? { server } : {}),
+    ...(fs.existsSync(server) ? {} : { skipped: 'C++ servers skipped: not built (run without --no-build)' }),
+  };
+}
+
+function machine({ loadStart, generator }) {
+  const sh = (cmd, args) => {
+    try {
+      return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      return 'unknown';
+    }
+  };
+  const osRelease = fs.existsSync('/etc/os-release') ? fs.readFileSync('/etc/os-release', 'utf8') : '';
+  const require = createRequire(path.join(root, 'package.json'));
+  const dirty = sh('git', ['-C', root, 'status', '--porcelain', '--', 'src']) ? ' (src/ modified)' : '';
+  return {
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    quick,
+    cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
+    cores: os.availableParallelism(),
+    memGiB: (os.totalmem() / 2 ** 30).toFixed(1),
+    os: /PRETTY_NAME="([^"]+)"/.exec(osRelease)?.[1] ?? os.type(),
+    kernel: os.release(),
+    node: process.version,
+    thriftNpm: require('thrift/package.json').version,
+    libthrift: sh('pkg-config', ['--modversion', 'thrift']),
+    gxx: sh('g++', ['--version']).split('\n')[0],
+    commit: `${sh('git', ['-C', root, 'rev-parse', '--short', 'HEAD'])}${dirty}`,
+    loadgen:
+      generator === 'cpp'
+        ? 'C++ libthrift (bench/loadgen/loadgen.cpp), one thread per connection'
+        : 'Node (bench/node-loadgen.mjs)',
+    repeat,
+    warmup,
+    duration,
+    loadStart,
+    loadEnd: os.loadavg()[0],
+  };
+}
+
+main()
+  .catch((err) => {
+    console.error(`bench failed: ${err.stack ?? err}`);
+    process.exitCode = 1;
+  })
+  .finally(stopAll);

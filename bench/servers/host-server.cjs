@@ -1,0 +1,68 @@
+// Contender: thrifthost. A node:cluster primary forking `--count` copies of the real worker entry
+// (dist/src/thrift-worker-main.js) the way the supervisor does, with a ServiceConfig built by the
+// real config validator. Prints "READY <port>" once every worker reports it is listening.
+// Extra node flags for the workers (e.g. --cpu-prof) go in THRIFTHOST_BENCH_WORKER_FLAGS.
+//
+// Usage: node host-server.cjs --port P [--count 1] [--transport framed|buffered]
+//                             [--protocol binary|compact]
+'use strict';
+const cluster = require('node:cluster');
+const path = require('node:path');
+const { parseArgs } = require('node:util');
+
+const root = path.resolve(__dirname, '../..');
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string' },
+    count: { type: 'string', default: '1' },
+    transport: { type: 'string', default: 'framed' },
+    protocol: { type: 'string', default: 'binary' },
+  },
+});
+const count = Number(values.count);
+
+const { validateHostConfig } = require(path.join(root, 'dist/src/config.js'));
+const { WORKER_ENV } = require(path.join(root, 'dist/src/ipc.js'));
+const config = validateHostConfig(
+  {
+    services: [
+      {
+        name: 'HelloWorld',
+        listen: `127.0.0.1:${values.port}`,
+        count,
+        protocol: values.protocol,
+        transport: values.transport,
+      },
+    ],
+  },
+  path.join(root, 'rpc.config.json'),
+);
+const service = config.services[0];
+const boot = { service, logLevel: 'warn', gracefulTimeoutMs: 5000, generation: 1 };
+const flags = (process.env.THRIFTHOST_BENCH_WORKER_FLAGS ?? '').split(' ').filter(Boolean);
+
+cluster.setupPrimary({ exec: path.join(root, 'dist/src/thrift-worker-main.js'), execArgv: flags });
+let listening = 0;
+for (let i = 0; i < count; i++) {
+  const worker = cluster.fork({ [WORKER_ENV]: JSON.stringify(boot) });
+  worker.on('message', (m) => {
+    if (m?.t === 'listening' && ++listening === count) console.log(`READY ${values.port}`);
+    if (m?.t === 'fatal') console.error(`worker failed: ${m.code} ${m.message}`);
+  });
+}
+cluster.on('exit', (w, code, signal) => {
+  if (!stopping) console.error(`host worker ${w.process.pid} died (${signal ?? code})`);
+});
+let stopping = false;
+process.on('SIGTERM', () => {
+  // SIGTERM lets the workers drain and exit on their own (and write a --cpu-prof profile).
+  stopping = true;
+  for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+  const timer = setTimeout(() => process.exit(0), 3000);
+  cluster.on('exit', () => {
+    if (Object.keys(cluster.workers ?? {}).length === 0) {
+      clearTimeout(timer);
+      process.exit(0);
+    }
+  });
+});

@@ -143,6 +143,9 @@ export class WorkerGroup {
       try {
         await fresh.listening;
       } catch (err) {
+        // Leave no half-started worker behind: callers (reload) report only once it is gone.
+        fresh.drain();
+        await fresh.exited;
         // The slot lost its worker meanwhile: fall back to the crash path.
         if (!slot.current?.alive) {
           slot.current = undefined;

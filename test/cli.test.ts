@@ -178,6 +178,16 @@ describe('rpc without a running master', () => {
     expect((await rpc(['stop'], host.dir)).code).toBe(0);
   });
 
+  it('a pid file the user may not write exits 5 naming the path', async () => {
+    host = await makeHost({ count: 1 });
+    const config = JSON.parse(fs.readFileSync(host.config, 'utf8'));
+    fs.writeFileSync(host.config, JSON.stringify({ ...config, pidFile: '/sys/rpc-test.pid' }));
+    const res = await rpc(['start', '-d'], host.dir);
+    expect(res.code).toBe(5);
+    expect(res.stderr).toContain('Permission denied: cannot write the pid file /sys/rpc-test.pid');
+    expect(res.stderr).toContain('[ERR_PERMISSION]');
+  });
+
   it('an unknown command or option exits 64 with usage', async () => {
     host = await makeHost();
     const res = await rpc(['frobnicate'], host.dir);

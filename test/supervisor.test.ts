@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   alivePids,
@@ -80,6 +81,24 @@ describe('supervisor', () => {
     } finally {
       await new Promise((r) => blocker.close(r));
     }
+  });
+
+  it('a reload whose new handler throws on load fails with the reason; old workers keep serving', {
+    timeout: 30_000,
+  }, async () => {
+    host = await makeHost({ count: 2 });
+    const h = host;
+    expect((await rpc(['start', '-d'], h.dir)).code).toBe(0);
+    const before = await statusJson(h);
+    fs.writeFileSync(path.join(h.dir, 'handler.js'), "throw new Error('broken v2');\n");
+    const res = await rpc(['reload'], h.dir);
+    expect(res.code).toBe(6);
+    expect(res.stderr).toContain('Reload of HelloWorld stopped after 0 of 2 workers');
+    expect(res.stderr).toContain('broken v2');
+    const after = await statusJson(h);
+    expect(after.workers.map((w) => w.pid).sort()).toEqual(before.workers.map((w) => w.pid).sort());
+    expect(await callOnce(h.port, 'still')).toBe('v1 Hello still');
+    expect((await rpc(['stop'], h.dir)).code).toBe(0);
   });
 
   it('recycles a worker after maxRequests, replacement first, without failed calls', {

@@ -77,7 +77,8 @@ export function genCommand(): Command {
       const idlDir = path.resolve(options.idl ?? (config ? path.join(config.baseDir, 'idl') : 'idl'));
       const outDir = path.resolve(options.out ?? config?.services[0]?.genDir ?? 'gen');
       for (const out of generate({ idlDir, outDir })) {
-        process.stdout.write(`generated ${path.relative(process.cwd(), out) || out}\n`);
+        const rel = path.relative(process.cwd(), out);
+        process.stdout.write(`generated ${rel.startsWith('..') ? out : rel}\n`);
       }
     });
 }

@@ -28,7 +28,7 @@ export const CLIENT_DEFAULTS = {
   poolMin: 0,
   poolMax: 10,
   poolIdleTimeoutMs: 30_000,
-  maxInFlightPerConnection: 4,
+  maxInFlightPerConnection: 8,
   maxReplyBytes: 16 * 1024 * 1024,
   detectRate: 0.0005,
   evictAfterFailures: 0,
@@ -67,7 +67,7 @@ export interface ServiceClientOptions {
   poolMax?: number;
   /** Close a connection idle for this long. @default 30000 */
   poolIdleTimeoutMs?: number;
-  /** Calls pipelined on one connection before the pool opens another (1 = no pipelining). @default 4 */
+  /** Calls pipelined on one connection before the pool opens another (1 = no pipelining). @default 8 */
   maxInFlightPerConnection?: number;
   /** Largest reply accepted; a bigger (or garbage) length fails the connection's calls with ERR_REPLY_DECODE. @default 16 MiB */
   maxReplyBytes?: number;

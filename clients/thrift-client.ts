@@ -44,13 +44,15 @@ export class ThriftClient {
   private static services = new Map<string, ResolvedServiceOptions>();
   private static runtime: ClientRuntimeOptions = {};
   private static instances = new Map<string, ServiceClient>();
+  /** Every instance handed out, cached or not: what close()/destroy() shut down. */
+  private static everyInstance = new Set<ServiceClient>();
 
   private constructor() {}
 
   /**
    * Registers services (merged with earlier calls; a service given again replaces its entry).
-   * Cached instances of a service whose entry changed are closed (draining) and rebuilt on the
-   * next {@link instance} call.
+   * The next {@link instance} call of a re-registered service builds a new client; objects
+   * handed out before keep working with the old entry until {@link close}.
    * @throws ClientConfigError naming the service, the field and the constraint.
    */
   static config(config: ClientConfig, runtime?: ClientRuntimeOptions): void {
@@ -69,7 +71,7 @@ export class ThriftClient {
 
   /**
    * The client of a configured service: cached per name; `forceNew` builds a fresh one (own
-   * pools) and caches it instead. Typed from the generated client given as `C`, or from
+   * pools) and caches it instead (the previous one keeps working for whoever holds it). Typed from the generated client given as `C`, or from
    * {@link ThriftServiceMap} when the service name is registered there.
    * @throws UnknownServiceError when the service is not configured or its generated code is missing.
    */
@@ -92,9 +94,9 @@ export class ThriftClient {
             `(configured: ${known.length ? known.join(', ') : 'none'}); add it with ThriftClient.config({ ${name}: { addresses: [...] } })`,
         );
       }
-      if (forceNew) ThriftClient.dropInstance(name);
       client = new ServiceClient(options, ThriftClient.runtime);
       ThriftClient.instances.set(name, client);
+      ThriftClient.everyInstance.add(client);
     }
     return proxyOf(client);
   }
@@ -135,18 +137,14 @@ export class ThriftClient {
     return (instance as { [SERVICE_CLIENT]?: ServiceClient })[SERVICE_CLIENT];
   }
 
-  /** Drains every instance: pending calls finish, connections close. Config is kept. Idempotent. */
+  /** Drains every instance handed out: pending calls finish, connections close. Config is kept. Idempotent. */
   static async close(): Promise<void> {
-    const all = [...ThriftClient.instances.values()];
-    ThriftClient.instances.clear();
-    await Promise.all(all.map((c) => c.close()));
+    await Promise.all(ThriftClient.takeAll().map((c) => c.close()));
   }
 
-  /** Aborts every instance: pending calls are rejected, sockets destroyed. Idempotent. */
+  /** Aborts every instance handed out: pending calls are rejected, sockets destroyed. Idempotent. */
   static async destroy(): Promise<void> {
-    const all = [...ThriftClient.instances.values()];
-    ThriftClient.instances.clear();
-    await Promise.all(all.map((c) => c.destroy()));
+    await Promise.all(ThriftClient.takeAll().map((c) => c.destroy()));
   }
 
   /** Forgets all configuration and closes every instance (mainly for tests). */
@@ -159,10 +157,14 @@ export class ThriftClient {
   // --- internal ---
 
   private static dropInstance(name: string): void {
-    const old = ThriftClient.instances.get(name);
-    if (!old) return;
     ThriftClient.instances.delete(name);
-    void old.close().catch(() => {});
+  }
+
+  private static takeAll(): ServiceClient[] {
+    const all = [...ThriftClient.everyInstance];
+    ThriftClient.everyInstance.clear();
+    ThriftClient.instances.clear();
+    return all;
   }
 }
 

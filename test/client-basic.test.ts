@@ -65,6 +65,8 @@ describe('ThriftClient basics', () => {
     expect(b).not.toBe(a);
     expect(ThriftClient.instance<Hello>('HelloWorld')).toBe(b);
     expect(await b.sayHello('KID')).toBe(`Hello KID from ${s.port}`);
+    // The replaced instance keeps working for whoever holds it.
+    expect(await a.sayHello('OLD')).toBe(`Hello OLD from ${s.port}`);
   });
 
   it('passes structs, i64, containers, void and oneway, and throws declared exceptions', async () => {

@@ -176,6 +176,23 @@ describe('connection pool', () => {
     expect(again.accepted).toBe(1);
   });
 
+  it('a borrow that finds every connection busy fails over with ERR_POOL_ACQUIRE_TIMEOUT, never written', async () => {
+    const silent = await track(startSilentServer());
+    const { client } = configure([silent.address], {
+      callTimeoutMs: 100,
+      poolMax: 1,
+      maxInFlightPerConnection: 1,
+    });
+    const first = client.sayHello('holds the only connection');
+    const second = (await client.sayHello('waits').catch((e: unknown) => e)) as Error & {
+      cause?: { code?: string };
+    };
+    expect(second).toMatchObject({ code: 'ERR_NO_AVAILABLE_ADDRESS' });
+    expect(second.cause?.code).toBe('ERR_POOL_ACQUIRE_TIMEOUT');
+    await expect(first).rejects.toMatchObject({ code: 'ERR_CALL_TIMEOUT' });
+    expect(silent.accepted).toBe(1);
+  });
+
   it('close() drains pending calls; calls after close are refused', async () => {
     const s = await track(startHelloServer());
     const { client } = configure([s.address]);

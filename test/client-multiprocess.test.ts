@@ -73,4 +73,25 @@ describe('two client processes', () => {
     ThriftClient.serviceClientOf(again)!.addresses.succeeded(dead1);
     expect(await child.request({ cmd: 'evicted' })).toMatchObject({ evicted: [dead2] });
   });
+
+  it('a changed address config starts with a clean evicted list; the old config finds its own again', async () => {
+    const good = await startHelloServer();
+    servers.push(good);
+    const dead = `127.0.0.1:${await freePort()}`;
+    const entry = (addresses: string[]) => ({
+      HelloWorld: { addresses, serviceDir: GEN_DIR, stateDir: dir, stateSyncMs: 0, detectRate: 0 },
+    });
+    ThriftClient.config(entry([good.address, dead]));
+    const first = ThriftClient.instance<Hello>('HelloWorld');
+    while (ThriftClient.serviceClientOf(first)!.addresses.evicted().length === 0) await first.sayHello('x');
+
+    const other = `127.0.0.1:${await freePort()}`;
+    ThriftClient.config(entry([good.address, dead, other]));
+    const changed = ThriftClient.instance<Hello>('HelloWorld');
+    expect(ThriftClient.serviceClientOf(changed)!.addresses.evicted()).toEqual([]);
+
+    ThriftClient.config(entry([dead, good.address]));
+    const back = ThriftClient.instance<Hello>('HelloWorld');
+    expect(ThriftClient.serviceClientOf(back)!.addresses.evicted()).toEqual([dead]);
+  });
 });

@@ -38,7 +38,7 @@ td.msg { white-space:normal; text-align:left; max-width:520px; word-break:break-
 .ok { color:var(--ok); } .bad { color:var(--bad); }
 .empty { color:var(--muted); text-align:left; }
 select { font:inherit; }
-.two { display:grid; grid-template-columns:repeat(auto-fit,minmax(420px,1fr)); gap:16px; }
+.two { display:grid; grid-template-columns:repeat(auto-fit,minmax(720px,1fr)); gap:16px; }
 `;
 
 const SCRIPT = String.raw`
@@ -50,6 +50,7 @@ const SCRIPT = String.raw`
   var COLORS = { server: '#2f6fde', client: '#e07b24', p99: '#c2410c' };
   var selected = '*';
   var last = null;
+  var renders = 0;
 
   function $(id) { return document.getElementById(id); }
   function el(tag, text, cls) {
@@ -266,8 +267,9 @@ const SCRIPT = String.raw`
       { name: 'method', get: function (f) { return f.method; }, cls: 'text' },
       { name: 'kind', get: function (f) { return f.kind; }, cls: 'text bad' },
       { name: 'message', get: function (f) { return f.message; }, cls: 'msg' }
-    ], data.failures, 'No failures.');
-    document.body.setAttribute('data-rendered', String(data.at));
+    ], data.failures.slice(0, 20), 'No failures.');
+    renders++;
+    document.body.setAttribute('data-rendered', String(renders));
   }
 
   function refresh() {
@@ -323,7 +325,7 @@ ${chart('chart-success', 'Success rate')}
 <section><h2>Calls by address <small>a server that is down shows up here</small></h2><table id="client-calls"><thead><tr><th>method</th><th class="text">address</th><th class="text">result</th><th>calls</th></tr></thead><tbody></tbody></table></section>
 </div>
 <section><h2>Workers</h2><table id="workers"><thead><tr><th>service</th><th>pid</th><th class="text">state</th><th>gen</th><th>restarts</th><th>uptime</th><th>connections</th><th>requests</th><th>errors</th><th>RSS</th></tr></thead><tbody></tbody></table></section>
-<section><h2>Latest failures</h2><table id="failures"><thead><tr><th>time</th><th class="text">side</th><th class="text">where</th><th class="text">method</th><th class="text">kind</th><th class="text">message</th></tr></thead><tbody></tbody></table></section>
+<section><h2>Latest failures <small>the last 20, newest first</small></h2><table id="failures"><thead><tr><th>time</th><th class="text">side</th><th class="text">where</th><th class="text">method</th><th class="text">kind</th><th class="text">message</th></tr></thead><tbody></tbody></table></section>
 </main>
 <script>${SCRIPT}</script>
 </body>

@@ -220,6 +220,10 @@ async function handle(
         DASHBOARD_HTML,
       );
       return;
+    case '/favicon.ico':
+      res.writeHead(204, common);
+      res.end();
+      return;
     default:
       log.debug({ path }, 'stats: not found');
       send(

@@ -97,9 +97,12 @@ export class ClientStats {
     return [...this.counts.values()];
   }
 
-  /** Figures per `Service.method`, all addresses together. */
+  /** Figures per `Service.method`, all addresses together (copies: the originals keep counting). */
   byMethod(): Record<string, MethodStats> {
-    return Object.fromEntries(this.methods);
+    const out: Record<string, MethodStats> = {};
+    for (const [key, m] of this.methods)
+      out[key] = { ...m, failures: { ...m.failures }, buckets: [...m.buckets] };
+    return out;
   }
 
   /** The latest failed calls reported, newest last. */

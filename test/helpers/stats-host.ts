@@ -34,7 +34,7 @@ export async function startCatalogWorkers(count: number): Promise<{
     closers.push(close);
     workers.push({ server, port, pid: 900_000 + i });
   }
-  const startedAt = Date.now();
+  const startedAt = Date.now() - 3_600_000;
   const source = {
     snapshots: 0,
     async collect(): Promise<HostSnapshot> {

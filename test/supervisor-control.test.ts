@@ -108,3 +108,83 @@ describe('control socket', () => {
     await expect(listenControl(long, handlers)).rejects.toThrow('set "pidFile" to a shorter path');
   });
 });
+
+describe('rpc status text', () => {
+  it('renders the header, a row per worker and the per-method percentiles', async () => {
+    const { formatStatus, percentile } = await import('../src/cli/status-format.js');
+    // 0.05 ms bucket: 50 calls; 1 ms bucket: 49; overflow: 1.
+    const buckets = Array.from({ length: 18 }, () => 0);
+    buckets[0] = 50;
+    buckets[4] = 49;
+    buckets[17] = 1;
+    expect(percentile(buckets, 0.5)).toBe('0.05');
+    expect(percentile(buckets, 0.99)).toBe('1');
+    expect(percentile(buckets, 1)).toBe('>10000');
+    expect(
+      percentile(
+        buckets.map(() => 0),
+        0.5,
+      ),
+    ).toBe('-');
+    const method = {
+      calls: 100,
+      successes: 99,
+      failures: { INTERNAL_ERROR: 1 },
+      totalMs: 60,
+      buckets,
+      inFlight: 0,
+    };
+    const text = formatStatus({
+      master: {
+        pid: 10,
+        version: '0.1.0',
+        config: '/x/rpc.config.json',
+        startedAt: 0,
+        uptimeMs: 3_723_000,
+        loadavg: [0.5, 0.25, 0],
+        rssBytes: 50 * 2 ** 20,
+        generation: 2,
+        workers: { total: 2, listening: 1, starting: 0, draining: 1, expected: 1 },
+      },
+      workers: [
+        {
+          pid: 11,
+          service: 'HelloWorld',
+          listen: '0.0.0.0:9090',
+          state: 'draining',
+          generation: 1,
+          startedAt: 0,
+          uptimeMs: 65_000,
+          restarts: 0,
+          connections: 1,
+          requests: 100,
+          errors: 1,
+          rssBytes: 60 * 2 ** 20,
+          methods: { 'HelloWorld.sayHello': method },
+        },
+        {
+          pid: 12,
+          service: 'HelloWorld',
+          listen: '0.0.0.0:9090',
+          state: 'listening',
+          generation: 2,
+          startedAt: 0,
+          uptimeMs: 1_000,
+          restarts: 3,
+          connections: null,
+          requests: null,
+          errors: null,
+          rssBytes: null,
+          methods: {},
+        },
+      ],
+    });
+    expect(text).toContain('uptime 1h02m   load average 0.50 0.25 0.00');
+    expect(text).toContain('workers 1/1 listening, 1 draining   generation 2');
+    expect(text).toMatch(
+      /11 +HelloWorld +0\.0\.0\.0:9090 +draining \(gen 1\) +1m05s +60\.0 MiB +1 +100 +1 +0/,
+    );
+    expect(text).toMatch(/12 +HelloWorld +0\.0\.0\.0:9090 +listening +1s +- +- +- +- +3/);
+    expect(text).toMatch(/HelloWorld\.sayHello +100 +99\.0 +0\.05 +1 +0/);
+  });
+});

@@ -54,8 +54,9 @@ export function startedSummary(status: HostStatus): string {
     entry.pids.push(w.pid);
     byService.set(w.service, entry);
   }
+  const width = Math.max(...[...byService.keys()].map((s) => s.length));
   const rows = [...byService].map(
-    ([service, { listen, pids }]) => `  ${service}  ${listen}  pids ${pids.join(', ')}\n`,
+    ([service, { listen, pids }]) => `  ${service.padEnd(width)}  ${listen}  pids ${pids.join(', ')}\n`,
   );
   return `thrifthost started: master pid ${status.master.pid}, ${status.workers.length} workers listening\n${rows.join('')}`;
 }

@@ -35,6 +35,9 @@ describe('two client processes', () => {
     const dead2 = `127.0.0.1:${await freePort()}`;
     const config = {
       HelloWorld: {
+        // No back-off probe falls due during the test, however slow the machine.
+        backoffInitialMs: 600_000,
+        backoffMaxMs: 600_000,
         addresses: [good.address, dead1, dead2],
         serviceDir: GEN_DIR,
         stateDir: dir,

@@ -59,7 +59,7 @@ export class Connection {
     this.inProto = new Protocol(this.inBuf);
     this.socket = net.connect({ host: options.host, port: options.port });
     this.socket.setNoDelay(true);
-    this.socket.unref();
+    // Ref'd while connecting (a caller is waiting on it); unref'd whenever nothing is pending.
     this.ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         const err = new Error(`connect timeout after ${options.connectTimeoutMs} ms`);
@@ -70,6 +70,7 @@ export class Connection {
       this.socket.once('connect', () => {
         clearTimeout(timer);
         if (this.stateValue === 'connecting') this.stateValue = 'open';
+        if (this.pending.size === 0) this.socket.unref();
         resolve();
       });
       this.socket.once('close', () => {

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -96,5 +97,28 @@ describe('two client processes', () => {
     ThriftClient.config(entry([dead, good.address]));
     const back = ThriftClient.instance<Hello>('HelloWorld');
     expect(ThriftClient.serviceClientOf(back)!.addresses.evicted()).toEqual([dead]);
+  });
+
+  it('a one-shot script gets its reply and exits by itself: idle sockets do not hold the process', async () => {
+    const good = await startHelloServer();
+    servers.push(good);
+    const helpers = path.join(__dirname, 'helpers');
+    const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [
+          '-r',
+          path.join(helpers, 'ts-register.cjs'),
+          path.join(helpers, 'one-shot-child.ts'),
+          good.address,
+          GEN_DIR,
+        ],
+        { timeout: 20_000 },
+        (err, out) =>
+          resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout: out }),
+      );
+    });
+    expect(stdout.trim()).toBe(`Hello one-shot from ${good.port}`);
+    expect(code).toBe(0);
   });
 });

@@ -113,15 +113,20 @@ export function processTree(pid) {
   return out;
 }
 
-/** CPU seconds (user + system, all threads) used so far by each pid, keyed by pid. */
-export function cpuSeconds(pids) {
+/**
+ * CPU seconds used so far by each pid (all threads), keyed by pid: user + system, or
+ * `{ user, sys }` with `split`.
+ */
+export function cpuSeconds(pids, { split = false } = {}) {
   const out = new Map();
   for (const pid of pids) {
     try {
       const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
       // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(pid, (Number(fields[11]) + Number(fields[12])) / CLK_TCK);
+      const user = Number(fields[11]) / CLK_TCK;
+      const sys = Number(fields[12]) / CLK_TCK;
+      out.set(pid, split ? { user, sys } : user + sys);
     } catch {}
   }
   return out;

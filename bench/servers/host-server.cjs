@@ -1,7 +1,8 @@
 // Contender: thrifthost. A node:cluster primary forking `--count` copies of the real worker entry
 // (dist/src/thrift-worker-main.js) the way the supervisor does, with a ServiceConfig built by the
 // real config validator. Prints "READY <port>" once every worker reports it is listening.
-// Extra node flags for the workers (e.g. --cpu-prof) go in THRIFTHOST_BENCH_WORKER_FLAGS.
+// Extra node flags for the workers (e.g. --cpu-prof) go in THRIFTHOST_BENCH_WORKER_FLAGS; another
+// build of the host (for A/B, see bench/compare.mjs) in THRIFTHOST_BENCH_DIST.
 //
 // Usage: node host-server.cjs --port P [--count 1] [--transport framed|buffered]
 //                             [--protocol binary|compact]
@@ -20,9 +21,10 @@ const { values } = parseArgs({
   },
 });
 const count = Number(values.count);
+const dist = process.env.THRIFTHOST_BENCH_DIST || path.join(root, 'dist');
 
-const { validateHostConfig } = require(path.join(root, 'dist/src/config.js'));
-const { WORKER_ENV } = require(path.join(root, 'dist/src/ipc.js'));
+const { validateHostConfig } = require(path.join(dist, 'src/config.js'));
+const { WORKER_ENV } = require(path.join(dist, 'src/ipc.js'));
 const config = validateHostConfig(
   {
     services: [
@@ -41,7 +43,7 @@ const service = config.services[0];
 const boot = { service, logLevel: 'warn', gracefulTimeoutMs: 5000, generation: 1 };
 const flags = (process.env.THRIFTHOST_BENCH_WORKER_FLAGS ?? '').split(' ').filter(Boolean);
 
-cluster.setupPrimary({ exec: path.join(root, 'dist/src/thrift-worker-main.js'), execArgv: flags });
+cluster.setupPrimary({ exec: path.join(dist, 'src/thrift-worker-main.js'), execArgv: flags });
 let listening = 0;
 for (let i = 0; i < count; i++) {
   const worker = cluster.fork({ [WORKER_ENV]: JSON.stringify(boot) });

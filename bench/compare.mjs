@@ -1,0 +1,126 @@
+/**
+ * A/B for host changes: serves the same load from two builds of thrifthost side by side (one
+ * worker each) and compares server CPU per request, which a busy machine disturbs far less than
+ * req/s. Save the "before" build first:
+ *
+ *   npx tsc -p . && rm -rf bench/out/dist-base && cp -r dist bench/out/dist-base
+ *   ...edit src/, npx tsc -p . ...
+ *   node bench/compare.mjs [--base bench/out/dist-base] [--rounds 4] [--conns 8]
+ *                          [--transport framed] [--protocol binary] [--seconds 3]
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { buildCpp } from './lib/build.mjs';
+import { cpuSeconds, freePort, processTree, runTool, startServer, stopAll } from './lib/processes.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const { values } = parseArgs({
+  options: {
+    base: { type: 'string', default: path.join(here, 'out/dist-base') },
+    rounds: { type: 'string', default: '4' },
+    conns: { type: 'string', default: '8' },
+    transport: { type: 'string', default: 'framed' },
+    protocol: { type: 'string', default: 'binary' },
+    seconds: { type: 'string', default: '3' },
+  },
+});
+
+async function main() {
+  const { loadgen, skipped } = buildCpp(root);
+  if (!loadgen) throw new Error(skipped);
+  const builds = { base: path.resolve(values.base), new: path.join(root, 'dist') };
+  const servers = {};
+  for (const [name, dist] of Object.entries(builds)) {
+    const port = String(await freePort());
+    const args = [
+      '--count',
+      '1',
+      '--port',
+      port,
+      '--transport',
+      values.transport,
+      '--protocol',
+      values.protocol,
+    ];
+    const server = await startServer(
+      name,
+      process.execPath,
+      [path.join(here, 'servers/host-server.cjs'), ...args],
+      {
+        env: { THRIFTHOST_BENCH_DIST: dist },
+      },
+    );
+    servers[name] = { port, server, requests: 0, user: 0, sys: 0, seconds: 0 };
+  }
+  for (let round = 0; round < Number(values.rounds); round++) {
+    const order = round % 2 ? ['new', 'base'] : ['base', 'new'];
+    for (const name of order) {
+      const s = servers[name];
+      const pids = processTree(s.server.pid);
+      let before;
+      let t0 = 0;
+      await runTool(
+        loadgen,
+        [
+          '--port',
+          s.port,
+          '--conns',
+          values.conns,
+          '--transport',
+          values.transport,
+          '--protocol',
+          values.protocol,
+          '--warmup',
+          '1',
+          '--duration',
+          values.seconds,
+        ],
+        {
+          onLine: (line) => {
+            const msg = JSON.parse(line);
+            if (msg.event === 'measure-start') {
+              before = userSys(pids);
+              t0 = performance.now();
+            } else if (msg.event === 'measure-end') {
+              const after = userSys(pids);
+              s.user += after.user - before.user;
+              s.sys += after.sys - before.sys;
+              s.seconds += (performance.now() - t0) / 1000;
+            } else if (msg.rps !== undefined) {
+              s.requests += msg.requests;
+            }
+          },
+        },
+      );
+    }
+  }
+  for (const [name, s] of Object.entries(servers)) {
+    const per = (x) => ((x / s.requests) * 1e6).toFixed(2);
+    console.log(
+      `${name.padEnd(5)} ${Math.round(s.requests / s.seconds)} req/s  user ${per(s.user)} µs/req  sys ${per(s.sys)} µs/req  total ${per(s.user + s.sys)} µs/req`,
+    );
+  }
+  const ratio = (k) => servers.new[k] / servers.new.requests / (servers.base[k] / servers.base.requests);
+  console.log(`new/base: user ${ratio('user').toFixed(3)}, sys ${ratio('sys').toFixed(3)}`);
+}
+
+/** User and system CPU seconds of the process tree, read from /proc. */
+function userSys(pids) {
+  const total = cpuSeconds(pids, { split: true });
+  let user = 0;
+  let sys = 0;
+  for (const v of total.values()) {
+    user += v.user;
+    sys += v.sys;
+  }
+  return { user, sys };
+}
+
+main()
+  .catch((err) => {
+    console.error(`compare failed: ${err.stack ?? err}`);
+    process.exitCode = 1;
+  })
+  .finally(stopAll);

@@ -1,0 +1,128 @@
+/**
+ * Microbenchmark of the host's per-call JavaScript: one ServerConnection fed HelloWorld.sayHello
+ * calls through an in-memory Duplex (no kernel, no event loop wake-ups), so that a change in
+ * connection.ts, the read/write buffers or the handler wrapper shows up as ns per call without
+ * the noise of a shared machine. Each call arrives in its own macrotask, as from a socket.
+ *
+ *   node bench/micro.mjs [--dist dist] [--transport framed|buffered] [--protocol binary|compact|json]
+ *                        [--batch 1] [--seconds 2] [--split 1]
+ *   --batch N   calls per incoming chunk (pipelining clients)
+ *   --split N   each chunk delivered in N pieces (partial frames)
+ * Compare two builds with --dist bench/out/dist-base and --dist dist, run alternately.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { Duplex } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const { values } = parseArgs({
+  options: {
+    dist: { type: 'string', default: path.join(root, 'dist') },
+    transport: { type: 'string', default: 'framed' },
+    protocol: { type: 'string', default: 'binary' },
+    batch: { type: 'string', default: '1' },
+    split: { type: 'string', default: '1' },
+    seconds: { type: 'string', default: '2' },
+  },
+});
+const dist = path.resolve(values.dist);
+const require = createRequire(path.join(dist, 'src/connection.js'));
+const thrift = require('thrift');
+const { validateHostConfig } = require(path.join(dist, 'src/config.js'));
+const { loadServiceTable } = require(path.join(dist, 'src/service-loader.js'));
+const { StatsRegistry } = require(path.join(dist, 'src/stats.js'));
+const { ServerConnection } = require(path.join(dist, 'src/connection.js'));
+const { protocolClass } = require(path.join(dist, 'src/common/protocols.js'));
+const { WriteBuffer } = require(path.join(dist, 'src/common/write-buffer.js'));
+
+const framed = values.transport === 'framed';
+const config = validateHostConfig(
+  {
+    services: [
+      {
+        name: 'HelloWorld',
+        listen: '127.0.0.1:0',
+        count: 1,
+        protocol: values.protocol,
+        transport: values.transport,
+      },
+    ],
+  },
+  path.join(root, 'rpc.config.json'),
+).services[0];
+const table = loadServiceTable(config, new StatsRegistry());
+const Protocol = protocolClass(config.protocol);
+const log = { warn() {}, info() {}, debug() {}, error: console.error };
+
+// The request bytes, encoded by the Apache protocol class itself.
+const calls = [];
+for (let i = 0; i < Number(values.batch); i++) {
+  const w = new WriteBuffer(framed, (m) => calls.push(Buffer.from(m)));
+  const p = new Protocol(w);
+  p.writeMessageBegin('sayHello', thrift.Thrift.MessageType.CALL, i + 1);
+  new (table.methods.get('sayHello').info.Args)({ name: 'world' }).write(p);
+  p.writeMessageEnd();
+  p.flush();
+}
+const chunk = Buffer.concat(calls);
+const pieces = [];
+const split = Number(values.split);
+for (let i = 0; i < split; i++) {
+  pieces.push(
+    chunk.subarray(Math.floor((i * chunk.length) / split), Math.floor(((i + 1) * chunk.length) / split)),
+  );
+}
+
+let replyBytes = 0;
+const socket = new Duplex({
+  read() {},
+  write(data, _enc, cb) {
+    replyBytes += data.length;
+    cb();
+  },
+  writev(list, cb) {
+    for (const { chunk } of list) replyBytes += chunk.length;
+    cb();
+  },
+});
+Object.assign(socket, { setNoDelay() {}, setTimeout() {}, remoteAddress: '127.0.0.1', remotePort: 1 });
+const options = { framed, protocol: Protocol, maxFrameBytes: config.maxFrameBytes, idleTimeoutMs: 0 };
+const conn = new ServerConnection(socket, table, new StatsRegistry(), options, log, () => {});
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+/** Feeds calls for `ms`; returns the count and this process's CPU time (less noisy than wall time). */
+async function run(ms, feed) {
+  let n = 0;
+  const end = performance.now() + ms;
+  const cpu0 = process.cpuUsage();
+  while (performance.now() < end) {
+    for (let i = 0; i < 64; i++) {
+      if (feed) for (const p of pieces) socket.emit('data', p);
+      n++;
+      await tick();
+    }
+  }
+  const cpu = process.cpuUsage(cpu0);
+  return { n, ns: (cpu.user + cpu.system) * 1000 };
+}
+
+await run(500, true); // warm up the JIT
+if (replyBytes === 0) throw new Error('no replies: the connection did not answer');
+const empty = await run(500, false);
+const full = await run(Number(values.seconds) * 1000, true);
+const perChunk = full.ns / full.n - empty.ns / empty.n;
+console.log(
+  JSON.stringify({
+    dist: path.relative(root, dist) || '.',
+    transport: values.transport,
+    protocol: values.protocol,
+    batch: Number(values.batch),
+    split,
+    nsPerCall: Math.round(perChunk / Number(values.batch)),
+    requests: conn.requests,
+  }),
+);
+process.exit(0);

@@ -8,6 +8,7 @@ import { type ControlServer, controlSocketPath, listenControl } from './control.
 import { StartError } from './host-errors.js';
 import type { Logger } from './logger.js';
 import { acquirePidFile, releasePidFile } from './pid-file.js';
+import { type StatsServer, startStatsServer } from './stats-server.js';
 import { Supervisor, type SupervisorOptions } from './supervisor.js';
 
 /** Options of {@link runMaster}. */
@@ -44,6 +45,7 @@ export async function startMaster(options: MasterOptions): Promise<Master> {
   }
   let control: ControlServer | undefined;
   let supervisor: Supervisor | undefined;
+  let stats: StatsServer | undefined;
   let stopping: Promise<void> | undefined;
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => {
@@ -51,6 +53,7 @@ export async function startMaster(options: MasterOptions): Promise<Master> {
   });
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      await stats?.close();
       await supervisor?.stop();
       await control?.close();
       releasePidFile(config.pidFile);
@@ -85,6 +88,7 @@ export async function startMaster(options: MasterOptions): Promise<Master> {
       },
     });
     await sup.start();
+    if (config.stats) stats = await startStatsServer(config.stats, { collect: () => sup.status() }, logger);
     if (stopping) throw new StartError('Stopped by a signal while starting');
     return { supervisor: sup, done, stop };
   } catch (err) {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { BackoffOptions } from './backoff.js';
 import type { HostConfig } from './config.js';
 import { ReloadError, StartError } from './host-errors.js';
-import type { MethodStats } from './ipc.js';
+import type { FailureRecord, MethodStats } from './ipc.js';
 import type { Logger } from './logger.js';
 import type { ForkOptions, ManagedWorker, WorkerState } from './managed-worker.js';
 import { packageVersion } from './version.js';
@@ -43,6 +43,9 @@ export interface WorkerStatus {
   errors: number | null;
   rssBytes: number | null;
   methods: Record<string, MethodStats>;
+  /** Slot in its service's group, and the worker's latest failures (for the stats dashboard). */
+  slot?: number;
+  recentFailures?: FailureRecord[];
 }
 
 /** The master's header of `rpc status`. */
@@ -171,6 +174,8 @@ export class Supervisor {
           errors: stats?.errors ?? null,
           rssBytes: stats?.rssBytes ?? null,
           methods: stats?.methods ?? {},
+          slot: w.slot,
+          ...(stats?.recentFailures ? { recentFailures: stats.recentFailures } : {}),
         };
       }),
     );

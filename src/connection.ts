@@ -11,6 +11,7 @@
 import type { Socket } from 'node:net';
 import thrift from 'thrift';
 import { writeApplicationException } from './common/application-exception.js';
+import { createOutputProtocol } from './common/output-protocols.js';
 import { isUnderrun, ReadBuffer } from './common/read-buffer.js';
 import { WriteBuffer } from './common/write-buffer.js';
 import type { Logger } from './logger.js';
@@ -73,7 +74,7 @@ export class ServerConnection {
   ) {
     this.input = new options.protocol(this.reader);
     this.writer = new WriteBuffer(options.framed, (message) => this.deliver(message));
-    this.output = new options.protocol(this.writer);
+    this.output = createOutputProtocol(options.protocol, this.writer);
     socket.setNoDelay(true);
     if (options.idleTimeoutMs > 0) socket.setTimeout(options.idleTimeoutMs);
     socket.on('data', this.onData);
@@ -323,7 +324,7 @@ export class ServerConnection {
       return true;
     } catch (err) {
       this.writer.reset();
-      this.output = new this.options.protocol(this.writer);
+      this.output = createOutputProtocol(this.options.protocol, this.writer);
       this.log.error({ err, method: name }, 'handler result could not be encoded (wrong type for the IDL?)');
       this.replyException(slot, name, seqid, AppErr.INTERNAL_ERROR, `Internal error in ${name}`);
       return false;

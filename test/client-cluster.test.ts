@@ -7,12 +7,19 @@ import { type ChildServer, forkHelloServer, GEN_DIR } from './helpers/servers.js
 
 type Hello = import('../gen/HelloWorld/HelloWorld.js').Client;
 
-// Three hosts in their own processes; one is killed by pid under load, then restarted.
+// Three thrifthost worker listeners in their own processes; one is killed by pid under load,
+// then restarted on the same port.
 const hosts: ChildServer[] = [];
 let dir: string;
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'thrifthost-cluster-'));
-  hosts.push(...(await Promise.all([forkHelloServer(), forkHelloServer(), forkHelloServer()])));
+  hosts.push(
+    ...(await Promise.all([
+      forkHelloServer(0, 'thrifthost'),
+      forkHelloServer(0, 'thrifthost'),
+      forkHelloServer(0, 'thrifthost'),
+    ])),
+  );
 });
 afterAll(async () => {
   await ThriftClient.reset();
@@ -67,7 +74,7 @@ describe('three hosts, one killed under load', () => {
     expect(engine.addresses.evicted()).toEqual([victim.address]);
 
     // Restart on the same port: the next back-off probe brings it back.
-    const restarted = await forkHelloServer(victim.port);
+    const restarted = await forkHelloServer(victim.port, 'thrifthost');
     hosts[0] = restarted;
     const startedAt = Date.now();
     const dueIn = Math.max(0, (engine.addresses.entry(victim.address)?.retryAt ?? startedAt) - startedAt);

@@ -106,11 +106,23 @@ export interface ChildServer {
   kill(): Promise<void>;
 }
 
-/** Forks `hello-server-child.cjs` (binary, buffered) on `port` (0 = any) and waits for it to listen. */
-export async function forkHelloServer(port = 0): Promise<ChildServer> {
-  const child = fork(path.join(__dirname, 'hello-server-child.cjs'), [String(port), GEN_DIR], {
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
+/** Which server a forked child runs: Apache's `thrift.createServer`, or thrifthost's own worker listener. */
+export type ChildServerKind = 'apache' | 'thrifthost';
+
+/**
+ * Forks a HelloWorld server (binary, buffered) on `port` (0 = any) answering
+ * `Hello <name> from <port>`, and waits for it to listen.
+ */
+export async function forkHelloServer(port = 0, kind: ChildServerKind = 'apache'): Promise<ChildServer> {
+  const child =
+    kind === 'apache'
+      ? fork(path.join(__dirname, 'hello-server-child.cjs'), [String(port), GEN_DIR], {
+          stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+        })
+      : fork(path.join(__dirname, 'host-server-child.ts'), [String(port)], {
+          execArgv: ['-r', path.join(__dirname, 'ts-register.cjs')],
+          stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+        });
   const exited = new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve();
     else child.once('exit', () => resolve());

@@ -24,18 +24,25 @@ export function acquirePidFile(file: string, pid = process.pid): AcquireResult {
   } catch (err) {
     throw ioError(err, `create the pid file folder ${path.dirname(file)}`);
   }
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      fs.writeFileSync(file, `${pid}\n`, { flag: 'wx' });
-      return result;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError(err, `write the pid file ${file}`);
+  // Written aside, then hard-linked into place: link() fails if the pid file exists, and a
+  // reader never sees a half-written file (which it would take for a stale one).
+  const tmp = `${file}.${pid}.tmp`;
+  try {
+    fs.writeFileSync(tmp, `${pid}\n`);
+  } catch (err) {
+    throw ioError(err, `write the pid file ${file}`);
+  }
+  try {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (createExclusive(tmp, file, pid)) return result;
+      const other = readPidFile(file);
+      if (other !== undefined && other !== pid && isProcessAlive(other))
+        throw new AlreadyRunningError(other, file);
+      result.staleRemoved = other ?? result.staleRemoved;
+      removeFile(file);
     }
-    const other = readPidFile(file);
-    if (other !== undefined && other !== pid && isProcessAlive(other))
-      throw new AlreadyRunningError(other, file);
-    result.staleRemoved = other ?? result.staleRemoved;
-    removeFile(file);
+  } finally {
+    fs.rmSync(tmp, { force: true });
   }
   throw new PermissionError(`Could not create the pid file ${file}: another process keeps recreating it`);
 }
@@ -100,6 +107,24 @@ export function isProcessAlive(pid: number): boolean {
 }
 
 // --- internal ---
+
+/** Puts `tmp` in place as `file`; false if `file` exists. */
+function createExclusive(tmp: string, file: string, pid: number): boolean {
+  try {
+    fs.linkSync(tmp, file);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+  }
+  // A filesystem without hard links: an exclusive create is the next best thing.
+  try {
+    fs.writeFileSync(file, `${pid}\n`, { flag: 'wx' });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw ioError(err, `write the pid file ${file}`);
+  }
+}
 
 function isZombie(pid: number): boolean {
   try {

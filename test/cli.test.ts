@@ -178,6 +178,16 @@ describe('rpc without a running master', () => {
     expect((await rpc(['stop'], host.dir)).code).toBe(0);
   });
 
+  it('of two concurrent starts exactly one wins; the other names its pid', { timeout: 30_000 }, async () => {
+    host = await makeHost({ count: 1 });
+    const [a, b] = await Promise.all([rpc(['start', '-d'], host.dir), rpc(['start', '-d'], host.dir)]);
+    const status = await statusJson(host);
+    expect([a.code, b.code].sort()).toEqual([0, 4]);
+    expect((a.code === 4 ? a : b).stderr).toContain(`already running (pid ${status.master.pid}`);
+    expect(status.workers).toHaveLength(1);
+    expect((await rpc(['stop'], host.dir)).code).toBe(0);
+  });
+
   it('a pid file the user may not write exits 5 naming the path', async () => {
     host = await makeHost({ count: 1 });
     const config = JSON.parse(fs.readFileSync(host.config, 'utf8'));

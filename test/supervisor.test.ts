@@ -144,7 +144,9 @@ describe('supervisor', () => {
     client.close();
   });
 
-  it('a foreground master stops gracefully on SIGINT', { timeout: 30_000 }, async () => {
+  it('a foreground master stops gracefully on Ctrl-C (SIGINT to its process group)', {
+    timeout: 30_000,
+  }, async () => {
     host = await makeHost({ count: 2 });
     const h = host;
     const fg = spawnForeground(h);
@@ -152,7 +154,8 @@ describe('supervisor', () => {
     const status = await statusJson(h);
     expect(status.master.pid).toBe(fg.child.pid);
     expect(await callOnce(h.port, 'fg')).toBe('v1 Hello fg');
-    fg.child.kill('SIGINT');
+    // Ctrl-C: SIGINT to the whole process group, workers included.
+    process.kill(-fg.child.pid!, 'SIGINT');
     const exit = await fg.exited;
     expect(exit.code).toBe(0);
     await waitFor(() => alivePids(status.workers.map((w) => w.pid)).length === 0, 5000, 'workers to exit');

@@ -292,7 +292,9 @@ export function callLoop(port: number, connections = 4): { stop(): Promise<LoopR
 
 /** Starts `rpc start` in the foreground as a child process (for Ctrl-C tests). */
 export function spawnForeground(host: TestHost) {
+  // Its own process group, so a test can send SIGINT to the group as Ctrl-C in a terminal does.
   const child = spawn(process.execPath, [RPC_BIN, 'start'], {
+    detached: true,
     cwd: host.dir,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, THRIFTHOST_LOG_JSON: '1' },

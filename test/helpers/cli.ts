@@ -58,6 +58,18 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** True if nothing accepts TCP connections on 127.0.0.1:`port`. */
+export function portRefuses(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
+  });
+}
+
 /** A temporary host folder. */
 export interface TestHost {
   dir: string;

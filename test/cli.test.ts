@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   alivePids,
   callLoop,
@@ -208,7 +208,10 @@ describe('rpc without a running master', () => {
 });
 
 describe('rpc gen', () => {
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'thgen-'));
+  let out = '';
+  beforeAll(() => {
+    out = fs.mkdtempSync(path.join(os.tmpdir(), 'thgen-'));
+  });
   afterAll(() => fs.rmSync(out, { recursive: true, force: true }));
 
   it('compiles every idl/*.thrift into <out>/<Name>/ with native promises', async () => {

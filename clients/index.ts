@@ -45,6 +45,12 @@ export {
   UnknownServiceError,
 } from './errors.js';
 export {
+  createStatsReporter,
+  type ReportedCall,
+  type StatsReporter,
+  type StatsReporterOptions,
+} from './stats-reporter.js';
+export {
   type ClientRuntimeOptions,
   type MultiCalls,
   type MultiResult,

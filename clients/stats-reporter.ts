@@ -53,7 +53,8 @@ export const DEFAULT_MAX_PENDING_REPORTS = 50_000;
  * @throws ClientConfigError when `target` is not such an address
  * @example
  * const reporter = createStatsReporter('udp://127.0.0.1:55656');
- * ThriftClient.config({ ..., onCallDone: reporter.observe });
+ * ThriftClient.config(services, { onCallDone: reporter.observe });
+ * // or simply: ThriftClient.config(services, { statistics: 'udp://127.0.0.1:55656' });
  */
 export function createStatsReporter(target: string, options: StatsReporterOptions = {}): StatsReporter {
   const { host, port } = parseUdpTarget(target);

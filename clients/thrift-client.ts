@@ -8,6 +8,7 @@ import { type ClientConfig, type ResolvedServiceOptions, validateClientConfig } 
 import type { ServiceProxy, ThriftServiceMap, UntypedServiceProxy } from './client-types.js';
 import { ClientConfigError, UnknownServiceError } from './errors.js';
 import { ServiceClient } from './service-client.js';
+import { createStatsReporter, type StatsReporter } from './stats-reporter.js';
 
 /** Process-wide hooks, the second argument of {@link ThriftClient.config}. */
 export interface ClientRuntimeOptions {
@@ -17,6 +18,12 @@ export interface ClientRuntimeOptions {
   now?: () => number;
   /** Random source in [0, 1) used to pick addresses and jitter back-off. @default Math.random */
   random?: () => number;
+  /**
+   * Ship a report of every call (service, method, outcome, latency, address) to a thrifthost
+   * statistics listener, fire and forget, e.g. `'udp://127.0.0.1:55656'` (the host's `stats.udp`).
+   * @default undefined (no reports)
+   */
+  statistics?: string;
 }
 
 /** What {@link ThriftClient.multi} accepts: a call (a function returning a Promise) or a Promise per key. */
@@ -44,6 +51,7 @@ export class ThriftClient {
   private static services = new Map<string, ResolvedServiceOptions>();
   private static runtime: ClientRuntimeOptions = {};
   private static instances = new Map<string, ServiceClient>();
+  private static reporter: StatsReporter | undefined;
   /** Every instance handed out, cached or not: what close()/destroy() shut down. */
   private static everyInstance = new Set<ServiceClient>();
 
@@ -60,7 +68,13 @@ export class ThriftClient {
     if (runtime !== undefined) {
       if (typeof runtime !== 'object' || runtime === null)
         throw new ClientConfigError('ThriftClient.config: runtime options must be an object');
-      ThriftClient.runtime = { ...runtime };
+      const reporter = runtime.statistics === undefined ? undefined : createStatsReporter(runtime.statistics);
+      void ThriftClient.reporter?.close();
+      ThriftClient.reporter = reporter;
+      ThriftClient.runtime = {
+        ...runtime,
+        onCallDone: chainObservers(runtime.onCallDone, reporter?.observe),
+      };
       for (const name of [...ThriftClient.instances.keys()]) ThriftClient.dropInstance(name);
     }
     for (const [name, options] of resolved) {
@@ -151,6 +165,8 @@ export class ThriftClient {
   static async reset(): Promise<void> {
     ThriftClient.services.clear();
     ThriftClient.runtime = {};
+    await ThriftClient.reporter?.close();
+    ThriftClient.reporter = undefined;
     await ThriftClient.destroy();
   }
 
@@ -169,6 +185,14 @@ export class ThriftClient {
 }
 
 // --- internal ---
+
+function chainObservers(a?: CallObserver, b?: CallObserver): CallObserver | undefined {
+  if (!a || !b) return a ?? b;
+  return (report) => {
+    a(report);
+    b(report);
+  };
+}
 
 const proxies = new WeakMap<ServiceClient, object>();
 

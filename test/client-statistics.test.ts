@@ -27,7 +27,9 @@ describe('client statistics option', () => {
       if (typeof decoded !== 'string') entries.push(...decoded);
     });
     await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
-    cleanups.push(() => udp.close());
+    cleanups.push(() => {
+      udp.close();
+    });
     const host = await startServer({ service: 'Catalog' });
     cleanups.push(host.close);
 

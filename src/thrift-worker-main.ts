@@ -3,6 +3,7 @@
  * from the environment, serves its listener, and speaks the IPC protocol of ipc.ts.
  */
 import type { Socket } from 'node:net';
+import type { HostPort } from './common/address.js';
 import { ThriftHostError } from './common/errors.js';
 import {
   type MasterMessage,
@@ -21,6 +22,14 @@ function send(message: WorkerMessage, handle?: Socket): void {
   if (process.connected) process.send?.(message, handle as never);
 }
 
+/** Reports a fatal error to the master, then exits once the message is out. */
+function fail(message: WorkerMessage, exitCode: number): void {
+  const exit = () => process.exit(exitCode);
+  if (!process.connected || !process.send) exit();
+  else process.send(message, undefined, {}, exit);
+  setTimeout(exit, 1000).unref();
+}
+
 async function main(): Promise<void> {
   const boot = JSON.parse(process.env[WORKER_ENV] ?? 'null') as WorkerBootstrap | null;
   if (!boot) throw new Error(`${WORKER_ENV} is not set: this file is started by the supervisor, not by hand`);
@@ -33,13 +42,13 @@ async function main(): Promise<void> {
   } catch (err) {
     const code = err instanceof ThriftHostError ? err.code : 'ERR_HANDLER_LOAD';
     log.error({ err }, 'cannot load service');
-    send({ t: 'fatal', code, message: (err as Error).message });
-    process.exitCode = WORKER_EXIT.LOAD_FAILED;
+    fail({ t: 'fatal', code, message: (err as Error).message }, WORKER_EXIT.LOAD_FAILED);
     return;
   }
 
+  let bound: HostPort;
   try {
-    await server.listen();
+    bound = await server.listen();
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const message =
@@ -49,11 +58,11 @@ async function main(): Promise<void> {
           ? `no permission to listen on ${service.listen.host}:${service.listen.port} (ports below 1024 need root)`
           : `cannot listen on ${service.listen.host}:${service.listen.port}: ${e.message}`;
     log.error({ err }, message);
-    send({ t: 'fatal', code: 'ERR_LISTEN', message });
-    process.exit(WORKER_EXIT.LISTEN_FAILED);
+    fail({ t: 'fatal', code: 'ERR_LISTEN', message }, WORKER_EXIT.LISTEN_FAILED);
+    return;
   }
   dropPrivileges(service.user, service.group);
-  send({ t: 'listening', address: service.listen });
+  send({ t: 'listening', address: { host: service.listen.host, port: bound.port } });
   log.debug({ generation: boot.generation }, 'worker listening');
 
   process.on('message', (msg: MasterMessage, handle?: Socket) => {

@@ -8,6 +8,8 @@
  *                        [--batch 1] [--seconds 2] [--split 1]
  *   --batch N   calls per incoming chunk (pipelining clients)
  *   --split N   each chunk delivered in N pieces (partial frames)
+ *   --arg-bytes N   the string argument's size (default: "world"); with --chunk-bytes, the
+ *                   pieces are that big, as a socket delivers a large message
  * Compare two builds with --dist bench/out/dist-base and --dist dist, run alternately.
  */
 import { createRequire } from 'node:module';
@@ -25,6 +27,8 @@ const { values } = parseArgs({
     protocol: { type: 'string', default: 'binary' },
     batch: { type: 'string', default: '1' },
     split: { type: 'string', default: '1' },
+    'arg-bytes': { type: 'string' },
+    'chunk-bytes': { type: 'string' },
     seconds: { type: 'string', default: '2' },
   },
 });
@@ -63,13 +67,16 @@ for (let i = 0; i < Number(values.batch); i++) {
   const w = new WriteBuffer(framed, (m) => calls.push(Buffer.from(m)));
   const p = new Protocol(w);
   p.writeMessageBegin('sayHello', thrift.Thrift.MessageType.CALL, i + 1);
-  new (table.methods.get('sayHello').info.Args)({ name: 'world' }).write(p);
+  const name = values['arg-bytes'] ? 'w'.repeat(Number(values['arg-bytes'])) : 'world';
+  new (table.methods.get('sayHello').info.Args)({ name }).write(p);
   p.writeMessageEnd();
   p.flush();
 }
 const chunk = Buffer.concat(calls);
 const pieces = [];
-const split = Number(values.split);
+const split = values['chunk-bytes']
+  ? Math.ceil(chunk.length / Number(values['chunk-bytes']))
+  : Number(values.split);
 for (let i = 0; i < split; i++) {
   pieces.push(
     chunk.subarray(Math.floor((i * chunk.length) / split), Math.floor(((i + 1) * chunk.length) / split)),

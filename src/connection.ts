@@ -44,8 +44,11 @@ export class ServerConnection {
   /** Calls answered with an error (declared exceptions excluded). */
   errors = 0;
 
+  /** Bytes read but not decoded yet: `inBuf` followed by the `parked` chunks. */
   private inBuf: Buffer = EMPTY;
-  /** Unframed: bytes needed before decoding is worth another try. */
+  private parked: Buffer[] = [];
+  private parkedBytes = 0;
+  /** Length `inBuf` must reach before decoding is worth another try. */
   private needed = 0;
   private readonly reader = new ReadBuffer();
   private readonly input: thrift.TProtocol;
@@ -116,11 +119,24 @@ export class ServerConnection {
   // --- internal ---
 
   private readonly onData = (chunk: Buffer): void => {
-    this.inBuf = this.inBuf.length === 0 ? chunk : Buffer.concat([this.inBuf, chunk]);
+    if (this.inBuf.length === 0) {
+      this.inBuf = chunk;
+    } else {
+      // A message arriving in many chunks is joined once, when it can be complete: joining on
+      // every chunk would copy a large message over and over.
+      this.parked.push(chunk);
+      this.parkedBytes += chunk.length;
+      if (this.inBuf.length + this.parkedBytes < this.needed) return;
+    }
     this.decodeAvailable();
   };
 
   private decodeAvailable(): void {
+    if (this.parkedBytes > 0) {
+      this.inBuf = Buffer.concat([this.inBuf, ...this.parked], this.inBuf.length + this.parkedBytes);
+      this.parked = [];
+      this.parkedBytes = 0;
+    }
     const buf = this.inBuf;
     const end = buf.length;
     let pos = 0;
@@ -128,7 +144,10 @@ export class ServerConnection {
     while (!this.paused && !this.closed) {
       const avail = end - pos;
       if (framed) {
-        if (avail < 4) break;
+        if (avail < 4) {
+          this.needed = 4;
+          break;
+        }
         const size = buf.readInt32BE(pos);
         if (size <= 0 || size > maxFrameBytes) {
           this.protocolError(
@@ -138,7 +157,10 @@ export class ServerConnection {
           );
           return;
         }
-        if (avail < 4 + size) break;
+        if (avail < 4 + size) {
+          this.needed = 4 + size;
+          break;
+        }
         this.reader.reset(buf, pos + 4, pos + 4 + size);
         if (!this.decodeOne(true)) return;
         pos += 4 + size;
@@ -404,9 +426,11 @@ export class ServerConnection {
     // Stop the event loop reading more: what is still in the kernel travels with the handle.
     (socket as unknown as { _handle?: { readStop?(): void } })._handle?.readStop?.();
     socket.pause();
-    const leftovers: Buffer[] = [this.inBuf];
+    const leftovers: Buffer[] = [this.inBuf, ...this.parked];
     for (let chunk = socket.read(); chunk !== null; chunk = socket.read()) leftovers.push(chunk as Buffer);
     this.inBuf = EMPTY;
+    this.parked = [];
+    this.parkedBytes = 0;
     this.closed = true;
     this.onClose(this);
     handOff(socket, Buffer.concat(leftovers));
@@ -426,8 +450,8 @@ export class ServerConnection {
   private readonly onEnd = (): void => {
     // The peer will send nothing more; answer what it already sent, then close.
     this.readEnded = true;
-    if (this.inBuf.length > 0)
-      this.log.warn({ remote: this.remote, bytes: this.inBuf.length }, 'peer closed mid-message');
+    const unread = this.inBuf.length + this.parkedBytes;
+    if (unread > 0) this.log.warn({ remote: this.remote, bytes: unread }, 'peer closed mid-message');
     if (this.inFlight === 0 && this.queue.length === 0) this.socket.end();
   };
 
@@ -465,6 +489,8 @@ export class ServerConnection {
     }
     this.closed = true;
     this.inBuf = EMPTY;
+    this.parked = [];
+    this.parkedBytes = 0;
     this.socket.end();
     this.socket.destroySoon();
     this.onClose(this);

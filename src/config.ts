@@ -39,9 +39,14 @@ export const DEFAULTS = {
   logDir: 'logs',
   genDir: 'gen',
   logLevel: 'info',
+  /** `stats.admin.allowRemote`: admin requests are answered for loopback peers only. */
+  adminAllowRemote: false,
   /** Conventional handler location, relative to the config file's folder. */
   handler: (service: string) => `services/${service}/handler.js`,
 } as const;
+
+/** Shortest admin token accepted (`stats.admin.token`): guessing it must not be practical. */
+export const ADMIN_TOKEN_MIN_CHARS = 16;
 
 /** TLS key material for a service listener. */
 export interface TlsConfig {
@@ -95,6 +100,19 @@ export interface StatsConfig {
   udp?: HostPort;
   user?: string;
   password?: string;
+  /** Remote admin under `/admin/`; off when absent. */
+  admin?: AdminConfig;
+}
+
+/** `stats.admin`: the remote admin endpoints (status, reload, stop, restart of one worker). */
+export interface AdminConfig {
+  /**
+   * Bearer token every admin request must carry (at least 16 characters). The environment
+   * variable `THRIFTHOST_ADMIN_TOKEN` supplies or overrides it; one of the two is required.
+   */
+  token?: string;
+  /** Answer admin requests from peers other than loopback. @default false */
+  allowRemote: boolean;
 }
 
 /** The whole validated host configuration. */
@@ -325,7 +343,7 @@ function binding(v: Validator, o: Record<string, unknown>, at: string, baseDir: 
 
 function validateStats(v: Validator, raw: unknown): StatsConfig {
   const o = v.object(raw, 'stats');
-  v.keys(o, 'stats', ['listen', 'udp', 'user', 'password']);
+  v.keys(o, 'stats', ['listen', 'udp', 'user', 'password', 'admin']);
   const listen = parseAddress(v.string(o.listen, 'stats.listen'));
   if (typeof listen === 'string') v.fail('stats.listen', listen);
   let udp: HostPort | undefined;
@@ -339,6 +357,23 @@ function validateStats(v: Validator, raw: unknown): StatsConfig {
     ...optional('udp', udp),
     ...optional('user', v.optString(o.user, 'stats.user')),
     ...optional('password', v.optString(o.password, 'stats.password')),
+    ...optional('admin', o.admin === undefined ? undefined : validateAdmin(v, o.admin)),
+  };
+}
+
+function validateAdmin(v: Validator, raw: unknown): AdminConfig {
+  const o = v.object(raw, 'stats.admin');
+  v.keys(o, 'stats.admin', ['token', 'allowRemote']);
+  const token = v.optString(o.token, 'stats.admin.token');
+  if (token !== undefined && token.length < ADMIN_TOKEN_MIN_CHARS) {
+    v.fail(
+      'stats.admin.token',
+      `must be at least ${ADMIN_TOKEN_MIN_CHARS} characters (it can stop the host)`,
+    );
+  }
+  return {
+    ...optional('token', token),
+    allowRemote: v.optBool(o.allowRemote, 'stats.admin.allowRemote') ?? DEFAULTS.adminAllowRemote,
   };
 }
 
@@ -388,6 +423,12 @@ class Validator {
 
   optString(raw: unknown, field: string): string | undefined {
     return raw === undefined ? undefined : this.string(raw, field);
+  }
+
+  optBool(raw: unknown, field: string): boolean | undefined {
+    if (raw === undefined) return undefined;
+    if (typeof raw !== 'boolean') this.fail(field, `must be true or false, got ${show(raw)}`);
+    return raw;
   }
 
   optInt(raw: unknown, field: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {

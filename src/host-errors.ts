@@ -76,3 +76,20 @@ export class GenError extends ThriftHostError {
     super('ERR_GEN_FAILED', message, options);
   }
 }
+
+/**
+ * The statistics/admin listener cannot start. Codes: `ERR_STATS_AUTH_REQUIRED` (bound beyond
+ * loopback without user and password), `ERR_ADMIN_TOKEN_REQUIRED` (`stats.admin` without a
+ * token), `ERR_STATS_LISTEN` (an address cannot be bound).
+ */
+export class StatsServerError extends ThriftHostError {}
+
+/** An admin request named a worker pid that is not a live worker of this host. */
+export class WorkerNotFoundError extends ThriftHostError {
+  readonly pid: number;
+
+  constructor(pid: number) {
+    super('ERR_NO_SUCH_WORKER', `No serving worker with pid ${pid}; \`rpc status\` lists the workers`);
+    this.pid = pid;
+  }
+}

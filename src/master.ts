@@ -1,14 +1,18 @@
 /**
  * The master process's life: take the pid file, open the control socket, start the supervisor,
  * serve `status`/`reload`/`stop` until a stop request or SIGINT/SIGTERM, then drain, clean up
- * and resolve. Used by `rpc start` in the foreground and by the detached daemon alike.
+ * and resolve. Used by `rpc start` in the foreground and by the detached daemon alike. Optional
+ * parts: the statistics/admin listener (`stats` in the config) and the file watcher (`--watch`).
  */
+import type { AdminActions } from './admin-http.js';
+import { type RatedStatus, trackCallRates } from './call-rates.js';
 import type { HostConfig } from './config.js';
 import { type ControlServer, controlSocketPath, listenControl } from './control.js';
+import { type FileWatcher, reloadOnChange } from './file-watcher.js';
 import { StartError } from './host-errors.js';
 import type { Logger } from './logger.js';
 import { acquirePidFile, releasePidFile } from './pid-file.js';
-import { type StatsServer, startStatsServer } from './stats-server.js';
+import { checkStatsAccess, type StatsServer, startStatsServer } from './stats-server.js';
 import { Supervisor, type SupervisorOptions } from './supervisor.js';
 
 /** Options of {@link runMaster}. */
@@ -17,6 +21,8 @@ export interface MasterOptions {
   logger: Logger;
   /** Passed to the {@link Supervisor}. */
   supervisor?: Partial<SupervisorOptions>;
+  /** Reload the workers when handler or generated files change (`rpc start --watch`). @default false */
+  watch?: boolean;
 }
 
 /** A running master. */
@@ -46,6 +52,8 @@ export async function startMaster(options: MasterOptions): Promise<Master> {
   let control: ControlServer | undefined;
   let supervisor: Supervisor | undefined;
   let stats: StatsServer | undefined;
+  let watcher: FileWatcher | undefined;
+  let rated: RatedStatus | undefined;
   let stopping: Promise<void> | undefined;
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => {
@@ -53,6 +61,8 @@ export async function startMaster(options: MasterOptions): Promise<Master> {
   });
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      watcher?.close();
+      rated?.close();
       await stats?.close();
       await supervisor?.stop();
       await control?.close();
@@ -75,10 +85,14 @@ export async function startMaster(options: MasterOptions): Promise<Master> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
+    // Missing statistics/admin credentials fail the start before anything is forked.
+    if (config.stats) checkStatsAccess(config.stats);
     const sup = new Supervisor({ config, logger, ...options.supervisor });
     supervisor = sup;
+    const withRates = trackCallRates(() => sup.status());
+    rated = withRates;
     control = await listenControl(controlSocketPath(config.pidFile), {
-      status: () => sup.status(),
+      status: () => withRates.status(),
       reload: () => sup.reload(),
       stop: async () => {
         const pids = [process.pid, ...sup.workerPids()];
@@ -88,8 +102,18 @@ export async function startMaster(options: MasterOptions): Promise<Master> {
       },
     });
     await sup.start();
-    if (config.stats) stats = await startStatsServer(config.stats, { collect: () => sup.status() }, logger);
+    if (config.stats) {
+      const admin: AdminActions = {
+        status: () => withRates.status(),
+        reload: () => sup.reload(),
+        stopPids: () => [process.pid, ...sup.workerPids()],
+        stop,
+        restartWorker: (pid) => sup.restartWorker(pid),
+      };
+      stats = await startStatsServer(config.stats, { collect: () => sup.status() }, logger, { admin });
+    }
     if (stopping) throw new StartError('Stopped by a signal while starting');
+    if (options.watch) watcher = reloadOnChange(config, () => sup.reload(), logger);
     return { supervisor: sup, done, stop };
   } catch (err) {
     await stop();

@@ -5,19 +5,29 @@
  *
  * Bound to a loopback address it is open to local users, like the control socket. Bound to any
  * other address it refuses to start without a user and password, and answers every request
- * without the right ones with a bare 401.
+ * without the right ones with a bare 401. With `stats.admin`, `/admin/` answers the remote
+ * admin requests of `admin-http.ts`, which carry their own token.
  */
 import crypto from 'node:crypto';
 import http from 'node:http';
+import {
+  type AdminAccess,
+  type AdminActions,
+  handleAdmin,
+  isAdminPath,
+  resolveAdminAccess,
+} from './admin-http.js';
 import { formatAddress, type HostPort } from './common/address.js';
-import { ThriftHostError } from './common/errors.js';
 import type { StatsConfig } from './config.js';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard.js';
+import { StatsServerError } from './host-errors.js';
 import type { Logger } from './logger.js';
 import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from './prometheus.js';
 import type { StatsSource } from './stats-aggregate.js';
 import { StatsCollector } from './stats-collector.js';
 import { ClientStats, type StatsUdpReceiver, startStatsUdp } from './stats-udp.js';
+
+export { StatsServerError };
 
 /** Env vars that supply (and override) `stats.user` / `stats.password`. */
 export const STATS_AUTH_ENV = {
@@ -36,6 +46,8 @@ export interface StatsServerOptions {
   now?: () => number;
   /** Where credentials are read from. @default process.env */
   env?: NodeJS.ProcessEnv;
+  /** What `/admin/` does; the admin endpoints answer only with this and `stats.admin` set. */
+  admin?: AdminActions;
 }
 
 /** A running statistics server. */
@@ -47,9 +59,6 @@ export interface StatsServer {
   /** Stops sampling and closes both sockets. Idempotent. */
   close(): Promise<void>;
 }
-
-/** The statistics listener cannot start: missing credentials, or the address cannot be bound. */
-export class StatsServerError extends ThriftHostError {}
 
 /** Default of {@link StatsServerOptions.sampleIntervalMs}. */
 export const DEFAULT_SAMPLE_INTERVAL_MS = 10_000;
@@ -71,7 +80,8 @@ export async function startStatsServer(
   log: Logger,
   options: StatsServerOptions = {},
 ): Promise<StatsServer> {
-  const auth = resolveStatsAuth(config, options.env ?? process.env);
+  const { auth, admin } = checkStatsAccess(config, options.env);
+  const adminRoutes = admin && options.admin ? { access: admin, actions: options.admin } : undefined;
   const client = config.udp ? new ClientStats() : undefined;
   const collector = new StatsCollector(source, {
     ...(client ? { client } : {}),
@@ -88,7 +98,7 @@ export async function startStatsServer(
   }
 
   const server = http.createServer((req, res) => {
-    handle(req, res, auth, collector, log).catch((err) => {
+    handle(req, res, auth, adminRoutes, collector, log).catch((err) => {
       log.warn({ err }, 'stats request failed');
       if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
       res.end('statistics are not available right now\n');
@@ -111,8 +121,8 @@ export async function startStatsServer(
   const bound = server.address() as { address: string; port: number };
   const address = { host: bound.address, port: bound.port };
   log.info(
-    { stats: formatAddress(address), auth: auth !== undefined },
-    `statistics at http://${formatAddress(address)}/ (metrics: /metrics)`,
+    { stats: formatAddress(address), auth: auth !== undefined, admin: adminRoutes !== undefined },
+    `statistics at http://${formatAddress(address)}/ (metrics: /metrics${adminRoutes ? ', admin: /admin/' : ''})`,
   );
 
   const timer = setInterval(() => {
@@ -139,6 +149,21 @@ export async function startStatsServer(
       })();
       return closed;
     },
+  };
+}
+
+/**
+ * Resolves the credentials of the listener and of its admin endpoints, so that a host missing
+ * them fails before it forks anything.
+ * @throws StatsServerError `ERR_STATS_AUTH_REQUIRED`, `ERR_ADMIN_TOKEN_REQUIRED`
+ */
+export function checkStatsAccess(
+  config: StatsConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): { auth: { user: string; password: string } | undefined; admin: AdminAccess | undefined } {
+  return {
+    auth: resolveStatsAuth(config, env),
+    admin: config.admin ? resolveAdminAccess(config.admin, env) : undefined,
   };
 }
 
@@ -175,9 +200,15 @@ async function handle(
   req: http.IncomingMessage,
   res: http.ServerResponse,
   auth: { user: string; password: string } | undefined,
+  admin: { access: AdminAccess; actions: AdminActions } | undefined,
   collector: StatsCollector,
   log: Logger,
 ): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  // Admin requests carry their own credential (a Bearer token) instead of the statistics one.
+  if (admin && isAdminPath(path)) {
+    return handleAdmin(req, res, path, admin.access, admin.actions, log, isLoopback);
+  }
   if (auth && !authorized(req.headers.authorization, auth)) {
     res.writeHead(401, {
       'WWW-Authenticate': 'Basic realm="thrifthost statistics", charset="UTF-8"',
@@ -191,7 +222,6 @@ async function handle(
     res.end();
     return;
   }
-  const path = (req.url ?? '/').split('?')[0];
   const common = { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' };
   switch (path) {
     case '/metrics': {

@@ -122,24 +122,36 @@ export class FailureLog {
 }
 
 /**
- * Estimates a quantile (0..1) from histogram buckets, in milliseconds: the upper bound of
- * the bucket holding the quantile, interpolated linearly inside it.
+ * Finds quantile `q` (0..1) in histogram buckets: the index of the bucket holding it (the last
+ * index is the overflow bucket, over 10 s) and how far into that bucket's calls it falls (0..1];
+ * undefined when the histogram is empty.
  */
-export function quantileMs(buckets: readonly number[], q: number): number {
+export function quantileBucket(
+  buckets: readonly number[],
+  q: number,
+): { index: number; fraction: number } | undefined {
   const total = buckets.reduce((a, b) => a + b, 0);
-  if (total === 0) return 0;
+  if (total === 0) return undefined;
   const rank = q * total;
   let seen = 0;
   for (let i = 0; i < buckets.length; i++) {
     const n = buckets[i]!;
-    if (seen + n >= rank && n > 0) {
-      const lo = i === 0 ? 0 : LATENCY_BUCKETS_MS[i - 1]!;
-      const hi = LATENCY_BUCKETS_MS[i] ?? lo * 2;
-      return lo + (hi - lo) * ((rank - seen) / n);
-    }
+    if (seen + n >= rank && n > 0) return { index: i, fraction: (rank - seen) / n };
     seen += n;
   }
-  return LATENCY_BUCKETS_MS[LATENCY_BUCKETS_MS.length - 1]!;
+  return { index: buckets.length - 1, fraction: 1 };
+}
+
+/**
+ * Estimates a quantile (0..1) from histogram buckets, in milliseconds: the upper bound of
+ * the bucket holding the quantile, interpolated linearly inside it.
+ */
+export function quantileMs(buckets: readonly number[], q: number): number {
+  const at = quantileBucket(buckets, q);
+  if (!at) return 0;
+  const lo = at.index === 0 ? 0 : LATENCY_BUCKETS_MS[at.index - 1]!;
+  const hi = LATENCY_BUCKETS_MS[at.index] ?? lo * 2;
+  return lo + (hi - lo) * at.fraction;
 }
 
 /** Index of the {@link LATENCY_BUCKETS_MS} bucket a latency falls in (the last one: over 10 s). */

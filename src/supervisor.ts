@@ -7,8 +7,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { BackoffOptions } from './backoff.js';
+import type { CallRatesView } from './call-rates.js';
 import type { HostConfig } from './config.js';
-import { ReloadError, StartError } from './host-errors.js';
+import { ReloadError, StartError, WorkerNotFoundError } from './host-errors.js';
 import type { FailureRecord, MethodStats } from './ipc.js';
 import type { Logger } from './logger.js';
 import type { ForkOptions, ManagedWorker, WorkerState } from './managed-worker.js';
@@ -65,6 +66,8 @@ export interface MasterStatus {
 export interface HostStatus {
   master: MasterStatus;
   workers: WorkerStatus[];
+  /** Calls per second per method over the last interval; added by the master for `rpc status`. */
+  rates?: CallRatesView;
 }
 
 /** What `rpc reload` prints. */
@@ -150,6 +153,22 @@ export class Supervisor {
         `reload finished in ${durationMs} ms`,
       );
       return { durationMs, services };
+    });
+  }
+
+  /**
+   * Replaces the worker `pid` (fork, wait until it listens, drain the old one); resolves once the
+   * old one has exited. Queued behind a running reload.
+   * @throws WorkerNotFoundError when `pid` serves no slot; ReloadError when the successor fails
+   */
+  restartWorker(pid: number): Promise<Replacement & { service: string }> {
+    return this.exclusive(async () => {
+      if (this.stopped) throw new ReloadError(`Cannot restart worker ${pid}: thrifthost is stopping`);
+      for (const group of this.groups) {
+        const replaced = await group.restartWorker(pid);
+        if (replaced) return { service: group.service.name, ...replaced };
+      }
+      throw new WorkerNotFoundError(pid);
     });
   }
 

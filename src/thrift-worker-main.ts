@@ -2,6 +2,7 @@
  * Entry point of a worker process forked by the supervisor: reads its {@link WorkerBootstrap}
  * from the environment, serves its listener, and speaks the IPC protocol of ipc.ts.
  */
+import { execFileSync } from 'node:child_process';
 import type { Socket } from 'node:net';
 import type { HostPort } from './common/address.js';
 import { ThriftHostError } from './common/errors.js';
@@ -12,7 +13,7 @@ import {
   type WorkerBootstrap,
   type WorkerMessage,
 } from './ipc.js';
-import { createLogger } from './logger.js';
+import { createLogger, type Logger } from './logger.js';
 import { ThriftServer } from './thrift-worker.js';
 
 /** How often a worker compares its request count and RSS with the recycle limits. */
@@ -61,7 +62,14 @@ async function main(): Promise<void> {
     fail({ t: 'fatal', code: 'ERR_LISTEN', message }, WORKER_EXIT.LISTEN_FAILED);
     return;
   }
-  dropPrivileges(service.user, service.group);
+  try {
+    dropPrivileges(service.user, service.group, log);
+  } catch (err) {
+    const message = `cannot switch to user ${service.user ?? '(unchanged)'} / group ${service.group ?? '(unchanged)'}: ${(err as Error).message}`;
+    log.error({ err }, message);
+    fail({ t: 'fatal', code: 'ERR_PRIVILEGES', message }, WORKER_EXIT.LOAD_FAILED);
+    return;
+  }
   send({ t: 'listening', address: { host: service.listen.host, port: bound.port } });
   log.debug({ generation: boot.generation }, 'worker listening');
 
@@ -125,10 +133,31 @@ async function main(): Promise<void> {
   });
 }
 
-function dropPrivileges(user?: string, group?: string): void {
-  if (process.getuid?.() !== 0) return;
-  if (group) process.setgid?.(group);
-  if (user) process.setuid?.(user);
+/**
+ * Switches to the configured user/group once the port is bound (a port below 1024 needs root).
+ * The supplementary groups are reduced to that group: root's group 0 would otherwise stay with
+ * the worker. Without `group`, the user's primary group is used.
+ */
+function dropPrivileges(user: string | undefined, group: string | undefined, log: Logger): void {
+  if (user === undefined && group === undefined) return;
+  if (process.getuid?.() !== 0) {
+    log.warn(
+      { user, group, uid: process.getuid?.() },
+      `"user"/"group" are set (${user ?? '-'}/${group ?? '-'}) but the master does not run as root: ` +
+        'the worker keeps running as its own user',
+    );
+    return;
+  }
+  const gid = group ?? primaryGroup(user!);
+  process.setgroups!([gid]);
+  process.setgid!(gid);
+  if (user) process.setuid!(user);
+}
+
+/** The primary group of `user` (from the system's user database, as `id -g` reads it). */
+function primaryGroup(user: string): number {
+  const out = execFileSync('id', ['-g', '--', user], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return Number.parseInt(out.trim(), 10);
 }
 
 main().catch((err) => {

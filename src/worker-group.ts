@@ -102,6 +102,32 @@ export class WorkerGroup {
     return done;
   }
 
+  /**
+   * Replaces one worker, as a reload does for its slot: forks its successor, waits until it
+   * listens, drains it, and resolves once it has exited. Undefined when no slot of this group is
+   * served by `pid` (a draining worker has left its slot already).
+   * @throws ReloadError if the successor fails to start; the worker keeps serving.
+   */
+  async restartWorker(pid: number): Promise<Replacement | undefined> {
+    let slot = this.slots.find((s) => s.current?.pid === pid);
+    while (slot?.replacing) {
+      await slot.replacing.catch(() => {});
+      if (slot.current?.pid !== pid) slot = undefined;
+    }
+    const old = slot?.current;
+    if (!slot || !old || this.stopping) return undefined;
+    try {
+      const fresh = await this.replace(slot, 'restart');
+      await old.exited;
+      return { oldPid: pid, newPid: fresh.pid };
+    } catch (err) {
+      throw new ReloadError(
+        `Restart of worker ${pid} (${this.service.name}) failed: ${(err as Error).message}; it keeps serving`,
+        { cause: err },
+      );
+    }
+  }
+
   /** Drains every worker (force-killed after the grace period) and waits until all are gone. */
   async stop(): Promise<void> {
     this.stopping = true;

@@ -35,6 +35,7 @@ export function daemonLogFile(config: HostConfig): string {
  */
 export async function spawnDaemon(
   configFile: string,
+  options: { watch?: boolean | undefined } = {},
 ): Promise<{ status: HostStatus; notes: string[]; log: string }> {
   const config = loadHostConfig(configFile);
   const notes: string[] = [];
@@ -63,7 +64,14 @@ export async function spawnDaemon(
   }
   const child = spawn(
     process.execPath,
-    [path.join(__dirname, 'main.js'), 'start', '--config', config.file, '--daemon-child'],
+    [
+      path.join(__dirname, 'main.js'),
+      'start',
+      '--config',
+      config.file,
+      '--daemon-child',
+      ...(options.watch ? ['--watch'] : []),
+    ],
     {
       detached: true,
       stdio: ['ignore', fd, fd, 'ipc'],
@@ -82,11 +90,14 @@ export async function spawnDaemon(
  * Daemon side (`rpc start --daemon-child`): runs the master, reports ready or failed to the
  * parent, then serves until stopped.
  */
-export async function runDaemonChild(configFile: string): Promise<void> {
+export async function runDaemonChild(
+  configFile: string,
+  options: { watch?: boolean | undefined } = {},
+): Promise<void> {
   try {
     const config = loadHostConfig(configFile);
     const logger = createLogger({ level: config.logLevel });
-    const master = await startMaster({ config, logger });
+    const master = await startMaster({ config, logger, watch: options.watch ?? false });
     await tellParent({ t: 'ready', status: await master.supervisor.status() });
     process.disconnect?.();
     await master.done;

@@ -14,6 +14,11 @@ export const EXIT_CODES: Readonly<Record<string, number>> = {
   ERR_CONTROL: 7,
   ERR_THRIFT_COMPILER_MISSING: 8,
   ERR_GEN_FAILED: 9,
+  // The statistics/admin listener (host-errors.ts StatsServerError): missing credentials are a
+  // config problem; an address that cannot be bound fails the start like a worker's port.
+  ERR_STATS_AUTH_REQUIRED: 2,
+  ERR_ADMIN_TOKEN_REQUIRED: 2,
+  ERR_STATS_LISTEN: 1,
 };
 
 /** Exit code of a command line `rpc` could not parse. */

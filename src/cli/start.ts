@@ -16,32 +16,35 @@ export interface StartOptions extends CommonOptions {
   daemon?: boolean;
   /** Internal: this process is the detached master. */
   daemonChild?: boolean;
+  /** Reload the workers when handler or generated files change (development). @default false */
+  watch?: boolean;
 }
 
 /** The `start` command. */
 export function startCommand(): Command {
   return command('start', 'start the host (foreground until Ctrl-C; -d to detach)')
     .option('-d, --daemon', 'detach; return once every worker listens', false)
+    .option('-w, --watch', 'reload the workers when handler or generated files change (development)', false)
     .addOption(new Option('--daemon-child').hideHelp())
     .action(async (options: StartOptions) => {
-      if (options.daemonChild) return runDaemonChild(options.config);
+      if (options.daemonChild) return runDaemonChild(options.config, { watch: options.watch });
       if (options.daemon) return startDetached(options);
       return startForeground(options);
     });
 }
 
 /** `rpc start -d`: prints what started and returns. */
-export async function startDetached(options: CommonOptions): Promise<void> {
-  const { status, notes, log } = await spawnDaemon(options.config);
+export async function startDetached(options: CommonOptions & { watch?: boolean }): Promise<void> {
+  const { status, notes, log } = await spawnDaemon(options.config, { watch: options.watch });
   for (const note of notes) process.stderr.write(`rpc: ${note}\n`);
   process.stdout.write(`${startedSummary(status)}log: ${log}\n`);
 }
 
 /** `rpc start`: runs the master in this process until it is stopped. */
-export async function startForeground(options: CommonOptions): Promise<void> {
+export async function startForeground(options: CommonOptions & { watch?: boolean }): Promise<void> {
   const config = loadHostConfig(options.config);
   const logger = createLogger({ level: config.logLevel });
-  const master = await startMaster({ config, logger });
+  const master = await startMaster({ config, logger, watch: options.watch ?? false });
   process.stdout.write(`${startedSummary(await master.supervisor.status())}press Ctrl-C to stop\n`);
   await master.done;
 }

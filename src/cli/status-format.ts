@@ -1,8 +1,10 @@
 /**
  * `rpc status` as text: a header, a row per worker, and a per-method table when calls were
- * served (latency percentiles read off the histogram buckets, so they are bucket upper bounds).
+ * served (latency percentiles read off the histogram buckets, so they are bucket upper bounds;
+ * calls/s over the master's last interval, see `call-rates.ts`).
  */
 import { LATENCY_BUCKETS_MS, type MethodStats } from '../ipc.js';
+import { quantileBucket } from '../stats.js';
 import type { HostStatus } from '../supervisor.js';
 
 /** Renders a {@link HostStatus} for a terminal. */
@@ -39,7 +41,7 @@ export function formatStatus(status: HostStatus): string {
     lines.push(
       '',
       table(
-        ['METHOD', 'CALLS', 'OK%', 'P50 ms', 'P99 ms', 'IN FLIGHT'],
+        ['METHOD', 'CALLS', 'OK%', 'P50 ms', 'P99 ms', 'IN FLIGHT', 'CALLS/S'],
         [...methods].map(([name, m]) => [
           name,
           String(m.calls),
@@ -47,30 +49,24 @@ export function formatStatus(status: HostStatus): string {
           percentile(m.buckets, 0.5),
           percentile(m.buckets, 0.99),
           String(m.inFlight),
+          rate(status, name),
         ]),
       ),
     );
+    if (status.rates) lines.push(`(calls/s over the last ${(status.rates.windowMs / 1000).toFixed(1)} s)`);
   }
   return `${lines.join('\n')}\n`;
 }
 
 /**
- * The upper bound (ms) of the histogram bucket holding quantile `q`, `>10000` for the overflow
- * bucket, `-` when empty.
+ * The upper bound (ms) of the histogram bucket holding quantile `q` (see {@link quantileBucket}),
+ * `>10000` for the overflow bucket, `-` when empty.
  */
 export function percentile(buckets: readonly number[], q: number): string {
-  const total = buckets.reduce((a, b) => a + b, 0);
-  if (total === 0) return '-';
-  const rank = Math.max(1, Math.ceil(q * total));
-  let seen = 0;
-  for (let i = 0; i < buckets.length; i++) {
-    seen += buckets[i] ?? 0;
-    if (seen >= rank) {
-      const bound = LATENCY_BUCKETS_MS[i];
-      return bound === undefined ? `>${LATENCY_BUCKETS_MS[LATENCY_BUCKETS_MS.length - 1]}` : String(bound);
-    }
-  }
-  return '-';
+  const at = quantileBucket(buckets, q);
+  if (!at) return '-';
+  const bound = LATENCY_BUCKETS_MS[at.index];
+  return bound === undefined ? `>${LATENCY_BUCKETS_MS[LATENCY_BUCKETS_MS.length - 1]}` : String(bound);
 }
 
 // --- internal ---
@@ -106,6 +102,12 @@ function table(header: string[], rows: string[][]): string {
       .join('  ')
       .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** Calls/s of a method over the master's last interval; `-` when the master sent no rates. */
+function rate(status: HostStatus, method: string): string {
+  const r = status.rates?.callsPerSec[method];
+  return r === undefined ? '-' : r.toFixed(r >= 100 ? 0 : 1);
 }
 
 function num(n: number | null): string {

@@ -126,7 +126,10 @@ export function watchTargets(config: HostConfig): Pick<FileWatcherOptions, 'root
     ignore(file) {
       if (file === pidFile || file.startsWith(`${pidFile}.`)) return true; // .sock, .<pid>.tmp
       if (file === logDir || file.startsWith(logDir + path.sep)) return true;
-      return IGNORED_NAME.test(path.basename(file));
+      // Every name below the watched folder counts (a root itself may sit in a dot folder).
+      const root = [...roots].find((r) => file.startsWith(r + path.sep));
+      const names = root ? path.relative(root, file).split(path.sep) : [path.basename(file)];
+      return names.some((name) => IGNORED_NAME.test(name));
     },
   };
 }

@@ -302,10 +302,10 @@ export function callLoop(port: number, connections = 4): { stop(): Promise<LoopR
   };
 }
 
-/** Starts `rpc start` in the foreground as a child process (for Ctrl-C tests). */
-export function spawnForeground(host: TestHost) {
+/** Starts `rpc start [...args]` in the foreground as a child process (for Ctrl-C tests). */
+export function spawnForeground(host: TestHost, args: string[] = []) {
   // Its own process group, so a test can send SIGINT to the group as Ctrl-C in a terminal does.
-  const child = spawn(process.execPath, [RPC_BIN, 'start'], {
+  const child = spawn(process.execPath, [RPC_BIN, 'start', ...args], {
     detached: true,
     cwd: host.dir,
     stdio: ['ignore', 'pipe', 'pipe'],

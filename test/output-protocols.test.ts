@@ -1,7 +1,7 @@
 /**
  * The fast binary and compact writers produce exactly the bytes of Apache's protocol classes,
  * for every kind of field, edge values included, and the WriteBuffer keeps every flushed
- * message intact while later ones are written (slab roll-over, big messages).
+ * message intact while later ones are written (scratch reuse and growth, big messages).
  */
 import path from 'node:path';
 import thrift from 'thrift';
@@ -111,7 +111,7 @@ describe('WriteBuffer', () => {
     const w = new WriteBuffer(true, (m) => kept.push(m));
     const p = createOutputProtocol(thrift.TBinaryProtocol, w);
     const expected: Buffer[] = [];
-    // Small and big messages, so that slabs fill, roll over and grow.
+    // Small and big messages, so that the scratch buffer is reused, grows and is handed out.
     for (let i = 0; i < 3000; i++) {
       const text = i % 500 === 0 ? 'z'.repeat(200_000 + i) : `message ${i}`;
       const encode: Encode = (q) => {

@@ -2,28 +2,29 @@
  * An output transport that gathers what a protocol writes for one message and hands the
  * finished message (with its 4-byte frame header when framed) to a sink on `flush()`.
  *
- * Messages are written straight into a shared slab, one after the other; a flushed message is
- * a view of its bytes in the slab, which is never written over (a full slab is replaced, not
- * reused), so the sink may keep it as long as it likes. Compared with gathering one small
- * Buffer per field and concatenating them, a reply costs no allocation but its view.
+ * A message is written straight into a scratch buffer that the next message reuses, and
+ * copied out on flush into a Buffer of its exact size, which the sink may keep as long as it
+ * likes. Compared with gathering one small Buffer per field and concatenating them, a reply
+ * costs one allocation; a small one lives on the JS heap, where a young-generation GC frees
+ * it, rather than in external memory that piles up between collections.
  */
 
 /** Receives one complete, ready-to-send message. */
 export type MessageSink = (message: Buffer) => void;
 
-/** Slab size: many small messages share one allocation (allocated on first use). */
-const SLAB_BYTES = 8 * 1024;
-/** Slabs grown past this for a big message are dropped once it is flushed. */
-const MAX_KEPT_SLAB_BYTES = 1024 * 1024;
+/** First size of the scratch buffer (allocated on first use; grows by doubling). */
+const SCRATCH_BYTES = 1024;
+/** A scratch buffer grown past this for a big message goes out with it instead of being copied. */
+const MAX_KEPT_SCRATCH_BYTES = 64 * 1024;
+/** V8 keeps typed arrays up to this size on the JS heap (`--typed-array-max-size-in-heap`). */
+const ON_HEAP_BYTES = 64;
 
 const EMPTY = Buffer.alloc(0);
 
 /** Output transport used by both the host and the client. */
 export class WriteBuffer {
-  private slab: Buffer = EMPTY;
-  /** Where the current message (frame header included) starts in the slab. */
-  private start = 0;
-  /** Next byte to write. */
+  private scratch: Buffer = EMPTY;
+  /** Next byte to write; the message (frame header included) starts at 0. */
   private pos: number;
   private readonly header: number;
 
@@ -46,21 +47,21 @@ export class WriteBuffer {
       return;
     }
     const n = data.length;
-    if (this.pos + n > this.slab.length) this.grow(n);
-    this.slab.set(data, this.pos);
+    if (this.pos + n > this.scratch.length) this.grow(n);
+    this.scratch.set(data, this.pos);
     this.pos += n;
   }
 
   /** Appends one byte (the value is truncated to 8 bits, as a Uint8Array store does). */
   writeByte(b: number): void {
-    if (this.pos + 1 > this.slab.length) this.grow(1);
-    this.slab[this.pos++] = b;
+    if (this.pos + 1 > this.scratch.length) this.grow(1);
+    this.scratch[this.pos++] = b;
   }
 
   /** Appends a big-endian 16-bit integer (truncated to 16 bits, never range-checked). */
   writeI16BE(v: number): void {
-    if (this.pos + 2 > this.slab.length) this.grow(2);
-    const s = this.slab;
+    if (this.pos + 2 > this.scratch.length) this.grow(2);
+    const s = this.scratch;
     const p = this.pos;
     s[p] = v >> 8;
     s[p + 1] = v;
@@ -69,8 +70,8 @@ export class WriteBuffer {
 
   /** Appends a big-endian 32-bit integer (truncated to 32 bits, never range-checked). */
   writeI32BE(v: number): void {
-    if (this.pos + 4 > this.slab.length) this.grow(4);
-    const s = this.slab;
+    if (this.pos + 4 > this.scratch.length) this.grow(4);
+    const s = this.scratch;
     const p = this.pos;
     s[p] = v >> 24;
     s[p + 1] = v >> 16;
@@ -81,8 +82,8 @@ export class WriteBuffer {
 
   /** Appends an unsigned LEB128 varint of the low 32 bits of `n` (the compact protocol's). */
   writeVarint32(n: number): void {
-    if (this.pos + 5 > this.slab.length) this.grow(5);
-    const s = this.slab;
+    if (this.pos + 5 > this.scratch.length) this.grow(5);
+    const s = this.scratch;
     let p = this.pos;
     n >>>= 0;
     while (n > 0x7f) {
@@ -95,34 +96,36 @@ export class WriteBuffer {
 
   /** Appends `text` in `encoding`; `byteLength` must be `Buffer.byteLength(text, encoding)`. */
   writeText(text: string, encoding: BufferEncoding, byteLength: number): void {
-    if (this.pos + byteLength > this.slab.length) this.grow(byteLength);
-    this.pos += this.slab.write(text, this.pos, byteLength, encoding);
+    if (this.pos + byteLength > this.scratch.length) this.grow(byteLength);
+    this.pos += this.scratch.write(text, this.pos, byteLength, encoding);
   }
 
   /** Bytes written since the last flush (frame header excluded). */
   get pending(): number {
-    return this.pos - this.start - this.header;
+    return this.pos - this.header;
   }
 
   flush(): void {
-    if (this.pos > this.slab.length) this.grow(0); // an empty framed message: room for its header
-    const { start, pos } = this;
-    if (this.framed) this.slab.writeInt32BE(pos - start - 4, start);
-    const message = this.slab.subarray(start, pos);
-    if (this.slab.length > MAX_KEPT_SLAB_BYTES) {
-      this.slab = EMPTY;
-      this.start = 0;
+    if (this.pos > this.scratch.length) this.grow(0); // an empty framed message: room for its header
+    const n = this.pos;
+    if (this.framed) this.scratch.writeInt32BE(n - 4, 0);
+    let message: Buffer;
+    if (this.scratch.length > MAX_KEPT_SCRATCH_BYTES) {
+      // A big message keeps the buffer it was written in; the next one starts a new one.
+      message = this.scratch.subarray(0, n);
+      this.scratch = EMPTY;
     } else {
-      this.start = pos;
+      // Buffer.alloc of a small size is on the JS heap; allocUnsafe takes others from Node's pool.
+      message = n <= ON_HEAP_BYTES ? Buffer.alloc(n) : Buffer.allocUnsafe(n);
+      this.scratch.copy(message, 0, 0, n);
     }
-    // May point past the slab's end: the next write moves to a new slab.
-    this.pos = this.start + this.header;
+    this.pos = this.header;
     this.sink(message);
   }
 
   /** Drops anything written since the last flush (after a failed encode). */
   reset(): void {
-    this.pos = this.start + this.header;
+    this.pos = this.header;
   }
 
   // Called by the protocol classes; meaningless for an in-memory sink.
@@ -135,14 +138,11 @@ export class WriteBuffer {
 
   // --- internal ---
 
-  /** Moves the message being written to a new slab with room for `n` more bytes. */
+  /** Moves the message being written to a bigger scratch buffer with room for `n` more bytes. */
   private grow(n: number): void {
-    const used = this.pos - this.start;
-    const next = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, 2 * (used + n)));
-    // Bytes past the old slab's end are an unwritten frame header: nothing to copy.
-    this.slab.copy(next, 0, this.start, Math.min(this.pos, this.slab.length));
-    this.slab = next;
-    this.start = 0;
-    this.pos = used;
+    const next = Buffer.allocUnsafeSlow(Math.max(SCRATCH_BYTES, 2 * (this.pos + n)));
+    // Bytes past the old buffer's end are an unwritten frame header: nothing to copy.
+    this.scratch.copy(next, 0, 0, Math.min(this.pos, this.scratch.length));
+    this.scratch = next;
   }
 }

@@ -7,12 +7,23 @@
  *   ...edit src/, npx tsc -p . ...
  *   node bench/compare.mjs [--base bench/out/dist-base] [--rounds 4] [--conns 8]
  *                          [--transport framed] [--protocol binary] [--seconds 3]
+ *
+ * Or one build with two sets of worker node flags (RSS at the end of each window is shown):
+ *   node bench/compare.mjs --base dist --new-flags=--max-semi-space-size=1
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildCpp } from './lib/build.mjs';
-import { cpuSeconds, freePort, processTree, runTool, startServer, stopAll } from './lib/processes.mjs';
+import {
+  cpuSeconds,
+  freePort,
+  processTree,
+  rssBytes,
+  runTool,
+  startServer,
+  stopAll,
+} from './lib/processes.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -24,6 +35,8 @@ const { values } = parseArgs({
     transport: { type: 'string', default: 'framed' },
     protocol: { type: 'string', default: 'binary' },
     seconds: { type: 'string', default: '3' },
+    'base-flags': { type: 'string', default: '' },
+    'new-flags': { type: 'string', default: '' },
   },
 });
 
@@ -31,6 +44,7 @@ async function main() {
   const { loadgen, skipped } = buildCpp(root);
   if (!loadgen) throw new Error(skipped);
   const builds = { base: path.resolve(values.base), new: path.join(root, 'dist') };
+  const flags = { base: values['base-flags'], new: values['new-flags'] };
   const servers = {};
   for (const [name, dist] of Object.entries(builds)) {
     const port = String(await freePort());
@@ -49,10 +63,10 @@ async function main() {
       process.execPath,
       [path.join(here, 'servers/host-server.cjs'), ...args],
       {
-        env: { THRIFTHOST_BENCH_DIST: dist },
+        env: { THRIFTHOST_BENCH_DIST: dist, THRIFTHOST_BENCH_WORKER_FLAGS: flags[name] },
       },
     );
-    servers[name] = { port, server, requests: 0, user: 0, sys: 0, seconds: 0 };
+    servers[name] = { port, server, requests: 0, user: 0, sys: 0, seconds: 0, rssMiB: 0 };
   }
   for (let round = 0; round < Number(values.rounds); round++) {
     const order = round % 2 ? ['new', 'base'] : ['base', 'new'];
@@ -88,6 +102,8 @@ async function main() {
               s.user += after.user - before.user;
               s.sys += after.sys - before.sys;
               s.seconds += (performance.now() - t0) / 1000;
+              const rss = rssBytes(pids.slice(1)); // the workers, not the cluster primary
+              s.rssMiB = Math.max(0, ...rss.values()) / 2 ** 20;
             } else if (msg.rps !== undefined) {
               s.requests += msg.requests;
             }
@@ -99,7 +115,8 @@ async function main() {
   for (const [name, s] of Object.entries(servers)) {
     const per = (x) => ((x / s.requests) * 1e6).toFixed(2);
     console.log(
-      `${name.padEnd(5)} ${Math.round(s.requests / s.seconds)} req/s  user ${per(s.user)} µs/req  sys ${per(s.sys)} µs/req  total ${per(s.user + s.sys)} µs/req`,
+      `${name.padEnd(5)} ${Math.round(s.requests / s.seconds)} req/s  user ${per(s.user)} µs/req  sys ${per(s.sys)} µs/req  ` +
+        `total ${per(s.user + s.sys)} µs/req  worker RSS ${s.rssMiB.toFixed(1)} MiB${flags[name] ? `  (${flags[name]})` : ''}`,
     );
   }
   const ratio = (k) => servers.new[k] / servers.new.requests / (servers.base[k] / servers.base.requests);

@@ -255,11 +255,14 @@ async function measure({ generator, port, server, conns, transport }) {
         const seconds = (performance.now() - t0) / 1000;
         let used = 0;
         for (const [pid, s] of cpu1) used += s - (cpu0.get(pid) ?? s);
-        const rss = [...rssBytes(pids).values()];
+        const byPid = rssBytes(pids);
+        const rss = [...byPid.values()];
+        // Workers: every process but a cluster primary (the tree's root when it has children).
+        const workers = pids.length > 1 ? pids.slice(1).map((p) => byPid.get(p) ?? 0) : rss;
         window = {
           serverCpuPct: (used / seconds) * 100,
           rssMiB: rss.reduce((a, b) => a + b, 0) / MiB,
-          maxProcRssMiB: Math.max(0, ...rss) / MiB,
+          workerRssMiB: Math.max(0, ...workers) / MiB,
         };
       } else if (msg.rps !== undefined) {
         result = msg;

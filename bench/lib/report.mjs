@@ -19,7 +19,7 @@ const FIELDS = [
   'errors',
   'serverCpuPct',
   'rssMiB',
-  'maxProcRssMiB',
+  'workerRssMiB',
   'loadgenCpuPct',
   'load1',
 ];
@@ -113,10 +113,10 @@ export function checkTargets(agg, client) {
   }
   const hostRows = agg.filter((r) => r.contender.startsWith('host-'));
   if (hostRows.length > 0) {
-    const worst = Math.max(...hostRows.map((r) => r.maxProcRssMiB));
+    const worst = Math.max(...hostRows.map((r) => r.workerRssMiB));
     out.push(
       target(
-        `worker RSS under load ≤ ${TARGETS.workerRssMiB} MiB (largest host process)`,
+        `worker RSS under load ≤ ${TARGETS.workerRssMiB} MiB (largest host worker)`,
         worst,
         ' MiB',
         (v) => v <= TARGETS.workerRssMiB,
@@ -148,14 +148,14 @@ export function checkTargets(agg, client) {
 export function resultsTable(agg, contenders) {
   const label = (id) => contenders.find((c) => c.id === id)?.label ?? id;
   const lines = [
-    '| transport | conns | server | req/s | vs Apache | p50 µs | p99 µs | p99.9 µs | errors | server CPU % | RSS MiB (largest proc) | loadgen CPU % |',
+    '| transport | conns | server | req/s | vs Apache | p50 µs | p99 µs | p99.9 µs | errors | server CPU % | RSS MiB (largest worker) | loadgen CPU % |',
     '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of agg) {
     lines.push(
       `| ${r.transport} | ${r.conns} | ${label(r.contender)} | ${Math.round(r.rps).toLocaleString('en-US')} | ${
         r.vsApache === undefined ? '' : `${r.vsApache.toFixed(2)}×`
-      } | ${fmtUs(r.p50Us)} | ${fmtUs(r.p99Us)} | ${fmtUs(r.p999Us)} | ${r.errors} | ${r.serverCpuPct.toFixed(0)} | ${r.rssMiB.toFixed(0)} (${r.maxProcRssMiB.toFixed(0)}) | ${r.loadgenCpuPct.toFixed(0)} |`,
+      } | ${fmtUs(r.p50Us)} | ${fmtUs(r.p99Us)} | ${fmtUs(r.p999Us)} | ${r.errors} | ${r.serverCpuPct.toFixed(0)} | ${r.rssMiB.toFixed(0)} (${r.workerRssMiB.toFixed(0)}) | ${r.loadgenCpuPct.toFixed(0)} |`,
     );
   }
   return lines.join('\n');

@@ -20,6 +20,8 @@ export interface FileWatcherOptions {
   roots: string[];
   /** True for a file or folder whose changes do not count (and whose folders are not entered). */
   ignore(file: string): boolean;
+  /** True for a file (not ignored) whose changes count. @default every file */
+  relevant?(file: string): boolean;
   /** Called with the changed paths once no change has come for `debounceMs`. */
   onChange(files: string[]): void;
   /** @default 300 */
@@ -81,9 +83,9 @@ export function watchFiles(options: FileWatcherOptions): FileWatcher {
         if (closed || !name) return;
         const file = path.join(dir, name.toString());
         if (options.ignore(file)) return;
-        if (isDirectory(file)) watchDir(file);
-        else if (!fs.existsSync(file)) unwatch(file);
-        note(file);
+        if (isDirectory(file)) return watchDir(file); // a new folder is no change by itself
+        if (!fs.existsSync(file)) unwatch(file); // in case it was a folder
+        if (options.relevant?.(file) ?? true) note(file);
       });
     } catch {
       return; // gone already, or not readable
@@ -111,9 +113,11 @@ export function watchFiles(options: FileWatcherOptions): FileWatcher {
 /**
  * What `--watch` watches for `config`: the folder of every handler module and every service's
  * generated-code folder; ignored: dotfiles and dot folders, `node_modules`, `logs` and the log
- * folder, the pid file and the control socket, editor backup and swap files.
+ * folder, the pid file and the control socket, editor backup and swap files. Only modules count
+ * (`.js`, `.cjs`, `.mjs`, `.json`, `.node`): output redirected into a watched folder
+ * (`rpc start --watch > out.txt`) must not reload, which would write more output.
  */
-export function watchTargets(config: HostConfig): Pick<FileWatcherOptions, 'roots' | 'ignore'> {
+export function watchTargets(config: HostConfig): Pick<FileWatcherOptions, 'roots' | 'ignore' | 'relevant'> {
   const roots = new Set<string>();
   for (const service of config.services) {
     for (const b of service.bindings) roots.add(path.dirname(b.handler));
@@ -131,6 +135,7 @@ export function watchTargets(config: HostConfig): Pick<FileWatcherOptions, 'root
       const names = root ? path.relative(root, file).split(path.sep) : [path.basename(file)];
       return names.some((name) => IGNORED_NAME.test(name));
     },
+    relevant: (file) => MODULE_EXTENSIONS.has(path.extname(file)),
   };
 }
 
@@ -186,6 +191,9 @@ export function reloadOnChange(
 
 /** Names whose changes never reload: dotfiles, dependencies, logs, editor leftovers. */
 const IGNORED_NAME = /^(\..*|node_modules|logs|4913|.*~|.*\.sw[a-p])$/;
+
+/** Files that `require` loads: the only ones whose change can alter a worker. */
+const MODULE_EXTENSIONS = new Set(['.js', '.cjs', '.mjs', '.json', '.node']);
 
 function isDirectory(file: string): boolean {
   try {

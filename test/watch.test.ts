@@ -116,12 +116,17 @@ describe('file watcher', () => {
       expect(rootTarget.ignore(path.join(dir, ignored)), ignored).toBe(true);
     }
     expect(rootTarget.ignore(path.join(dir, 'handler.js'))).toBe(false);
+    expect(rootTarget.relevant?.(path.join(dir, 'handler.js'))).toBe(true);
+    expect(rootTarget.relevant?.(path.join(dir, 'gen', 'Hello', 'Hello_types.json'))).toBe(true);
+    // Output redirected into a watched folder must not reload (and log, and reload ...).
+    expect(rootTarget.relevant?.(path.join(dir, 'out.txt'))).toBe(false);
     expect(rootTarget.ignore(path.join(dir, 'gen', 'Hello', 'Hello.js'))).toBe(false);
 
     const batches: string[][] = [];
     const watcher = watchFiles({
       roots: [dir],
       ignore: rootTarget.ignore,
+      relevant: rootTarget.relevant,
       debounceMs: 150,
       onChange: (files) => batches.push(files),
     });
@@ -136,6 +141,7 @@ describe('file watcher', () => {
       fs.writeFileSync(path.join(dir, 'node_modules', 'dep', 'index.js'), '1');
       fs.writeFileSync(path.join(dir, '.handler.js.swp'), 'x');
       fs.writeFileSync(path.join(dir, 'handler.js~'), 'x');
+      fs.writeFileSync(path.join(dir, 'out.txt'), 'redirected output');
       for (let i = 0; i < 5; i++)
         fs.writeFileSync(path.join(dir, 'services', 'Hello', 'handler.js'), `// ${i}`);
       fs.writeFileSync(path.join(dir, 'gen', 'Hello', 'Hello.js'), '// generated');
@@ -160,7 +166,9 @@ describe('file watcher', () => {
       [path.join(dir, 'gen', 'Hello', 'Hello.js'), path.join(dir, 'services', 'Hello', 'handler.js')].sort(),
     );
     const all = batches.flat();
-    expect(all.some((f) => /logs|node_modules|\.swp|~$/.test(f))).toBe(false);
+    expect(all.some((f) => /logs|node_modules|\.swp|~$|out\.txt/.test(f))).toBe(false);
+    // Creating the folder was not a change by itself.
+    expect(all).not.toContain(path.join(dir, 'services', 'Hello', 'lib'));
   });
 });
 

@@ -7,18 +7,14 @@
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
 import { encodeReports, MAX_REPORT_DATAGRAM_BYTES, type ReportEntry } from '../src/common/stats-wire.js';
+import type { CallReport } from './call-report.js';
 import { ClientConfigError } from './errors.js';
 
-/** The fields of a finished call the reporter ships (a `CallReport` from `call-report.ts` has them). */
-export interface ReportedCall {
-  service: string;
-  method: string;
-  ok: boolean;
-  /** Failure code or declared exception name; ignored on success. */
-  errorCode: string | undefined;
-  latencyMs: number;
-  address: string | undefined;
-}
+/** The fields of a finished call the reporter ships. */
+export type ReportedCall = Pick<
+  CallReport,
+  'service' | 'method' | 'ok' | 'errorCode' | 'latencyMs' | 'address'
+>;
 
 /** Options of {@link createStatsReporter}. */
 export interface StatsReporterOptions {

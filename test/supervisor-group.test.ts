@@ -211,3 +211,53 @@ describe('WorkerGroup', () => {
     await expect(starting).rejects.toThrow('died while starting');
   });
 });
+
+describe('WorkerGroup.restartWorker (admin: restart one worker by pid)', () => {
+  it('forks the successor into the same slot, drains the old one only once it listens', async () => {
+    const { group, forked } = await started();
+    const [a, b] = [forked[0]!, forked[1]!];
+    const restarting = group.restartWorker(a.pid);
+    await flush();
+    expect(forked).toHaveLength(3);
+    const fresh = forked[2]!;
+    expect(fresh.slot).toBe(a.slot);
+    expect(a.state).toBe('listening'); // still serving while the successor starts
+    fresh.listen();
+    await flush();
+    expect(a.state).toBe('draining');
+    a.exit({ code: 0, signal: null });
+    await expect(restarting).resolves.toEqual({ oldPid: a.pid, newPid: fresh.pid });
+    expect(b.state).toBe('listening');
+    expect(group.workers.map((w) => w.pid).sort()).toEqual([b.pid, fresh.pid].sort());
+  });
+
+  it('keeps the old worker serving when the successor fails to start', async () => {
+    const { group, forked } = await started();
+    const a = forked[0]!;
+    const restarting = group.restartWorker(a.pid);
+    await flush();
+    forked[2]!.fatal = { code: 'ERR_HANDLER_LOAD', message: 'SyntaxError' };
+    forked[2]!.exit({ code: 78, signal: null });
+    await expect(restarting).rejects.toMatchObject({
+      code: 'ERR_RELOAD_FAILED',
+      message: expect.stringContaining(`Restart of worker ${a.pid} (HelloWorld) failed`),
+    });
+    expect(a.state).toBe('listening');
+    expect(group.workers).toHaveLength(2);
+  });
+
+  it('answers undefined for a pid that serves no slot (unknown, or draining)', async () => {
+    const { group, forked } = await started();
+    expect(await group.restartWorker(424242)).toBeUndefined();
+    const a = forked[0]!;
+    const restarting = group.restartWorker(a.pid);
+    await flush();
+    forked[2]!.listen();
+    await flush();
+    expect(a.state).toBe('draining');
+    expect(await group.restartWorker(a.pid)).toBeUndefined();
+    a.exit({ code: 0, signal: null });
+    await restarting;
+    expect(forked).toHaveLength(3);
+  });
+});

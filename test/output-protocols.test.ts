@@ -45,7 +45,7 @@ const items = [
     title: 'Grüße, 世界 🎉',
     category: 3,
     price: -12.5,
-    tags: ['a', '', 'ü'.repeat(100)],
+    tags: ['a', '', 'ü'.repeat(100), 'y'.repeat(64), 'y'.repeat(65), `${'y'.repeat(63)}é`],
     stock: { paris: 3, 'new york': -1, z: 2 ** 31 - 1 },
     related: [new thrift.Int64(-1), new thrift.Int64(0), new thrift.Int64(2 ** 40)],
     thumbnail: Buffer.from([0, 255, 128, 7]),

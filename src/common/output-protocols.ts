@@ -47,6 +47,7 @@ class BinaryOutput extends (thrift.TBinaryProtocol as unknown as new (t: WriteBu
 
   writeStringOrBinary(name: string, encoding: BufferEncoding, arg: unknown): void {
     if (typeof arg === 'string') {
+      if (this.trans.writeShortAscii(arg, 4)) return; // same bytes in utf8 and binary (latin1)
       const n = Buffer.byteLength(arg, encoding);
       this.trans.writeI32BE(n);
       this.trans.writeText(arg, encoding, n);
@@ -71,6 +72,7 @@ class CompactOutput extends (thrift.TCompactProtocol as unknown as new (t: Write
 
   writeStringOrBinary(name: string, encoding: BufferEncoding, arg: unknown): void {
     if (typeof arg === 'string') {
+      if (this.trans.writeShortAscii(arg, 1)) return;
       const n = Buffer.byteLength(arg, encoding);
       this.trans.writeVarint32(n);
       this.trans.writeText(arg, encoding, n);

@@ -16,6 +16,8 @@ export type MessageSink = (message: Buffer) => void;
 const SCRATCH_BYTES = 1024;
 /** A scratch buffer grown past this for a big message goes out with it instead of being copied. */
 const MAX_KEPT_SCRATCH_BYTES = 64 * 1024;
+/** Longest string {@link WriteBuffer.writeShortAscii} takes (its varint length is one byte). */
+const SHORT_STRING = 64;
 /** V8 keeps typed arrays up to this size on the JS heap (`--typed-array-max-size-in-heap`). */
 const ON_HEAP_BYTES = 64;
 
@@ -98,6 +100,29 @@ export class WriteBuffer {
   writeText(text: string, encoding: BufferEncoding, byteLength: number): void {
     if (this.pos + byteLength > this.scratch.length) this.grow(byteLength);
     this.pos += this.scratch.write(text, this.pos, byteLength, encoding);
+  }
+
+  /**
+   * Appends a short, all-ASCII `text` after its length (a big-endian i32 when `prefixBytes` is
+   * 4, a one-byte varint when 1) and returns true. Returns false, having written nothing, for
+   * a longer or non-ASCII string. Method names and most short strings go this way, a JS loop
+   * being several times cheaper than the two native calls of `writeText`.
+   */
+  writeShortAscii(text: string, prefixBytes: 1 | 4): boolean {
+    const n = text.length;
+    if (n > SHORT_STRING) return false;
+    if (this.pos + prefixBytes + n > this.scratch.length) this.grow(prefixBytes + n);
+    const s = this.scratch;
+    const start = this.pos + prefixBytes;
+    for (let i = 0; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c > 0x7f) return false;
+      s[start + i] = c;
+    }
+    if (prefixBytes === 4) this.writeI32BE(n);
+    else s[this.pos++] = n;
+    this.pos = start + n;
+    return true;
   }
 
   /** Bytes written since the last flush (frame header excluded). */

@@ -60,24 +60,31 @@ export function resolveAdminAccess(config: AdminConfig, env: NodeJS.ProcessEnv =
   return { token, allowRemote: config.allowRemote };
 }
 
+/** What {@link handleAdmin} needs besides the request. */
+export interface AdminContext {
+  access: AdminAccess;
+  actions: AdminActions;
+  log: Logger;
+  /** True when a peer address is this machine (`isLoopback` of `stats-server.ts`). */
+  isLoopbackPeer(address: string): boolean;
+}
+
 /** True for the paths this module answers. */
 export function isAdminPath(path: string): boolean {
   return path === '/admin' || path.startsWith('/admin/');
 }
 
 /**
- * Answers one admin request: peer check, token check, then the action; logs who asked what and
- * how it ended. `isLoopbackPeer` decides whether the peer is this machine.
+ * Answers one admin request to `path` (the URL without its query): peer check, token check,
+ * then the action; logs who asked what and how it ended.
  */
 export async function handleAdmin(
   req: http.IncomingMessage,
   res: http.ServerResponse,
   path: string,
-  access: AdminAccess,
-  actions: AdminActions,
-  log: Logger,
-  isLoopbackPeer: (address: string) => boolean,
+  ctx: AdminContext,
 ): Promise<void> {
+  const { access, actions, log } = ctx;
   const peer = req.socket.remoteAddress ?? 'unknown';
   const who = `${peer}:${req.socket.remotePort ?? 0}`;
   const what = `${req.method ?? '?'} ${path}`;
@@ -88,7 +95,7 @@ export async function handleAdmin(
     else log.info(fields, line);
   };
 
-  if (!access.allowRemote && !isLoopbackPeer(peer)) {
+  if (!access.allowRemote && !ctx.isLoopbackPeer(peer)) {
     audit(403, 'refused: not a loopback peer (set stats.admin.allowRemote to allow)');
     return reply(res, 403, fail('ERR_ADMIN_FORBIDDEN', 'admin requests are accepted from this machine only'));
   }

@@ -13,6 +13,7 @@ import http from 'node:http';
 import {
   type AdminAccess,
   type AdminActions,
+  type AdminContext,
   handleAdmin,
   isAdminPath,
   resolveAdminAccess,
@@ -81,7 +82,10 @@ export async function startStatsServer(
   options: StatsServerOptions = {},
 ): Promise<StatsServer> {
   const { auth, admin } = checkStatsAccess(config, options.env);
-  const adminRoutes = admin && options.admin ? { access: admin, actions: options.admin } : undefined;
+  const adminRoutes: AdminContext | undefined =
+    admin && options.admin
+      ? { access: admin, actions: options.admin, log, isLoopbackPeer: isLoopback }
+      : undefined;
   const client = config.udp ? new ClientStats() : undefined;
   const collector = new StatsCollector(source, {
     ...(client ? { client } : {}),
@@ -200,14 +204,14 @@ async function handle(
   req: http.IncomingMessage,
   res: http.ServerResponse,
   auth: { user: string; password: string } | undefined,
-  admin: { access: AdminAccess; actions: AdminActions } | undefined,
+  admin: AdminContext | undefined,
   collector: StatsCollector,
   log: Logger,
 ): Promise<void> {
   const path = (req.url ?? '/').split('?')[0] ?? '/';
   // Admin requests carry their own credential (a Bearer token) instead of the statistics one.
   if (admin && isAdminPath(path)) {
-    return handleAdmin(req, res, path, admin.access, admin.actions, log, isLoopback);
+    return handleAdmin(req, res, path, admin);
   }
   if (auth && !authorized(req.headers.authorization, auth)) {
     res.writeHead(401, {

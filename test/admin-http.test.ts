@@ -210,15 +210,12 @@ describe('admin routes beyond loopback', () => {
     const log = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l)) });
     // The peer check is handed in: here every peer counts as remote.
     const server = http.createServer((req, res) => {
-      void handleAdmin(
-        req,
-        res,
-        req.url ?? '/',
-        { token: TOKEN, allowRemote: false },
+      void handleAdmin(req, res, req.url ?? '/', {
+        access: { token: TOKEN, allowRemote: false },
         actions,
         log,
-        () => false,
-      );
+        isLoopbackPeer: () => false,
+      });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {

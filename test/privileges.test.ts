@@ -64,6 +64,15 @@ describe('worker privileges', () => {
     expect((await rpc(['stop'], host.dir)).code).toBe(0);
   });
 
+  it('fails the start with the reason when the user does not exist', async () => {
+    host = await makeHost({ count: 1, service: { user: 'no-such-user-th', group: 'nogroup' } });
+    const res = await rpc(['start', '-d'], host.dir);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('cannot switch to user no-such-user-th / group nogroup');
+    expect(res.stderr).toContain('[ERR_START_FAILED]');
+    expect(fs.existsSync(host.pidFile)).toBe(false);
+  });
+
   it('logs a warning and keeps its own user when the master is not root', async () => {
     host = await makeHost({ count: 1, service: { user: 'daemon', group: 'daemon' } });
     const h = host;

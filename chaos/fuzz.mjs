@@ -287,6 +287,6 @@ const secs = ((Date.now() - started) / 1000).toFixed(1);
 if (args.includes('--json')) console.log(JSON.stringify({ results, secs }));
 else {
   console.log(`fuzz: ${results.reduce((a, r) => a + r.inputs, 0)} inputs in ${secs} s`);
-  console.table(results.map(({ byKind, ...r }) => r));
+  console.table(results.map(({ byKind: _byKind, ...r }) => r));
 }
 process.exitCode = results.some((r) => r.crashes || r.hangs || r.validFailed) ? 1 : 0;

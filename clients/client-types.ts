@@ -60,5 +60,5 @@ export type UntypedServiceProxy = Record<string, (...args: any[]) => any>;
  *   interface ThriftServiceMap { HelloWorld: import('./gen/HelloWorld/HelloWorld.js').Client }
  * }
  */
-// biome-ignore lint/suspicious/noEmptyInterface: filled in by declaration merging
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled in by declaration merging
 export interface ThriftServiceMap {}

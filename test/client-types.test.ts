@@ -29,7 +29,7 @@ describe('instance types', () => {
     expectTypeOf(hello.asend_sayHello).toEqualTypeOf<(name: string) => void>();
     expectTypeOf(hello.arecv_sayHello).returns.toEqualTypeOf<Promise<string>>();
     // @ts-expect-error private members of the generated client are not methods
-    hello._seqid;
+    void hello._seqid;
     // @ts-expect-error wrong argument type
     void (() => hello.sayHello(42));
 

@@ -53,12 +53,12 @@ export async function startThriftServer(
 
 /** A HelloWorld server answering `Hello <name> from <port>`. */
 export async function startHelloServer(wire: WireOptions = {}, port = 0): Promise<TestServer> {
-  let self: TestServer | undefined;
+  const started: { server?: TestServer } = {};
   const handler = {
-    sayHello: async (name: string) => `Hello ${name} from ${self?.port}`,
+    sayHello: async (name: string) => `Hello ${name} from ${started.server?.port}`,
   };
-  self = await startThriftServer('HelloWorld', handler, wire, port);
-  return self;
+  started.server = await startThriftServer('HelloWorld', handler, wire, port);
+  return started.server;
 }
 
 /** A TCP server that accepts connections and never answers (reads and drops everything). */

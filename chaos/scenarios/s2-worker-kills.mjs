@@ -1,0 +1,127 @@
+// Scenario 2: SIGKILL of random workers every few hundred ms under load. Every call must either
+// succeed or fail with a clear (coded) error within its bound; the host must end with `count`
+// listening workers.
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { FIXTURES, Host, sleep, waitFor } from '../lib/host.mjs';
+import { round, runLoops, ThriftClient, thriftClientFor } from '../lib/load.mjs';
+import { killPid } from '../lib/procs.mjs';
+
+const COUNT = 2;
+const CALL_TIMEOUT_MS = 2000;
+const CONNECT_TIMEOUT_MS = 1000;
+// One attempt (retries: 0): pool wait + connect + reply, plus scheduling slack.
+const BOUND_MS = CALL_TIMEOUT_MS + CONNECT_TIMEOUT_MS + CALL_TIMEOUT_MS + 1000;
+
+export default {
+  id: '2',
+  title: 'SIGKILL random workers under load',
+  limitMs: ({ quick }) => (quick ? 90_000 : 150_000),
+  async run({ quick, log }) {
+    const killForMs = quick ? 15_000 : 60_000;
+    const host = await Host.create({
+      label: 's2',
+      services: [{ name: 'HelloWorld', count: COUNT, handler: path.join(FIXTURES, 'hello-handler.js') }],
+    });
+    try {
+      await host.start();
+      const hello = await thriftClientFor('HelloWorld', {
+        addresses: [host.address()],
+        callTimeoutMs: CALL_TIMEOUT_MS,
+        connectTimeoutMs: CONNECT_TIMEOUT_MS,
+        retries: 0,
+        stateDir: host.dir,
+      });
+      const load = runLoops({
+        label: 'ThriftClient',
+        concurrency: 4,
+        boundMs: BOUND_MS,
+        call: (loop, n) => ({ promise: hello.sayHello(`k${loop}-${n}`), expect: `Hello k${loop}-${n}` }),
+      });
+      await sleep(1000);
+      const masterSocketsBefore = host.masterSockets();
+      const killed = new Set();
+      const end = Date.now() + killForMs;
+      let looks = 0;
+      let noneAlive = 0;
+      while (Date.now() < end) {
+        const pids = host.liveWorkers();
+        looks++;
+        if (pids.length === 0) noneAlive++;
+        const victim = pids[Math.floor(Math.random() * pids.length)];
+        if (victim && killPid(victim)) killed.add(victim);
+        await sleep(200 + Math.random() * 300);
+      }
+      const lastKill = performance.now();
+      // Recovery: the master respawns with back-off (up to 10 s per slot after repeated deaths).
+      const recovered = await waitFor(async () => {
+        const s = await host.status();
+        return s.workers.filter((w) => w.state === 'listening').length === COUNT;
+      }, 30_000);
+      const recoverMs = recovered ? performance.now() - lastKill : NaN;
+      // Calls must succeed again once the workers are back.
+      let firstOkAfter;
+      const okAt = await waitFor(
+        () => hello.sayHello('after').then((r) => r === 'Hello after' && performance.now()),
+        15_000,
+      );
+      if (okAt) firstOkAfter = okAt - lastKill;
+      await sleep(1000);
+      const t = await load.stop();
+      await ThriftClient.destroy();
+      await sleep(500);
+      const masterSocketsAfter = host.masterSockets();
+      const status = await host.statusCli();
+      const listening = status.workers.filter((w) => w.state === 'listening').length;
+      const unexpected = host.unexpectedExits().filter((pid) => !killed.has(pid));
+      const fatal = host.fatalLines();
+      log(`${killed.size} workers killed; errors ${JSON.stringify(t.codes)}; max ${round(t.maxMs)} ms`);
+      const pass =
+        t.unclear === 0 &&
+        t.overBound === 0 &&
+        t.wrong === 0 &&
+        listening === COUNT &&
+        unexpected.length === 0 &&
+        fatal.length === 0;
+      return {
+        rows: [
+          {
+            scenario: `2 ${killed.size} worker SIGKILLs in ${killForMs / 1000} s`,
+            calls: t.calls,
+            failed: t.failed,
+            lost: t.wrong + t.neverSettled,
+            crashes: `${unexpected.length} (+${killed.size} killed)`,
+            recover: `${round(recoverMs / 1000)} s to ${COUNT}/${COUNT} workers`,
+            target: `clear errors, none > ${BOUND_MS / 1000} s, ${COUNT} workers at end`,
+            pass,
+            note: pass
+              ? undefined
+              : `unclear errors ${t.unclear}, over bound ${t.overBound}, wrong replies ${t.wrong}, listening ${listening}/${COUNT}, unexpected exits ${unexpected.length}, fatal log lines ${fatal.length}`,
+          },
+        ],
+        details: {
+          killForMs,
+          workersKilled: killed.size,
+          // Share of kill-loop looks that found no worker alive (all slots in respawn back-off).
+          shareOfTimeNoWorker: round(noneAlive / looks, 2),
+          boundMs: BOUND_MS,
+          recoverToCountMs: round(recoverMs),
+          firstSuccessAfterLastKillMs: round(firstOkAfter),
+          listeningAtEnd: listening,
+          // Sockets the master holds with the load stopped and the client closed, vs before the
+          // kills: growth = connections handed to a worker that died before taking them (node:cluster
+          // closes its copy only when the worker acknowledges the hand-off).
+          masterSocketsBefore,
+          masterSocketsAfter,
+          restartsPerSlot: status.workers.map((w) => w.restarts),
+          unexpectedExits: unexpected,
+          fatalLogLines: fatal.slice(0, 5),
+          load: t.summary(),
+        },
+      };
+    } finally {
+      await ThriftClient.destroy();
+      await host.dispose();
+    }
+  },
+};

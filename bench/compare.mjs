@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildCpp } from './lib/build.mjs';
 import {
+  cpuDelta,
   cpuSeconds,
   freePort,
   processTree,
@@ -95,12 +96,12 @@ async function main() {
           onLine: (line) => {
             const msg = JSON.parse(line);
             if (msg.event === 'measure-start') {
-              before = userSys(pids);
+              before = cpuSeconds(pids);
               t0 = performance.now();
             } else if (msg.event === 'measure-end') {
-              const after = userSys(pids);
-              s.user += after.user - before.user;
-              s.sys += after.sys - before.sys;
+              const used = cpuDelta(before, cpuSeconds(pids));
+              s.user += used.user;
+              s.sys += used.sys;
               s.seconds += (performance.now() - t0) / 1000;
               const rss = rssBytes(pids.slice(1)); // the workers, not the cluster primary
               s.rssMiB = Math.max(0, ...rss.values()) / 2 ** 20;
@@ -121,18 +122,6 @@ async function main() {
   }
   const ratio = (k) => servers.new[k] / servers.new.requests / (servers.base[k] / servers.base.requests);
   console.log(`new/base: user ${ratio('user').toFixed(3)}, sys ${ratio('sys').toFixed(3)}`);
-}
-
-/** User and system CPU seconds of the process tree, read from /proc. */
-function userSys(pids) {
-  const total = cpuSeconds(pids, { split: true });
-  let user = 0;
-  let sys = 0;
-  for (const v of total.values()) {
-    user += v.user;
-    sys += v.sys;
-  }
-  return { user, sys };
 }
 
 main()

@@ -9,10 +9,11 @@
  *   --repeat N            runs per cell, interleaved; the report shows medians (default 2)
  *   --warmup S --duration S
  *   --conns 1,8,64        --transports framed,buffered
- *   --only host-2,apache-2   contenders to run (ids below)
+ *   --only host-2,apache-2   contenders to run (ids below; cpp-threaded runs only when named)
  *   --loadgen cpp|node    force a generator (default: the C++ one when it builds)
  *   --no-client           skip the ThriftClient vs raw thrift comparison
  *   --no-build            use dist/ and bench/out/ as they are
+ *   --report FILE         run nothing: re-render the report of a saved results.json
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -23,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildCpp, buildHost } from './lib/build.mjs';
 import {
+  cpuDelta,
   cpuSeconds,
   freePort,
   processTree,
@@ -58,6 +60,7 @@ const { values: opts } = parseArgs({
     loadgen: { type: 'string' },
     'no-client': { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
+    report: { type: 'string' },
   },
 });
 const quick = opts.quick;
@@ -108,6 +111,8 @@ const CONTENDERS = [
     label: 'C++ TThreadedServer',
     cpp: true,
     transports: ['buffered'],
+    // Only with --only: /proc reported its CPU frozen for whole windows on the bench machine.
+    optIn: true,
     cmd: (t, p) => [cppServer(), '--kind', 'threaded', '--transport', t, '--port', p],
   },
 ];
@@ -116,6 +121,7 @@ let cpp = {};
 const notes = [];
 
 async function main() {
+  if (opts.report) return rerender(opts.report);
   const loadStart = os.loadavg()[0];
   if (!opts['no-build'] && !buildHost(root))
     throw new Error('dist/ could not be built: run `npx tsc -p .` and look at the errors');
@@ -130,7 +136,9 @@ async function main() {
   if (generator === 'node' && !opts.loadgen)
     notes.push('C++ load generator unavailable: using bench/node-loadgen.mjs');
   const only = opts.only?.split(',');
-  const contenders = CONTENDERS.filter((c) => (!only || only.includes(c.id)) && (!c.cpp || cpp.server));
+  const contenders = CONTENDERS.filter(
+    (c) => (only ? only.includes(c.id) : !c.optIn) && (!c.cpp || cpp.server),
+  );
 
   const rows = [];
   const calibration = [];
@@ -220,6 +228,25 @@ async function main() {
   }
 }
 
+/** Renders bench/out/RESULTS.md again from a saved results.json (after a change of the report). */
+function rerender(file) {
+  const saved = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const contenders = CONTENDERS.filter((c) => saved.contenders.some((s) => s.id === c.id));
+  const agg = aggregate(saved.rows, contenders);
+  const targets = checkTargets(agg, saved.client);
+  const { meta, client, calibration, notes } = saved;
+  fs.writeFileSync(
+    path.join(outDir, 'RESULTS.md'),
+    renderMarkdown({ meta, agg, contenders, targets, client, calibration, notes }),
+  );
+  fs.writeFileSync(
+    path.join(outDir, 'results.json'),
+    `${JSON.stringify({ ...saved, aggregate: agg, targets }, null, 2)}\n`,
+  );
+  console.log(`${resultsTable(agg, contenders)}\n\nTargets:\n${targetList(targets)}`);
+  console.log(`\nwrote ${path.relative(root, path.join(outDir, 'RESULTS.md'))} from ${file}`);
+}
+
 /** One cell: the generator against one server, with the server's CPU and RSS over the window. */
 async function measure({ generator, port, server, conns, transport }) {
   const [cmd, ...base] = generator === 'cpp' ? [cpp.loadgen] : [node, path.join(here, 'node-loadgen.mjs')];
@@ -251,10 +278,8 @@ async function measure({ generator, port, server, conns, transport }) {
         cpu0 = cpuSeconds(pids);
         t0 = performance.now();
       } else if (msg.event === 'measure-end') {
-        const cpu1 = cpuSeconds(pids);
+        const used = cpuDelta(cpu0, cpuSeconds(pids)).total;
         const seconds = (performance.now() - t0) / 1000;
-        let used = 0;
-        for (const [pid, s] of cpu1) used += s - (cpu0.get(pid) ?? s);
         const byPid = rssBytes(pids);
         const rss = [...byPid.values()];
         // Workers: every process but a cluster primary (the tree's root when it has children).

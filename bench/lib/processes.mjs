@@ -114,22 +114,50 @@ export function processTree(pid) {
 }
 
 /**
- * CPU seconds used so far by each pid (all threads), keyed by pid: user + system, or
- * `{ user, sys }` with `split`.
+ * CPU time used so far by each pid, keyed by pid: `whole` from /proc/<pid>/stat (all threads,
+ * ended ones included) and `tasks` summed over its live threads, each `{ user, sys, total }`
+ * in seconds. Compare two samples with {@link cpuDelta}.
  */
-export function cpuSeconds(pids, { split = false } = {}) {
+export function cpuSeconds(pids) {
   const out = new Map();
   for (const pid of pids) {
+    const whole = readStat(`/proc/${pid}/stat`);
+    if (!whole) continue;
+    const tasks = { user: 0, sys: 0, total: 0 };
+    let tids = [];
     try {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const user = Number(fields[11]) / CLK_TCK;
-      const sys = Number(fields[12]) / CLK_TCK;
-      out.set(pid, split ? { user, sys } : user + sys);
+      tids = fs.readdirSync(`/proc/${pid}/task`);
     } catch {}
+    for (const tid of tids) {
+      const t = readStat(`/proc/${pid}/task/${tid}/stat`);
+      if (!t) continue; // the thread ended between readdir and read
+      tasks.user += t.user;
+      tasks.sys += t.sys;
+      tasks.total += t.total;
+    }
+    out.set(pid, { whole, tasks });
   }
   return out;
+}
+
+/**
+ * CPU seconds used between two {@link cpuSeconds} samples, `{ user, sys, total }`, over all
+ * pids. Each pid counts the larger of its two measures: the process-wide figure was seen
+ * frozen for TThreadedServer under load, and the live-thread sum loses threads that end.
+ */
+export function cpuDelta(before, after) {
+  const sum = { user: 0, sys: 0, total: 0 };
+  for (const [pid, a] of after) {
+    const b = before.get(pid);
+    if (!b) continue;
+    const whole = a.whole.total - b.whole.total;
+    const tasks = a.tasks.total - b.tasks.total;
+    const [x, y] = whole >= tasks ? [a.whole, b.whole] : [a.tasks, b.tasks];
+    sum.user += Math.max(0, x.user - y.user);
+    sum.sys += Math.max(0, x.sys - y.sys);
+    sum.total += Math.max(0, x.total - y.total);
+  }
+  return sum;
 }
 
 /** Resident set size in bytes of each pid, keyed by pid. */
@@ -189,6 +217,19 @@ function hookExit() {
       killNow();
       process.exit(130);
     });
+  }
+}
+
+function readStat(file) {
+  try {
+    const stat = fs.readFileSync(file, 'utf8');
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const user = Number(fields[11]) / CLK_TCK;
+    const sys = Number(fields[12]) / CLK_TCK;
+    return { user, sys, total: user + sys };
+  } catch {
+    return undefined;
   }
 }
 

@@ -16,6 +16,8 @@ import {
 import { createLogger, type Logger } from './logger.js';
 import { ThriftServer } from './thrift-worker.js';
 
+/** Longest a drained worker waits for its queued hand-offs to reach a master that does not acknowledge them. */
+const HANDOFF_FLUSH_LIMIT_MS = 10_000;
 /** How often a worker compares its request count and RSS with the recycle limits. */
 const RECYCLE_CHECK_MS = 2_000;
 
@@ -89,8 +91,11 @@ async function main(): Promise<void> {
               send({ t: 'handoff', pending: unread.toString('base64') }, socket);
         server.drain(boot.gracefulTimeoutMs, handOff).then(() => {
           log.debug('drained');
+          // Handed-off sockets leave one at a time, each after the master acknowledged the
+          // previous one; disconnect() waits for that queue, and the 'disconnect' handler below
+          // exits. Exiting earlier would close the connections still queued under their clients.
           process.disconnect?.();
-          setTimeout(() => process.exit(WORKER_EXIT.OK), 50).unref();
+          setTimeout(() => process.exit(WORKER_EXIT.OK), HANDOFF_FLUSH_LIMIT_MS).unref();
         });
         break;
       }

@@ -33,6 +33,9 @@ export class Tally {
     this.maxMs = 0;
     /** performance.now() of each failure (first 1000). */
     this.failTimes = [];
+    /** The first calls over the bound: latency, start (s into the run), outcome. */
+    this.overBoundSamples = [];
+    this.startedAt = performance.now();
   }
 
   record(ms, err, wrong) {
@@ -78,6 +81,7 @@ export class Tally {
       failed: this.failed,
       wrongReplies: this.wrong,
       overBound: this.overBound,
+      overBoundSamples: this.overBoundSamples,
       neverSettled: this.neverSettled,
       unclearErrors: this.unclear,
       errorCodes: this.codes,
@@ -136,7 +140,16 @@ export function runLoops({ label, concurrency, call, boundMs, hangMs = boundMs *
         done = true;
         unsettled.delete(entry);
         const ms = performance.now() - started;
-        if (ms > boundMs) tally.overBound++;
+        if (ms > boundMs) {
+          tally.overBound++;
+          if (tally.overBoundSamples.length < 10) {
+            tally.overBoundSamples.push({
+              ms: round(ms),
+              atS: round((started - tally.startedAt) / 1000, 2),
+              outcome: err ? (errorCode(err) ?? 'UNCLEAR') : 'ok',
+            });
+          }
+        }
         const wrong =
           !err && expect !== undefined && value !== expect ? `expected ${expect}, got ${value}` : undefined;
         tally.record(ms, err, wrong);

@@ -13,7 +13,7 @@ export default {
   limitMs: ({ full }) => (full ? 900_000 : 240_000),
   async run({ quick, full, log }) {
     const inputs = full ? 102_000 : quick ? 6_000 : 24_000;
-    const { code, stdout, stderr } = await runFuzz(inputs);
+    const { code, stdout, stderr } = await runFuzz(inputs, log);
     const line = stdout.trim().split('\n').at(-1);
     let report;
     try {
@@ -55,7 +55,7 @@ export default {
 
 // --- internal ---
 
-function runFuzz(inputs) {
+function runFuzz(inputs, log) {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -70,7 +70,11 @@ function runFuzz(inputs) {
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      // Progress per combination, so that a stall shows where it happened.
+      for (const line of String(d).split('\n')) if (line.startsWith('fuzz: ')) log(line.slice(6));
+    });
     child.on('error', reject);
     child.on('exit', (code) => {
       done();

@@ -180,16 +180,21 @@ async function runCombo(protocol, transport, count) {
     exited = true;
   });
   const port = await new Promise((r) => child.on('message', (m) => m.t === 'port' && r(m.port)));
+  // Bounded: a server that died or stopped answering must show up in the report, not stall the run.
   const rss = () =>
-    new Promise((r) => {
-      const on = (m) => {
-        if (m.t !== 'rss') return;
-        child.off('message', on);
-        r(m);
-      };
-      child.on('message', on);
-      child.send({ t: 'rss' });
-    });
+    withTimeout(
+      new Promise((r) => {
+        const on = (m) => {
+          if (m.t !== 'rss') return;
+          child.off('message', on);
+          r(m);
+        };
+        child.on('message', on);
+        if (!exited) child.send({ t: 'rss' });
+      }),
+      10_000,
+      { rss: NaN, heapUsed: NaN, snapshot: null, noAnswer: true },
+    );
   // A valid client on its own connection, calling throughout.
   const conn = thrift.createConnection('127.0.0.1', port, {
     protocol: protocolClass(protocol),
@@ -204,7 +209,10 @@ async function runCombo(protocol, transport, count) {
   const validLoop = (async () => {
     while (!stop && !exited) {
       try {
-        await client.add(new thrift.Int64(1), new thrift.Int64(2));
+        // The Apache client never fails a call on a dead connection: bound it.
+        const hung = Symbol('hung');
+        const r = await withTimeout(client.add(new thrift.Int64(1), new thrift.Int64(2)), HANG_MS, hung);
+        if (r === hung) throw new Error('valid call hung');
         validOk++;
       } catch {
         validFailed++;
@@ -262,6 +270,15 @@ async function runCombo(protocol, transport, count) {
   };
 }
 
+/** `promise`, or `fallback` if it has not settled within `ms`. */
+function withTimeout(promise, ms, fallback) {
+  let timer;
+  const late = new Promise((r) => {
+    timer = setTimeout(() => r(fallback), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 const combos = PROTOCOLS.flatMap((p) => TRANSPORTS.map((t) => [p, t]));
 
 if (args.includes('--seed-corpus')) {
@@ -282,7 +299,11 @@ if (args.includes('--seed-corpus')) {
 }
 const results = [];
 const started = Date.now();
-for (const [p, t] of combos) results.push(await runCombo(p, t, Math.ceil(TOTAL / combos.length)));
+for (const [p, t] of combos) {
+  results.push(await runCombo(p, t, Math.ceil(TOTAL / combos.length)));
+  const r = results.at(-1);
+  console.error(`fuzz: ${r.combo} ${r.inputs} inputs, crashes ${r.crashes}, hangs ${r.hangs}, valid ${r.validOk}/${r.validFailed} ok/failed`);
+}
 const secs = ((Date.now() - started) / 1000).toFixed(1);
 if (args.includes('--json')) console.log(JSON.stringify({ results, secs }));
 else {

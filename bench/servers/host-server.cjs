@@ -1,6 +1,7 @@
 // Contender: thrifthost. A node:cluster primary forking `--count` copies of the real worker entry
-// (dist/src/thrift-worker-main.js) the way the supervisor does, with a ServiceConfig built by the
-// real config validator. Prints "READY <port>" once every worker reports it is listening.
+// (dist/src/thrift-worker-main.js) through the supervisor's own ManagedWorker.fork (so that the
+// fork options the host ships with apply), with a ServiceConfig built by the real config
+// validator. Prints "READY <port>" once every worker listens.
 // Extra node flags for the workers (e.g. --cpu-prof) go in THRIFTHOST_BENCH_WORKER_FLAGS; another
 // build of the host (for A/B, see bench/compare.mjs) in THRIFTHOST_BENCH_DIST.
 //
@@ -8,6 +9,7 @@
 //                             [--protocol binary|compact]
 'use strict';
 const cluster = require('node:cluster');
+const fs = require('node:fs');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
 
@@ -43,15 +45,28 @@ const service = config.services[0];
 const boot = { service, logLevel: 'warn', gracefulTimeoutMs: 5000, generation: 1 };
 const flags = (process.env.THRIFTHOST_BENCH_WORKER_FLAGS ?? '').split(' ').filter(Boolean);
 
-cluster.setupPrimary({ exec: path.join(dist, 'src/thrift-worker-main.js'), execArgv: flags });
-let listening = 0;
-for (let i = 0; i < count; i++) {
+const exec = path.join(dist, 'src/thrift-worker-main.js');
+// ManagedWorker.fork's own setupPrimary call merges with this: the extra flags stay.
+cluster.setupPrimary({ exec, execArgv: [...process.execArgv, ...flags] });
+const managed = path.join(dist, 'src/managed-worker.js');
+const forkOne = (slot) => {
+  if (fs.existsSync(managed)) {
+    const { ManagedWorker } = require(managed);
+    const w = ManagedWorker.fork({ exec, ...boot, slot, restarts: 0 });
+    return w.listening.catch((err) => console.error(`worker failed: ${err.message}`));
+  }
+  // Builds from before the supervisor: fork the way it does.
   const worker = cluster.fork({ [WORKER_ENV]: JSON.stringify(boot) });
-  worker.on('message', (m) => {
-    if (m?.t === 'listening' && ++listening === count) console.log(`READY ${values.port}`);
-    if (m?.t === 'fatal') console.error(`worker failed: ${m.code} ${m.message}`);
+  return new Promise((resolve) => {
+    worker.on('message', (m) => {
+      if (m?.t === 'listening') resolve();
+      if (m?.t === 'fatal') console.error(`worker failed: ${m.code} ${m.message}`);
+    });
   });
-}
+};
+Promise.all(Array.from({ length: count }, (_, slot) => forkOne(slot))).then(() =>
+  console.log(`READY ${values.port}`),
+);
 cluster.on('exit', (w, code, signal) => {
   if (!stopping) console.error(`host worker ${w.process.pid} died (${signal ?? code})`);
 });

@@ -4,10 +4,11 @@
 // and Ctrl-C). Prints scenario -> calls made, failed, data lost, worker crashes, time to
 // recover, verdict; writes chaos/RESULTS.md and chaos/results.json.
 //
-// usage: node chaos/run.mjs [--quick] [--soak] [--full] [--only 1,3,8] [--no-write]
+// usage: node chaos/run.mjs [--quick] [--soak] [--full] [--only 1,3,8] [--out PREFIX] [--no-write]
 //   --quick   every scenario shortened (whole run about 3 min)
 //   --soak    scenario 7 runs 10 min instead of 2
-//   --full    scenario 5 runs the full 102k-input fuzz instead of a 12k sample
+//   --full    scenario 5 runs the full 102k-input fuzz instead of a 24k sample
+//   --out     write PREFIX.md and PREFIX.json instead of chaos/RESULTS.md and chaos/results.json
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,7 +22,7 @@ const value = (name) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const known = ['--quick', '--soak', '--full', '--only', '--no-write', '--help'];
+const known = ['--quick', '--soak', '--full', '--only', '--out', '--no-write', '--help'];
 for (const a of args) {
   if (a.startsWith('--') && !known.includes(a)) {
     console.error(`chaos: unknown option ${a} (known: ${known.join(' ')})`);
@@ -34,6 +35,7 @@ if (flag('help')) {
       .readFileSync(new URL(import.meta.url), 'utf8')
       .split('\n')
       .slice(6, 11)
+      .map((l) => l.slice(3))
       .join('\n'),
   );
   process.exit(0);
@@ -131,9 +133,12 @@ const run = {
 
 console.log(formatTable(run));
 if (!flag('no-write')) {
-  fs.writeFileSync(path.join(ROOT, 'chaos/results.json'), `${JSON.stringify(run, null, 2)}\n`);
-  fs.writeFileSync(path.join(ROOT, 'chaos/RESULTS.md'), markdownReport(run));
-  console.error('chaos: wrote chaos/RESULTS.md and chaos/results.json');
+  const out = value('out');
+  const json = out ? `${out}.json` : path.join(ROOT, 'chaos/results.json');
+  const md = out ? `${out}.md` : path.join(ROOT, 'chaos/RESULTS.md');
+  fs.writeFileSync(json, `${JSON.stringify(run, null, 2)}\n`);
+  fs.writeFileSync(md, markdownReport(run));
+  console.error(`chaos: wrote ${path.relative(process.cwd(), md)} and ${path.relative(process.cwd(), json)}`);
 }
 process.exitCode = results.every((r) => r.rows.every((row) => row.pass)) ? 0 : 1;
 // Sockets of destroyed clients may linger a moment; nothing else should keep the process up.

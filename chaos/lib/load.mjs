@@ -41,8 +41,12 @@ export class Tally {
   record(ms, err, wrong) {
     this.calls++;
     if (ms > this.maxMs) this.maxMs = ms;
+    // Reservoir sample of 200k latencies: every call equally likely to be kept.
     if (this.latencies.length < 200_000) this.latencies.push(ms);
-    else this.latencies[Math.floor(Math.random() * this.calls)] = ms; // reservoir-ish
+    else {
+      const j = Math.floor(Math.random() * this.calls);
+      if (j < 200_000) this.latencies[j] = ms;
+    }
     if (wrong) {
       this.wrong++;
       this.failed++;

@@ -41,6 +41,8 @@ export const DEFAULTS = {
   logLevel: 'info',
   /** `stats.admin.allowRemote`: admin requests are answered for loopback peers only. */
   adminAllowRemote: false,
+  /** Extra Node.js flags for worker processes, e.g. `--max-semi-space-size=1` for a smaller heap. */
+  nodeArgs: [] as readonly string[],
   /** Conventional handler location, relative to the config file's folder. */
   handler: (service: string) => `services/${service}/handler.js`,
 } as const;
@@ -91,6 +93,8 @@ export interface ServiceConfig {
   user?: string;
   group?: string;
   tls?: TlsConfig;
+  /** Node.js flags for this service's worker processes. @default [] */
+  nodeArgs: string[];
 }
 
 /** The statistics/admin HTTP listener. */
@@ -260,6 +264,7 @@ const SERVICE_KEYS = [
   'user',
   'group',
   'tls',
+  'nodeArgs',
 ];
 
 function validateService(
@@ -328,6 +333,7 @@ function validateService(
     idleTimeoutMs: v.optInt(o.idleTimeoutMs, `${at}.idleTimeoutMs`, 0) ?? DEFAULTS.idleTimeoutMs,
     maxRequests: v.optInt(o.maxRequests, `${at}.maxRequests`, 0) ?? DEFAULTS.maxRequests,
     maxMemoryMB: v.optInt(o.maxMemoryMB, `${at}.maxMemoryMB`, 0) ?? DEFAULTS.maxMemoryMB,
+    nodeArgs: nodeArgs(v, o.nodeArgs, `${at}.nodeArgs`),
     ...optional('user', v.optString(o.user, `${at}.user`)),
     ...optional('group', v.optString(o.group, `${at}.group`)),
     ...optional('tls', tls),
@@ -375,6 +381,14 @@ function validateAdmin(v: Validator, raw: unknown): AdminConfig {
     ...optional('token', token),
     allowRemote: v.optBool(o.allowRemote, 'stats.admin.allowRemote') ?? DEFAULTS.adminAllowRemote,
   };
+}
+
+function nodeArgs(v: Validator, raw: unknown, field: string): string[] {
+  if (raw === undefined) return [...DEFAULTS.nodeArgs];
+  if (!Array.isArray(raw) || raw.some((a) => typeof a !== 'string' || !a.startsWith('--'))) {
+    v.fail(field, `must be an array of Node.js flags such as ["--max-semi-space-size=1"], got ${show(raw)}`);
+  }
+  return [...(raw as string[])];
 }
 
 function optional<K extends string, T>(key: K, value: T | undefined): { [P in K]?: T } {

@@ -85,7 +85,11 @@ export class ManagedWorker extends EventEmitter {
       gracefulTimeoutMs: options.gracefulTimeoutMs,
       generation: options.generation,
     };
-    cluster.setupPrimary({ exec: options.exec, args: [] });
+    cluster.setupPrimary({
+      exec: options.exec,
+      args: [],
+      execArgv: [...process.execArgv, ...(options.service.nodeArgs ?? [])],
+    });
     const worker = cluster.fork({ [WORKER_ENV]: JSON.stringify(bootstrap) });
     return new ManagedWorker(worker, options);
   }

@@ -327,6 +327,10 @@ export class ServerConnection {
       }
     }
     if (this.paused && this.inFlight < MAX_IN_FLIGHT / 2) this.resume();
+    // A half-closed peer whose last call was oneway: no reply (and no uncork) will end it.
+    if (this.readEnded && !this.corked && !this.closed && this.inFlight === 0 && this.queue.length === 0) {
+      this.socket.end();
+    }
     this.maybeRetire();
   }
 

@@ -1,0 +1,77 @@
+/**
+ * Review findings on src/connection.ts, each shown with real sockets on 127.0.0.1.
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import thrift from 'thrift';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadGeneratedService } from '../src/common/generated-service.js';
+import { WriteBuffer } from '../src/common/write-buffer.js';
+import { ROOT, startServer } from './helpers/in-process-server.js';
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
+
+const catalog = loadGeneratedService(path.join(ROOT, 'gen'), 'Catalog');
+const argsOf = (m: string, a: object) => new (catalog.methods.get(m)!.Args as any)(a);
+
+/** A Catalog handler whose oneway `touch` finishes after `touchDelayMs`. */
+function slowTouchHandler(touchDelayMs: number): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'review-conn-'));
+  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'handler.js');
+  fs.writeFileSync(
+    file,
+    `const base = require(${JSON.stringify(path.join(ROOT, 'services', 'Catalog', 'handler.js'))});
+class H extends base.CatalogHandler {
+  touch() { return new Promise((r) => setTimeout(r, ${touchDelayMs})); }
+}
+exports.CatalogHandler = H;
+`,
+  );
+  return file;
+}
+
+/** Binary, unframed encoding of one call. */
+function encode(name: string, type: number, args: object, seqid: number): Buffer {
+  let out: Buffer | undefined;
+  const wb = new WriteBuffer(false, (m) => {
+    out = Buffer.from(m);
+  });
+  const proto = new thrift.TBinaryProtocol(wb as never);
+  proto.writeMessageBegin(name, type, seqid);
+  (args as { write(p: unknown): void }).write(proto);
+  proto.writeMessageEnd();
+  proto.flush();
+  return out!;
+}
+
+describe('ServerConnection half-close', () => {
+  it('closes a half-closed connection once its last oneway call finishes', async () => {
+    const host = await startServer({ service: 'Catalog', handler: slowTouchHandler(100) });
+    cleanups.push(host.close);
+    const touch = encode(
+      'touch',
+      thrift.Thrift.MessageType.ONEWAY,
+      argsOf('touch', { id: new thrift.Int64(7) }),
+      1,
+    );
+    const closedBy = await new Promise<string>((resolve) => {
+      const socket = net.connect(host.port, '127.0.0.1');
+      cleanups.push(() => socket.destroy());
+      const timer = setTimeout(() => resolve('timeout'), 3000);
+      socket.on('error', () => {});
+      socket.on('data', () => {});
+      socket.on('end', () => {
+        clearTimeout(timer);
+        resolve('server');
+      });
+      socket.end(touch);
+    });
+    expect(closedBy).toBe('server');
+  });
+});

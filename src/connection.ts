@@ -388,8 +388,18 @@ export class ServerConnection {
       this.socket.cork();
       process.nextTick(this.uncork);
     }
-    if (!this.socket.write(message) && this.socket.writableLength > MAX_WRITE_BACKLOG) this.pause();
+    if (!this.socket.write(message, this.onWritten) && this.socket.writableLength > MAX_WRITE_BACKLOG) {
+      this.pause();
+    }
   }
+
+  /**
+   * A retiring connection waits for its replies to be written, and 'drain' fires only after a
+   * write() that returned false: a small reply the kernel took late would leave it waiting.
+   */
+  private readonly onWritten = (): void => {
+    if (this.retire && !this.socket.destroyed) this.maybeRetire();
+  };
 
   private readonly uncork = (): void => {
     this.corked = false;

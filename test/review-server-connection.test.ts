@@ -9,7 +9,7 @@ import thrift from 'thrift';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadGeneratedService } from '../src/common/generated-service.js';
 import { WriteBuffer } from '../src/common/write-buffer.js';
-import { ROOT, startServer } from './helpers/in-process-server.js';
+import { ROOT, startServer, waitFor } from './helpers/in-process-server.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -73,5 +73,37 @@ describe('ServerConnection half-close', () => {
       socket.end(touch);
     });
     expect(closedBy).toBe('server');
+  });
+});
+
+describe('ServerConnection retire', () => {
+  it('hands off a retiring connection once a reply that went out asynchronously is written', async () => {
+    const host = await startServer({ service: 'Catalog' });
+    cleanups.push(host.close);
+    const client = net.connect(host.port, '127.0.0.1');
+    cleanups.push(() => client.destroy());
+    client.on('error', () => {});
+    client.pause(); // the peer reads nothing for now: the kernel buffers fill up
+    await new Promise((r) => client.once('connect', r));
+    const connections = (host.server as unknown as { connections: Set<any> }).connections;
+    await waitFor(() => connections.size === 1);
+    const conn = [...connections][0];
+    // Replies below the socket's 16 KiB high-water mark: write() returns true. Stop at the
+    // first one the kernel could not take whole, so it is still being written.
+    const data = Buffer.alloc(15_000, 0x61);
+    for (let i = 1; conn.socket.writableLength === 0; i++) {
+      expect(i).toBeLessThan(5000);
+      client.write(encode('echo', thrift.Thrift.MessageType.CALL, argsOf('echo', { data, delayMs: 0 }), i));
+      await waitFor(() => conn.requests === i);
+      await new Promise((r) => setImmediate(r));
+    }
+    let handedOff = false;
+    void host.server.drain(10_000, (socket) => {
+      handedOff = true;
+      socket.destroy();
+    });
+    client.on('data', () => {});
+    client.resume();
+    await waitFor(() => handedOff, 3000, 'the hand-off');
   });
 });

@@ -79,6 +79,9 @@ export class ServerConnection {
     this.writer = new WriteBuffer(options.framed, (message) => this.deliver(message));
     this.output = createOutputProtocol(options.protocol, this.writer);
     socket.setNoDelay(true);
+    // Node creates a socket received over IPC (adopted after a reload) with allowHalfOpen
+    // false: it would end the socket on the peer's FIN, before the replies to its last calls.
+    socket.allowHalfOpen = true;
     if (options.idleTimeoutMs > 0) socket.setTimeout(options.idleTimeoutMs);
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);

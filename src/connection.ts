@@ -51,7 +51,7 @@ export class ServerConnection {
   /** Length `inBuf` must reach before decoding is worth another try. */
   private needed = 0;
   private readonly reader = new ReadBuffer();
-  private readonly input: thrift.TProtocol;
+  private input: thrift.TProtocol;
   private readonly writer: WriteBuffer;
   private output: thrift.TProtocol;
   /** Replies waiting for an earlier one; `undefined` = not ready. Index 0 is the next to send. */
@@ -215,7 +215,11 @@ export class ServerConnection {
       }
       this.input.readMessageEnd();
     } catch (err) {
-      if (isUnderrun(err) && !complete) return false;
+      if (isUnderrun(err) && !complete) {
+        // A half-read message leaves parser state behind (TCompactProtocol's stack of field ids).
+        this.input = new this.options.protocol(this.reader);
+        return false;
+      }
       const what = isUnderrun(err) ? 'truncated message' : `malformed message (${(err as Error).message})`;
       this.protocolError(what, header, AppErr.PROTOCOL_ERROR);
       return false;

@@ -107,3 +107,36 @@ describe('ServerConnection retire', () => {
     await waitFor(() => handedOff, 3000, 'the hand-off');
   });
 });
+
+describe('ServerConnection unframed compact input', () => {
+  it('leaves no parser state behind when a message arrives in pieces', async () => {
+    const host = await startServer({ service: 'Catalog', protocol: 'compact' });
+    cleanups.push(host.close);
+    let call: Buffer | undefined;
+    const wb = new WriteBuffer(false, (m) => {
+      call = Buffer.from(m);
+    });
+    const proto = new thrift.TCompactProtocol(wb as never);
+    proto.writeMessageBegin('put', thrift.Thrift.MessageType.CALL, 1);
+    argsOf('put', { item: { id: new thrift.Int64(1), title: 'x'.repeat(100), tags: ['a', 'b'] } }).write(proto);
+    proto.writeMessageEnd();
+    proto.flush();
+    const client = net.connect(host.port, '127.0.0.1');
+    cleanups.push(() => client.destroy());
+    client.on('error', () => {});
+    client.on('data', () => {});
+    await new Promise((r) => client.once('connect', r));
+    const connections = (host.server as unknown as { connections: Set<any> }).connections;
+    await waitFor(() => connections.size === 1);
+    const conn = [...connections][0];
+    const ROUNDS = 50;
+    for (let i = 0; i < ROUNDS; i++) {
+      // Split inside the item's title: the first read stops two structs deep.
+      client.write(call!.subarray(0, 40));
+      await new Promise((r) => setTimeout(r, 5));
+      client.write(call!.subarray(40));
+      await waitFor(() => conn.requests === i + 1);
+    }
+    expect(conn.input.lastField_.length).toBe(0);
+  });
+});

@@ -65,6 +65,8 @@ export class ServerConnection {
   private readEnded = false;
   private closed = false;
   private retire: HandOff | undefined;
+  /** Retiring by closing (no hand-off): a request that has partly arrived is still answered. */
+  private closeWhenIdle = false;
 
   constructor(
     readonly socket: Socket,
@@ -108,6 +110,7 @@ export class ServerConnection {
    */
   retireWhenIdle(handOff?: HandOff): void {
     this.retire = handOff ?? ((socket) => socket.end());
+    this.closeWhenIdle = !handOff;
     // A connection that moves stops reading now, so that it becomes idle even under pipelined
     // load: unread requests travel with it. One that closes answers what arrives until idle.
     if (handOff) this.pause();
@@ -190,6 +193,8 @@ export class ServerConnection {
       }
     }
     this.inBuf = pos === end ? EMPTY : pos === 0 ? buf : buf.subarray(pos);
+    // A connection closing when idle waited for the rest of a message: it may be idle now.
+    if (this.retire && !this.closed) this.maybeRetire();
   }
 
   /**
@@ -436,6 +441,7 @@ export class ServerConnection {
 
   private maybeRetire(): void {
     if (!this.retire || this.closed || this.corked || !this.idle) return;
+    if (this.closeWhenIdle && !this.readEnded && this.inBuf.length + this.parkedBytes > 0) return;
     const handOff = this.retire;
     this.retire = undefined;
     if (this.readEnded) {

@@ -140,3 +140,30 @@ describe('ServerConnection unframed compact input', () => {
     expect(conn.input.lastField_.length).toBe(0);
   });
 });
+
+describe('ServerConnection closing when idle (drain without hand-off)', () => {
+  it('answers a call that had partly arrived before closing', async () => {
+    const host = await startServer({ service: 'Catalog' });
+    cleanups.push(host.close);
+    const first = encode('echo', thrift.Thrift.MessageType.CALL, argsOf('echo', { data: Buffer.from('one'), delayMs: 100 }), 1);
+    const second = encode('echo', thrift.Thrift.MessageType.CALL, argsOf('echo', { data: Buffer.from('two'), delayMs: 0 }), 2);
+    const client = net.connect(host.port, '127.0.0.1');
+    cleanups.push(() => client.destroy());
+    client.on('error', () => {});
+    const chunks: Buffer[] = [];
+    client.on('data', (c) => chunks.push(c));
+    const ended = new Promise<void>((r) => client.on('close', () => r()));
+    await new Promise((r) => client.once('connect', r));
+    client.write(first);
+    client.write(second.subarray(0, 10));
+    const connections = (host.server as unknown as { connections: Set<any> }).connections;
+    await waitFor(() => connections.size === 1 && [...connections][0].inBuf.length === 10);
+    void host.server.drain(5000); // TLS connections and a stopping worker close instead of moving
+    await new Promise((r) => setTimeout(r, 200)); // the first reply is out
+    client.write(second.subarray(10));
+    await ended;
+    const replies = Buffer.concat(chunks).toString('latin1');
+    expect(replies).toContain('one');
+    expect(replies).toContain('two');
+  });
+});

@@ -57,7 +57,8 @@ export class ConnectionPool {
         },
         destroy: async (conn) => {
           this.destroyed++;
-          this.live.delete(conn);
+          // Stays in `live` until its socket closes: a retired connection may still carry
+          // pending calls, which close(true) must reject.
           conn.retire();
         },
         validate: async (conn) => conn.state === 'connecting' || conn.usable,

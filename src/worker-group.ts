@@ -161,6 +161,9 @@ export class WorkerGroup {
   /** Forks a successor into `slot`, waits until it listens, then drains the previous one. */
   private async replace(slot: Slot, why: string): Promise<ManagedWorker> {
     while (slot.replacing) await slot.replacing.catch(() => {});
+    // A stop that began while we waited has already collected the workers to drain: forking
+    // now would leave one it never stops.
+    if (this.stopping) throw new ReloadError(`Replacing a ${this.service.name} worker interrupted by stop`);
     clearTimeout(slot.respawnTimer);
     slot.respawnTimer = undefined;
     const run = (async () => {

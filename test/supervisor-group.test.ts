@@ -210,6 +210,22 @@ describe('WorkerGroup', () => {
     forked[0]!.exit({ code: 0, signal: null });
     await expect(starting).rejects.toThrow('died while starting');
   });
+
+  it('a replacement queued behind another is not forked once a stop has begun', async () => {
+    const { group, forked } = await started();
+    const a = forked[0]!;
+    a.emit('recycle', 'served 100 requests');
+    expect(forked).toHaveLength(3);
+    // Queued behind the recycle's replacement of the same slot.
+    const reloading = group.reload(2);
+    reloading.catch(() => {});
+    const stopping = group.stop();
+    await flush();
+    await expect(reloading).rejects.toThrow(/interrupted by stop/);
+    expect(forked).toHaveLength(3);
+    for (const w of forked) if (w.alive) w.exit({ code: 0, signal: null });
+    await stopping;
+  });
 });
 
 describe('WorkerGroup.restartWorker (admin: restart one worker by pid)', () => {

@@ -1,13 +1,13 @@
 /**
  * The bookkeeping behind `asend_X(args)` / `arecv_X(args)`: a sent call waits here, keyed by
- * method and arguments, until the matching receive collects it. Entries expire after a fixed
- * time (the call timeout), so a send that is never collected frees its memory.
+ * method and arguments, until the matching receive collects it. A reply nobody collects expires
+ * a fixed time (the call timeout) after it arrived, so a send that is never collected frees its memory.
  */
 import { ArecvWithoutAsendError, AsendDuplicateError } from './errors.js';
 
 /** Pending split calls of one service client. */
 export class SplitCalls {
-  private readonly entries = new Map<string, { reply: Promise<unknown>; timer: NodeJS.Timeout }>();
+  private readonly entries = new Map<string, Entry>();
 
   constructor(
     private readonly service: string,
@@ -32,11 +32,17 @@ export class SplitCalls {
       );
     }
     const reply = send();
+    const entry: Entry = { reply, timer: undefined };
+    this.entries.set(key, entry);
+    // The expiry runs from the reply, not the send: a call still waiting for a connection or
+    // retrying elsewhere is not dropped, and every call settles (its own timeout bounds it).
+    const arm = () => {
+      if (this.entries.get(key) !== entry) return;
+      entry.timer = setTimeout(() => this.entries.get(key) === entry && this.entries.delete(key), this.expireMs);
+      entry.timer.unref();
+    };
     // Held replies may fail before anyone collects them: never an unhandled rejection.
-    reply.catch(() => {});
-    const timer = setTimeout(() => this.entries.delete(key), this.expireMs);
-    timer.unref();
-    this.entries.set(key, { reply, timer });
+    reply.then(arm, arm);
   }
 
   /**
@@ -65,6 +71,11 @@ export class SplitCalls {
 }
 
 // --- internal ---
+
+interface Entry {
+  reply: Promise<unknown>;
+  timer: NodeJS.Timeout | undefined;
+}
 
 /** A stable text for method + arguments; Buffers, Int64, bigint, Map and Set compare by content. */
 function splitKey(method: string, args: readonly unknown[]): string {

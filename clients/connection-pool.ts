@@ -6,19 +6,10 @@
  * destroyed, never handed out again.
  */
 import { createPool, type Pool } from 'generic-pool';
-import type { ProtocolName } from '../src/common/protocols.js';
-import { Connection } from './connection.js';
+import { Connection, type ConnectionOptions } from './connection.js';
 
-/** Settings of a {@link ConnectionPool}. */
-export interface ConnectionPoolOptions {
-  host: string;
-  port: number;
-  address: string;
-  service: string;
-  protocol: ProtocolName;
-  framed: boolean;
-  connectTimeoutMs: number;
-  maxReplyBytes: number;
+/** Settings of a {@link ConnectionPool}: those of its connections, plus the pool's own. */
+export interface ConnectionPoolOptions extends Omit<ConnectionOptions, 'onClose'> {
   min: number;
   max: number;
   idleTimeoutMs: number;

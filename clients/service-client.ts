@@ -194,6 +194,10 @@ export class ServiceClient {
       conn = await pool.acquire();
     } catch (err) {
       const target = { service: this.options.service, method: method.name, address };
+      // The pool refuses while draining: the client was closed meanwhile, the address is fine.
+      if (this.closed) {
+        throw new ClientClosedError(`${target.service}.${target.method}: the client is closed`, { cause: err });
+      }
       if ((err as Error)?.name === 'TimeoutError') {
         throw new PoolAcquireTimeoutError(
           `${target.service}.${target.method}: all ${this.options.poolMax} connections to ${address} stayed busy ` +

@@ -233,7 +233,7 @@ export function checkServiceFiles(config: HostConfig): void {
       try {
         loadGeneratedService(s.genDir, b.service);
       } catch (err) {
-        v.fail(`${field}.service`, (err as Error).message);
+        v.fail(`${field}.service`, `cannot be served: ${(err as Error).message}`);
       }
       if (!resolvable(b.handler)) {
         v.fail(

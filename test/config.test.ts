@@ -114,7 +114,7 @@ describe('config errors through the CLI', () => {
     [
       'gen.json',
       { genDir: path.join(dir, 'nogen'), services: [hello()] },
-      'services[0].service No generated code for service HelloWorld',
+      'services[0].service cannot be served: No generated code for service HelloWorld',
     ],
     [
       'svc.json',

@@ -19,6 +19,7 @@ import {
   cpuDelta,
   cpuSeconds,
   freePort,
+  loadgenArgs,
   processTree,
   rssBytes,
   runTool,
@@ -78,20 +79,7 @@ async function main() {
       let t0 = 0;
       await runTool(
         loadgen,
-        [
-          '--port',
-          s.port,
-          '--conns',
-          values.conns,
-          '--transport',
-          values.transport,
-          '--protocol',
-          values.protocol,
-          '--warmup',
-          '1',
-          '--duration',
-          values.seconds,
-        ],
+        loadgenArgs({ port: s.port, conns: values.conns, transport: values.transport, protocol: values.protocol, warmup: 1, duration: values.seconds }),
         {
           onLine: (line) => {
             const msg = JSON.parse(line);

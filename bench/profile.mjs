@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildCpp, buildHost } from './lib/build.mjs';
-import { freePort, runTool, startServer, stopAll } from './lib/processes.mjs';
+import { freePort, loadgenArgs, runTool, startServer, stopAll } from './lib/processes.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -53,20 +53,7 @@ async function main() {
   let result;
   await runTool(
     cpp.loadgen,
-    [
-      '--port',
-      port,
-      '--conns',
-      values.conns,
-      '--transport',
-      values.transport,
-      '--protocol',
-      values.protocol,
-      '--warmup',
-      '1',
-      '--duration',
-      values.seconds,
-    ],
+    loadgenArgs({ port, conns: values.conns, transport: values.transport, protocol: values.protocol, warmup: 1, duration: values.seconds }),
     {
       onLine: (l) => {
         if (l.includes('"rps"')) result = JSON.parse(l);

@@ -27,6 +27,7 @@ import {
   cpuDelta,
   cpuSeconds,
   freePort,
+  loadgenArgs,
   processTree,
   rssBytes,
   runTool,
@@ -250,19 +251,7 @@ function rerender(file) {
 /** One cell: the generator against one server, with the server's CPU and RSS over the window. */
 async function measure({ generator, port, server, conns, transport }) {
   const [cmd, ...base] = generator === 'cpp' ? [cpp.loadgen] : [node, path.join(here, 'node-loadgen.mjs')];
-  const args = [
-    ...base,
-    '--port',
-    String(port),
-    '--conns',
-    String(conns),
-    '--transport',
-    transport,
-    '--warmup',
-    String(warmup),
-    '--duration',
-    String(duration),
-  ];
+  const args = [...base, ...loadgenArgs({ port, conns, transport, warmup, duration })];
   const load1 = os.loadavg()[0];
   let pids = [];
   let cpu0;

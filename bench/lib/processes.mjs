@@ -17,6 +17,13 @@ let hooked = false;
  * Starts a long-running process in its own process group; resolves once it prints `READY`.
  * @returns {Promise<{ pid: number, stop(): Promise<void>, stderr(): string }>}
  */
+/** Command-line arguments of a load generator (`loadgen.cpp` and `node-loadgen.mjs` take the same). */
+export function loadgenArgs({ port, conns, transport, protocol, warmup, duration }) {
+  const args = ['--port', String(port), '--conns', String(conns), '--transport', transport];
+  if (protocol !== undefined) args.push('--protocol', protocol);
+  return [...args, '--warmup', String(warmup), '--duration', String(duration)];
+}
+
 export function startServer(label, command, args, { timeoutMs = 20_000, env } = {}) {
   hookExit();
   const child = spawn(command, args, {

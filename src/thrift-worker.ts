@@ -25,6 +25,7 @@ export class ThriftServer {
   private requestsOfClosed = 0;
   private errorsOfClosed = 0;
   private draining: Promise<void> | undefined;
+  private drainHandOff: HandOff | undefined;
 
   /**
    * Loads the generated code and the handler. Throws GeneratedCodeError / HandlerLoadError.
@@ -66,7 +67,7 @@ export class ThriftServer {
 
   /** Serves a socket, optionally with bytes already read from it elsewhere. */
   adopt(socket: Socket, unread?: Buffer): void {
-    if (this.draining) {
+    if (this.draining && !this.drainHandOff) {
       socket.destroy();
       return;
     }
@@ -85,6 +86,9 @@ export class ThriftServer {
       unread,
     );
     this.connections.add(connection);
+    // The cluster primary may hand over a connection just as the listener closes: during a
+    // reload it moves on like the others instead of being dropped under its client.
+    if (this.draining) connection.retireWhenIdle(this.drainHandOff);
   }
 
   /** Requests answered so far, over all connections. */
@@ -119,6 +123,7 @@ export class ThriftServer {
    */
   drain(timeoutMs: number, handOff?: HandOff): Promise<void> {
     this.draining ??= new Promise<void>((resolve) => {
+      this.drainHandOff = handOff;
       this.server.close();
       const timer = setTimeout(() => {
         this.log.warn(

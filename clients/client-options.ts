@@ -7,6 +7,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { formatAddress, parseAddress } from '../src/common/address.js';
+import { DECODE_LIMIT_RANGES, DEFAULT_DECODE_LIMITS, type I64Mode } from '../src/common/decode-limits.js';
 import {
   PROTOCOLS,
   type ProtocolName,
@@ -29,7 +30,11 @@ export const CLIENT_DEFAULTS = {
   poolMax: 10,
   poolIdleTimeoutMs: 30_000,
   maxInFlightPerConnection: 8,
-  maxReplyBytes: 16 * 1024 * 1024,
+  maxReplyBytes: DEFAULT_DECODE_LIMITS.maxMessageBytes,
+  maxStringBytes: DEFAULT_DECODE_LIMITS.maxStringBytes,
+  maxContainerElements: DEFAULT_DECODE_LIMITS.maxContainerElements,
+  maxDepth: DEFAULT_DECODE_LIMITS.maxDepth,
+  i64: 'int64' as I64Mode,
   detectRate: 0.0005,
   evictAfterFailures: 0,
   backoffInitialMs: 1_000,
@@ -71,6 +76,14 @@ export interface ServiceClientOptions {
   maxInFlightPerConnection?: number;
   /** Largest reply accepted; a bigger (or garbage) length fails the connection's calls with ERR_REPLY_DECODE. @default 16 MiB */
   maxReplyBytes?: number;
+  /** Largest string or binary in a reply. @default 16 MiB */
+  maxStringBytes?: number;
+  /** Most elements of one list, set or map in a reply. @default 1,048,576 */
+  maxContainerElements?: number;
+  /** Deepest nesting of structs and containers in a reply. @default 64 */
+  maxDepth?: number;
+  /** i64 values in replies as node-int64 `Int64` (`'int64'`) or as `bigint`. @default 'int64' */
+  i64?: 'int64' | 'bigint';
   /** Chance that a call probes an evicted address instead of a healthy one. @default 0.0005 */
   detectRate?: number;
   /** Evict an address after this many consecutive failed calls (timeouts, closed connections); 0 = never. @default 0 */
@@ -114,6 +127,10 @@ export interface ResolvedServiceOptions {
   readonly poolIdleTimeoutMs: number;
   readonly maxInFlightPerConnection: number;
   readonly maxReplyBytes: number;
+  readonly maxStringBytes: number;
+  readonly maxContainerElements: number;
+  readonly maxDepth: number;
+  readonly i64: I64Mode;
   readonly detectRate: number;
   readonly evictAfterFailures: number;
   readonly backoffInitialMs: number;
@@ -146,6 +163,10 @@ const KNOWN_KEYS = new Set<string>([
   'poolIdleTimeoutMs',
   'maxInFlightPerConnection',
   'maxReplyBytes',
+  'maxStringBytes',
+  'maxContainerElements',
+  'maxDepth',
+  'i64',
   'detectRate',
   'evictAfterFailures',
   'backoffInitialMs',
@@ -238,6 +259,16 @@ export function validateServiceOptions(service: string, raw: unknown): ResolvedS
       at(field),
       `an integer >= ${min}`,
     );
+  const limit = (field: keyof typeof DECODE_LIMIT_RANGES & keyof ServiceClientOptions) => {
+    const [min, max] = DECODE_LIMIT_RANGES[field];
+    return optional(
+      o[field],
+      d[field] as number,
+      (v) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max,
+      at(field),
+      `an integer from ${min} to ${max}`,
+    );
+  };
   const num = (field: keyof typeof d & keyof ServiceClientOptions, min: number, max: number) =>
     optional(
       o[field],
@@ -265,6 +296,16 @@ export function validateServiceOptions(service: string, raw: unknown): ResolvedS
     poolIdleTimeoutMs: int('poolIdleTimeoutMs', 1),
     maxInFlightPerConnection: int('maxInFlightPerConnection', 1),
     maxReplyBytes: int('maxReplyBytes', 1024),
+    maxStringBytes: limit('maxStringBytes'),
+    maxContainerElements: limit('maxContainerElements'),
+    maxDepth: limit('maxDepth'),
+    i64: optional(
+      o.i64,
+      d.i64 as I64Mode,
+      (v): v is I64Mode => v === 'int64' || v === 'bigint',
+      at('i64'),
+      '"int64" or "bigint"',
+    ),
     detectRate: num('detectRate', 0, 1),
     evictAfterFailures: int('evictAfterFailures', 0),
     backoffInitialMs: int('backoffInitialMs', 1),

@@ -7,9 +7,12 @@
  */
 import net from 'node:net';
 import thrift from 'thrift';
+import type { DecodeLimits, I64Mode } from '../src/common/decode-limits.js';
 import type { MethodInfo } from '../src/common/generated-service.js';
-import { type ProtocolName, protocolClass } from '../src/common/protocols.js';
-import { isUnderrun, ReadBuffer } from '../src/common/read-buffer.js';
+import type { InputProtocol } from '../src/common/input-protocol.js';
+import { MessageSplitter } from '../src/common/message-splitter.js';
+import { createOutputProtocol } from '../src/common/output-protocols.js';
+import { createInputProtocol, type ProtocolName, protocolClass } from '../src/common/protocols.js';
 import { WriteBuffer } from '../src/common/write-buffer.js';
 import { type CallTarget, CallTimeoutError, ConnectionClosedError, ReplyDecodeError } from './errors.js';
 
@@ -25,8 +28,10 @@ export interface ConnectionOptions {
   protocol: ProtocolName;
   framed: boolean;
   connectTimeoutMs: number;
-  /** Largest reply (frame, or unframed message) accepted. */
-  maxReplyBytes: number;
+  /** What one reply may hold (`maxMessageBytes` is the service's `maxReplyBytes`). */
+  limits: DecodeLimits;
+  /** How i64 values in replies reach the caller. */
+  i64: I64Mode;
   /** Called once when the socket has closed (after pending calls were rejected). */
   onClose?: (conn: Connection) => void;
 }
@@ -46,17 +51,16 @@ export class Connection {
   private seqid = 0;
   private readonly out: WriteBuffer;
   private readonly outProto: thrift.TProtocol;
-  private readonly inBuf = new ReadBuffer();
-  private inProto: thrift.TProtocol;
-  private leftover: Buffer | undefined;
+  private readonly splitter: MessageSplitter;
+  private readonly inProto: InputProtocol;
   private corked = false;
   private slotWaiter: { below: number; cb: () => void } | undefined;
 
   constructor(private readonly options: ConnectionOptions) {
-    const Protocol = protocolClass(options.protocol);
     this.out = new WriteBuffer(options.framed, () => {});
-    this.outProto = new Protocol(this.out);
-    this.inProto = new Protocol(this.inBuf);
+    this.outProto = createOutputProtocol(protocolClass(options.protocol), this.out);
+    this.splitter = new MessageSplitter(options.framed, options.protocol, options.limits);
+    this.inProto = createInputProtocol(options.protocol, options.limits, options.i64);
     this.socket = net.connect({ host: options.host, port: options.port });
     this.socket.setNoDelay(true);
     // Ref'd while connecting (a caller is waiting on it); unref'd whenever nothing is pending.
@@ -199,57 +203,19 @@ export class Connection {
   }
 
   private onData(chunk: Buffer): void {
-    let buf = this.leftover ? Buffer.concat([this.leftover, chunk]) : chunk;
-    let pos = 0;
+    const splitter = this.splitter;
+    splitter.push(chunk);
     try {
-      while (pos < buf.length) {
-        const used = this.options.framed ? this.readFrame(buf, pos) : this.readUnframed(buf, pos);
-        if (used === 0) break;
-        pos += used;
+      while (splitter.next()) {
+        this.inProto.reset(splitter.message, splitter.messageStart, splitter.messageEnd);
+        this.readMessage();
       }
     } catch (err) {
       this.failDecode(err);
-      return;
     }
-    buf = buf.subarray(pos);
-    this.leftover = buf.length > 0 ? buf : undefined;
   }
 
-  /** Decodes one frame at `pos`; returns the bytes used, 0 when the frame is incomplete. */
-  private readFrame(buf: Buffer, pos: number): number {
-    if (buf.length - pos < 4) return 0;
-    const size = buf.readInt32BE(pos);
-    if (size < 0 || size > this.options.maxReplyBytes) {
-      throw new Error(`frame size ${size} is outside [0, ${this.options.maxReplyBytes}] (maxReplyBytes)`);
-    }
-    if (buf.length - pos - 4 < size) return 0;
-    this.inBuf.reset(buf, pos + 4, pos + 4 + size);
-    this.readMessage();
-    return 4 + size;
-  }
-
-  /** Decodes one unframed message at `pos`; returns the bytes used, 0 when it is incomplete. */
-  private readUnframed(buf: Buffer, pos: number): number {
-    this.inBuf.reset(buf, pos, buf.length);
-    try {
-      this.readMessage();
-    } catch (err) {
-      if (!isUnderrun(err)) throw err;
-      // Unframed garbage can read as a huge length: give up instead of buffering forever.
-      if (
-        buf.length - pos > this.options.maxReplyBytes ||
-        this.inBuf.needed - pos > this.options.maxReplyBytes
-      ) {
-        throw new Error(`reply larger than ${this.options.maxReplyBytes} bytes (maxReplyBytes)`);
-      }
-      // A half-read message may leave parser state behind (TJSONProtocol keeps a stack).
-      this.inProto = new (protocolClass(this.options.protocol))(this.inBuf);
-      return 0;
-    }
-    return this.inBuf.readPos - pos;
-  }
-
-  /** Reads one whole reply from `inBuf` and settles its call; settles nothing until fully read. */
+  /** Reads one whole reply and settles its call; settles nothing until fully read. */
   private readMessage(): void {
     const proto = this.inProto;
     const { mtype, rseqid } = proto.readMessageBegin();
@@ -263,7 +229,7 @@ export class Connection {
     let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
     if (mtype === MessageType.EXCEPTION) {
       const x = new TApplicationException();
-      x.read(proto);
+      x.read(proto as unknown as thrift.TProtocol);
       proto.readMessageEnd();
       outcome = { ok: false, error: x };
     } else {

@@ -11,8 +11,11 @@
 import type { Socket } from 'node:net';
 import thrift from 'thrift';
 import { writeApplicationException } from './common/application-exception.js';
+import { type DecodeLimits, type I64Mode, ProtocolViolation } from './common/decode-limits.js';
+import type { InputProtocol } from './common/input-protocol.js';
+import { MessageSplitter } from './common/message-splitter.js';
 import { createOutputProtocol } from './common/output-protocols.js';
-import { isUnderrun, ReadBuffer } from './common/read-buffer.js';
+import { createInputProtocol, type ProtocolName, protocolClass } from './common/protocols.js';
 import { WriteBuffer } from './common/write-buffer.js';
 import type { Logger } from './logger.js';
 import { internalError, type MethodEntry, type ServiceTable } from './service-loader.js';
@@ -23,8 +26,11 @@ const { MessageType, TApplicationException, TApplicationExceptionType: AppErr, T
 /** Settings of a connection, from the service config. */
 export interface ConnectionOptions {
   framed: boolean;
-  protocol: thrift.ProtocolClass;
-  maxFrameBytes: number;
+  protocol: ProtocolName;
+  /** What one call may hold; a violation closes the connection. */
+  limits: DecodeLimits;
+  /** How i64 arguments reach the handler. */
+  i64: I64Mode;
   /** 0 disables the idle timeout. */
   idleTimeoutMs: number;
 }
@@ -44,14 +50,9 @@ export class ServerConnection {
   /** Calls answered with an error (declared exceptions excluded). */
   errors = 0;
 
-  /** Bytes read but not decoded yet: `inBuf` followed by the `parked` chunks. */
-  private inBuf: Buffer = EMPTY;
-  private parked: Buffer[] = [];
-  private parkedBytes = 0;
-  /** Length `inBuf` must reach before decoding is worth another try. */
-  private needed = 0;
-  private readonly reader = new ReadBuffer();
-  private input: thrift.TProtocol;
+  /** Bytes read but not decoded yet, split into whole messages. */
+  private readonly splitter: MessageSplitter;
+  private readonly input: InputProtocol;
   private readonly writer: WriteBuffer;
   private output: thrift.TProtocol;
   /** Replies waiting for an earlier one; `undefined` = not ready. Index 0 is the next to send. */
@@ -77,9 +78,10 @@ export class ServerConnection {
     private readonly onClose: (c: ServerConnection) => void,
     unread: Buffer = EMPTY,
   ) {
-    this.input = new options.protocol(this.reader);
+    this.splitter = new MessageSplitter(options.framed, options.protocol, options.limits);
+    this.input = createInputProtocol(options.protocol, options.limits, options.i64);
     this.writer = new WriteBuffer(options.framed, (message) => this.deliver(message));
-    this.output = createOutputProtocol(options.protocol, this.writer);
+    this.output = createOutputProtocol(protocolClass(options.protocol), this.writer);
     socket.setNoDelay(true);
     // Node creates a socket received over IPC (adopted after a reload) with allowHalfOpen
     // false: it would end the socket on the peer's FIN, before the replies to its last calls.
@@ -125,109 +127,73 @@ export class ServerConnection {
   // --- internal ---
 
   private readonly onData = (chunk: Buffer): void => {
-    if (this.inBuf.length === 0) {
-      this.inBuf = chunk;
-    } else {
-      // A message arriving in many chunks is joined once, when it can be complete: joining on
-      // every chunk would copy a large message over and over.
-      this.parked.push(chunk);
-      this.parkedBytes += chunk.length;
-      if (this.inBuf.length + this.parkedBytes < this.needed) return;
-    }
+    this.splitter.push(chunk);
     this.decodeAvailable();
   };
 
   private decodeAvailable(): void {
-    if (this.parkedBytes > 0) {
-      this.inBuf = Buffer.concat([this.inBuf, ...this.parked], this.inBuf.length + this.parkedBytes);
-      this.parked = [];
-      this.parkedBytes = 0;
-    }
-    const buf = this.inBuf;
-    const end = buf.length;
-    let pos = 0;
-    const { framed, maxFrameBytes } = this.options;
+    const splitter = this.splitter;
     while (!this.paused && !this.closed) {
-      const avail = end - pos;
-      if (framed) {
-        if (avail < 4) {
-          this.needed = 4;
-          break;
-        }
-        const size = buf.readInt32BE(pos);
-        if (size <= 0 || size > maxFrameBytes) {
-          this.protocolError(
-            size <= 0
-              ? `invalid frame size ${size}${mismatchHint(buf.subarray(pos), true)}`
-              : `frame of ${size} bytes exceeds maxFrameBytes ${maxFrameBytes}`,
-          );
-          return;
-        }
-        if (avail < 4 + size) {
-          this.needed = 4 + size;
-          break;
-        }
-        this.reader.reset(buf, pos + 4, pos + 4 + size);
-        if (!this.decodeOne(true)) return;
-        pos += 4 + size;
-      } else {
-        if (avail === 0 || avail < this.needed) break;
-        this.reader.reset(buf, pos, end);
-        this.reader.needed = 0;
-        const ok = this.decodeOne(false);
-        if (this.closed) return;
-        if (!ok) {
-          // Incomplete: wait until the bytes the failed read asked for have arrived.
-          const needed = Math.max(this.reader.needed - pos, avail + 1);
-          if (needed > maxFrameBytes) {
-            this.protocolError(
-              `message needs ${needed} bytes, over maxFrameBytes ${maxFrameBytes}${mismatchHint(buf.subarray(pos), false)}`,
-            );
-            return;
-          }
-          this.needed = needed;
-          break;
-        }
-        this.needed = 0;
-        pos = this.reader.readPos;
+      try {
+        if (!splitter.next()) break;
+      } catch (err) {
+        this.protocolError(
+          `${(err as Error).message}${mismatchHint(splitter.peek(8), this.options.framed)}`,
+          this.headerOfPending(),
+        );
+        return;
       }
+      this.input.reset(splitter.message, splitter.messageStart, splitter.messageEnd);
+      this.decodeOne();
     }
-    this.inBuf = pos === end ? EMPTY : pos === 0 ? buf : buf.subarray(pos);
     // A connection closing when idle waited for the rest of a message: it may be idle now.
     if (this.retire && !this.closed) this.maybeRetire();
   }
 
   /**
-   * Decodes the message in the reader and dispatches it. Returns false when the message is
-   * incomplete (unframed only) or the connection was closed for bad input.
+   * The header of a message that broke a limit before it was whole, when its first bytes can be
+   * read as one: the caller then learns why its call failed instead of seeing the connection close.
    */
-  private decodeOne(complete: boolean): boolean {
+  private headerOfPending(): { fname: string; rseqid: number } | undefined {
+    const view = this.splitter.peek(Number.MAX_SAFE_INTEGER);
+    const start = this.options.framed ? 4 : 0;
+    try {
+      this.input.reset(view, start, view.length);
+      const header = this.input.readMessageBegin();
+      return header.mtype === MessageType.CALL ? header : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Decodes the whole message the input protocol points at and dispatches it. */
+  private decodeOne(): void {
+    const input = this.input;
     let header: { fname: string; mtype: number; rseqid: number } | undefined;
     let entry: MethodEntry | undefined;
     let args: Record<string, unknown> | undefined;
     try {
-      header = this.input.readMessageBegin();
+      header = input.readMessageBegin();
       if (header.mtype !== MessageType.CALL && header.mtype !== MessageType.ONEWAY) {
         this.protocolError(`message type ${header.mtype} is not a call`, header, AppErr.INVALID_MESSAGE_TYPE);
-        return false;
+        return;
       }
       entry = this.table.methods.get(header.fname);
       if (entry) {
         args = new entry.info.Args() as Record<string, unknown>;
-        (args as { read(p: unknown): void }).read(this.input);
+        (args as { read(p: unknown): void }).read(input);
       } else {
-        this.input.skip(Type.STRUCT);
+        input.skip(Type.STRUCT);
       }
-      this.input.readMessageEnd();
+      input.readMessageEnd();
+      if (input.pos !== input.end) {
+        throw new ProtocolViolation(`${input.end - input.pos} byte(s) after the end of the message`);
+      }
     } catch (err) {
-      if (isUnderrun(err) && !complete) {
-        // A half-read message leaves parser state behind (TCompactProtocol's stack of field ids).
-        this.input = new this.options.protocol(this.reader);
-        return false;
-      }
-      const what = isUnderrun(err) ? 'truncated message' : `malformed message (${(err as Error).message})`;
+      const what =
+        err instanceof ProtocolViolation ? err.message : `malformed message (${(err as Error).message})`;
       this.protocolError(what, header, AppErr.PROTOCOL_ERROR);
-      return false;
+      return;
     }
     if (!entry) {
       this.stats.counter(`${this.table.services[0] ?? '?'}.<unknown>`).reject('UNKNOWN_METHOD');
@@ -242,11 +208,10 @@ export class ServerConnection {
           `Unknown method ${header.fname}`,
         );
       }
-      return true;
+      return;
     }
     // Replies carry the bare method name, also when multiplexed (as TMultiplexedProcessor does).
     this.dispatch(entry, entry.info.name, header.rseqid, header.mtype === MessageType.ONEWAY, args!);
-    return true;
   }
 
   private dispatch(
@@ -308,35 +273,8 @@ export class ServerConnection {
         this.log.error({ err: error, method: entry.key }, 'oneway handler failed');
       }
       entry.counter.end(startedAt, error === undefined ? undefined : 'INTERNAL_ERROR');
-    } else if (error === undefined) {
-      const result = new entry.info.Result({ success: value });
-      if ('success' in result && result.success == null) {
-        this.errors++;
-        entry.counter.end(startedAt, 'INTERNAL_ERROR');
-        this.log.error({ method: entry.key }, `handler returned ${value} where the IDL declares a result`);
-        this.replyException(slot, name, seqid, AppErr.INTERNAL_ERROR, internalError(entry).message);
-      } else if (this.replyStruct(slot, name, seqid, result)) {
-        entry.counter.end(startedAt);
-      } else {
-        this.errors++;
-        entry.counter.end(startedAt, 'INTERNAL_ERROR');
-      }
     } else {
-      const declared = entry.declaredResult(error);
-      if (declared) {
-        entry.counter.end(startedAt, (error as Error).name || 'exception', error);
-        this.replyStruct(slot, name, seqid, declared);
-      } else if (error instanceof TApplicationException) {
-        // Raised on purpose by the handler: it is part of the contract, pass it on.
-        this.errors++;
-        entry.counter.end(startedAt, 'APPLICATION_EXCEPTION');
-        this.replyException(slot, name, seqid, error.type, error.message);
-      } else {
-        this.errors++;
-        entry.counter.end(startedAt, 'INTERNAL_ERROR', error);
-        this.log.error({ err: error, method: entry.key, remote: this.remote }, 'handler threw');
-        this.replyException(slot, name, seqid, AppErr.INTERNAL_ERROR, internalError(entry).message);
-      }
+      this.reply(entry, name, seqid, slot, startedAt, value, error);
     }
     if (this.paused && this.inFlight < MAX_IN_FLIGHT / 2) this.resume();
     // A half-closed peer whose last call was oneway: no reply (and no uncork) will end it.
@@ -346,27 +284,74 @@ export class ServerConnection {
     this.maybeRetire();
   }
 
-  /** Encodes a REPLY; on an encoding failure answers INTERNAL_ERROR instead and returns false. */
-  private replyStruct(
-    slot: number,
+  /**
+   * Answers a finished call: its result, a declared exception, or INTERNAL_ERROR. Whatever the
+   * handler's value, this never throws: a value the IDL cannot encode (a missing required field,
+   * a wrong type, an out-of-range number, nothing where a result is declared) is logged with the
+   * method and the field, and the caller gets INTERNAL_ERROR, so the calls behind it proceed.
+   */
+  private reply(
+    entry: MethodEntry,
     name: string,
     seqid: number,
-    result: { write(p: unknown): void },
-  ): boolean {
-    this.currentSlot = slot;
+    slot: number,
+    startedAt: number,
+    value: unknown,
+    error: unknown,
+  ): void {
+    let declared: { write(output: unknown): void } | undefined;
     try {
-      this.output.writeMessageBegin(name, MessageType.REPLY, seqid);
-      result.write(this.output);
-      this.output.writeMessageEnd();
-      this.output.flush();
-      return true;
+      if (error === undefined) {
+        const result = new entry.info.Result({ success: value });
+        if ('success' in result && result.success == null) {
+          throw new TypeError(`handler returned ${value} where the IDL declares a result`);
+        }
+        this.replyStruct(slot, name, seqid, result);
+        entry.counter.end(startedAt);
+        return;
+      }
+      declared = entry.declaredResult(error);
+      if (declared) {
+        this.replyStruct(slot, name, seqid, declared);
+        entry.counter.end(startedAt, (error as Error).name || 'exception', error);
+        return;
+      }
     } catch (err) {
-      this.writer.reset();
-      this.output = createOutputProtocol(this.options.protocol, this.writer);
-      this.log.error({ err, method: name }, 'handler result could not be encoded (wrong type for the IDL?)');
-      this.replyException(slot, name, seqid, AppErr.INTERNAL_ERROR, `Internal error in ${name}`);
-      return false;
+      this.resetOutput();
+      this.errors++;
+      entry.counter.end(startedAt, 'INTERNAL_ERROR', err);
+      this.log.error(
+        { err, method: entry.key, remote: this.remote },
+        `${declared ? 'declared exception' : 'result'} of ${entry.key} cannot be encoded: ${(err as Error).message}`,
+      );
+      this.replyException(slot, name, seqid, AppErr.INTERNAL_ERROR, internalError(entry).message);
+      return;
     }
+    this.errors++;
+    if (error instanceof TApplicationException) {
+      // Raised on purpose by the handler: it is part of the contract, pass it on.
+      entry.counter.end(startedAt, 'APPLICATION_EXCEPTION');
+      this.replyException(slot, name, seqid, error.type, String(error.message));
+    } else {
+      entry.counter.end(startedAt, 'INTERNAL_ERROR', error);
+      this.log.error({ err: error, method: entry.key, remote: this.remote }, 'handler threw');
+      this.replyException(slot, name, seqid, AppErr.INTERNAL_ERROR, internalError(entry).message);
+    }
+  }
+
+  /** Encodes a REPLY into its slot; throws (having written nothing) when the value cannot be encoded. */
+  private replyStruct(slot: number, name: string, seqid: number, result: { write(p: unknown): void }): void {
+    this.currentSlot = slot;
+    this.output.writeMessageBegin(name, MessageType.REPLY, seqid);
+    result.write(this.output);
+    this.output.writeMessageEnd();
+    this.output.flush();
+  }
+
+  /** Forgets a half-written message (and any state the protocol object kept of it). */
+  private resetOutput(): void {
+    this.writer.reset();
+    this.output = createOutputProtocol(protocolClass(this.options.protocol), this.writer);
   }
 
   private replyException(slot: number, name: string, seqid: number, type: number, message: string): void {
@@ -431,7 +416,7 @@ export class ServerConnection {
     if (this.inFlight >= MAX_IN_FLIGHT / 2 || this.socket.writableLength > MAX_WRITE_BACKLOG) return;
     this.paused = false;
     this.socket.resume();
-    if (this.inBuf.length > 0) this.decodeAvailable();
+    if (this.splitter.pending > 0) this.decodeAvailable();
   }
 
   private readonly onDrain = (): void => {
@@ -441,7 +426,7 @@ export class ServerConnection {
 
   private maybeRetire(): void {
     if (!this.retire || this.closed || this.corked || !this.idle) return;
-    if (this.closeWhenIdle && !this.readEnded && this.inBuf.length + this.parkedBytes > 0) return;
+    if (this.closeWhenIdle && !this.readEnded && this.splitter.pending > 0) return;
     const handOff = this.retire;
     this.retire = undefined;
     if (this.readEnded) {
@@ -453,11 +438,8 @@ export class ServerConnection {
     // Stop the event loop reading more: what is still in the kernel travels with the handle.
     (socket as unknown as { _handle?: { readStop?(): void } })._handle?.readStop?.();
     socket.pause();
-    const leftovers: Buffer[] = [this.inBuf, ...this.parked];
+    const leftovers: Buffer[] = [this.splitter.takeUnread()];
     for (let chunk = socket.read(); chunk !== null; chunk = socket.read()) leftovers.push(chunk as Buffer);
-    this.inBuf = EMPTY;
-    this.parked = [];
-    this.parkedBytes = 0;
     this.closed = true;
     this.onClose(this);
     handOff(socket, Buffer.concat(leftovers));
@@ -477,7 +459,7 @@ export class ServerConnection {
   private readonly onEnd = (): void => {
     // The peer will send nothing more; answer what it already sent, then close.
     this.readEnded = true;
-    const unread = this.inBuf.length + this.parkedBytes;
+    const unread = this.splitter.pending;
     if (unread > 0) this.log.warn({ remote: this.remote, bytes: unread }, 'peer closed mid-message');
     if (this.inFlight === 0 && this.queue.length === 0) this.socket.end();
   };
@@ -515,9 +497,7 @@ export class ServerConnection {
       }
     }
     this.closed = true;
-    this.inBuf = EMPTY;
-    this.parked = [];
-    this.parkedBytes = 0;
+    this.splitter.takeUnread();
     this.socket.end();
     this.socket.destroySoon();
     this.onClose(this);

@@ -7,7 +7,6 @@ import fs from 'node:fs';
 import net, { type Socket } from 'node:net';
 import tls from 'node:tls';
 import { formatAddress, type HostPort } from './common/address.js';
-import { protocolClass } from './common/protocols.js';
 import type { ServiceConfig } from './config.js';
 import { type HandOff, ServerConnection } from './connection.js';
 import type { WorkerStats } from './ipc.js';
@@ -77,8 +76,9 @@ export class ThriftServer {
       this.stats,
       {
         framed: this.config.transport === 'framed',
-        protocol: protocolClass(this.config.protocol),
-        maxFrameBytes: this.config.maxFrameBytes,
+        protocol: this.config.protocol,
+        limits: this.config.limits,
+        i64: this.config.i64,
         idleTimeoutMs: this.config.idleTimeoutMs,
       },
       this.log,

@@ -3,6 +3,11 @@
  * mapped to one canonical name and to the Apache `thrift` protocol class.
  */
 import thrift from 'thrift';
+import { BinaryInput } from './binary-input.js';
+import { CompactInput } from './compact-input.js';
+import type { DecodeLimits, I64Mode } from './decode-limits.js';
+import type { InputProtocol } from './input-protocol.js';
+import { JsonInput } from './json-input.js';
 
 /** Canonical protocol names. */
 export type ProtocolName = 'binary' | 'compact' | 'json';
@@ -53,4 +58,16 @@ export function protocolClass(name: ProtocolName): thrift.ProtocolClass {
 /** The Apache transport class for a canonical transport name (used by raw `thrift` clients). */
 export function transportClass(name: TransportName): thrift.TransportClass {
   return name === 'framed' ? thrift.TFramedTransport : thrift.TBufferedTransport;
+}
+
+/** thrifthost's bounded reader for a protocol (see `input-protocol.ts`). */
+export function createInputProtocol(name: ProtocolName, limits: DecodeLimits, i64: I64Mode = 'int64'): InputProtocol {
+  switch (name) {
+    case 'binary':
+      return new BinaryInput(limits, i64);
+    case 'compact':
+      return new CompactInput(limits, i64);
+    case 'json':
+      return new JsonInput(limits, i64);
+  }
 }

@@ -487,7 +487,11 @@ export class ServerConnection {
   ): void {
     this.stats.counter(`${this.table.services[0] ?? '?'}.<protocol>`).reject('PROTOCOL_ERROR');
     this.errors++;
-    this.log.warn({ remote: this.remote, method: header?.fname }, `closing connection: ${problem}`);
+    // Logged once per connection: it is closed right after.
+    this.log.warn(
+      { remote: this.remote, service: this.table.services.join('+'), method: header?.fname },
+      `closing connection: ${problem}`,
+    );
     if (header && !this.closed) {
       // We know who asked: tell them why before closing.
       try {

@@ -38,6 +38,8 @@ export const DEFAULTS = {
   limits: DEFAULT_DECODE_LIMITS,
   /** i64 values reach handlers as node-int64 `Int64` objects (`'bigint'`: as bigint). */
   i64: 'int64' as I64Mode,
+  /** `getCallContext()` off: AsyncLocalStorage costs about a microsecond per call. */
+  callContext: false,
   /** Close a connection with nothing in flight after this long without a byte. 0 = never. */
   idleTimeoutMs: 300_000,
   /** Recycle a worker after this many requests. 0 = never. */
@@ -97,6 +99,10 @@ export interface ServiceConfig {
   limits: DecodeLimits;
   /** How i64 values reach the handler. @default 'int64' */
   i64: I64Mode;
+  /** Absolute paths of interceptor modules run around every call, in order. @default [] */
+  interceptors: string[];
+  /** Run calls in AsyncLocalStorage so handlers can call `getCallContext()`. @default false */
+  callContext: boolean;
   /** @default 300000 */
   idleTimeoutMs: number;
   /** @default 0 (never) */
@@ -276,6 +282,8 @@ const SERVICE_KEYS = [
   'maxContainerElements',
   'maxDepth',
   'i64',
+  'interceptors',
+  'callContext',
   'idleTimeoutMs',
   'maxRequests',
   'maxMemoryMB',
@@ -348,6 +356,8 @@ function validateService(
     genDir,
     limits: decodeLimits(v, o, at),
     i64: i64Mode(v, o.i64, `${at}.i64`),
+    interceptors: interceptorPaths(v, o.interceptors, `${at}.interceptors`, baseDir),
+    callContext: v.optBool(o.callContext, `${at}.callContext`) ?? DEFAULTS.callContext,
     idleTimeoutMs: v.optInt(o.idleTimeoutMs, `${at}.idleTimeoutMs`, 0) ?? DEFAULTS.idleTimeoutMs,
     maxRequests: v.optInt(o.maxRequests, `${at}.maxRequests`, 0) ?? DEFAULTS.maxRequests,
     maxMemoryMB: v.optInt(o.maxMemoryMB, `${at}.maxMemoryMB`, 0) ?? DEFAULTS.maxMemoryMB,
@@ -371,6 +381,16 @@ function decodeLimits(v: Validator, o: Record<string, unknown>, at: string): Dec
     if (value !== undefined) limits[key] = value;
   }
   return limits;
+}
+
+function interceptorPaths(v: Validator, raw: unknown, at: string, baseDir: string): string[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) v.fail(at, 'must be an array of module paths');
+  return (raw as unknown[]).map((p, i) => {
+    const file = path.resolve(baseDir, v.string(p, `${at}[${i}]`));
+    if (!fs.existsSync(file)) v.fail(`${at}[${i}]`, `module ${file} does not exist`);
+    return file;
+  });
 }
 
 function i64Mode(v: Validator, raw: unknown, at: string): I64Mode {

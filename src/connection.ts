@@ -9,9 +9,12 @@
  * handed to another process during a reload without closing it.
  */
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import thrift from 'thrift';
 import { writeApplicationException } from './common/application-exception.js';
+import { ServerCallContext, runWithContext } from './call-context.js';
 import { type DecodeLimits, type I64Mode, ProtocolViolation } from './common/decode-limits.js';
+import { runChain } from './common/interceptor-chain.js';
 import type { InputProtocol } from './common/input-protocol.js';
 import { MessageSplitter } from './common/message-splitter.js';
 import { createOutputProtocol } from './common/output-protocols.js';
@@ -50,6 +53,8 @@ export class ServerConnection {
   /** Calls answered with an error (declared exceptions excluded). */
   errors = 0;
 
+  /** Headers of the message being dispatched (THeader transport); empty otherwise. */
+  private requestHeaders: ReadonlyMap<string, string> = NO_HEADERS;
   /** Bytes read but not decoded yet, split into whole messages. */
   private readonly splitter: MessageSplitter;
   private readonly input: InputProtocol;
@@ -227,7 +232,10 @@ export class ServerConnection {
     if (this.inFlight >= MAX_IN_FLIGHT) this.pause();
     let value: unknown;
     try {
-      value = entry.invoke(args);
+      value =
+        entry.interceptors.length > 0 || entry.callContext
+          ? this.invokeWithContext(entry, seqid, oneway, args)
+          : entry.invoke(args);
     } catch (err) {
       this.finish(entry, name, seqid, slot, startedAt, undefined, err);
       return;
@@ -253,6 +261,34 @@ export class ServerConnection {
     } else {
       this.finish(entry, name, seqid, slot, startedAt, value, undefined);
     }
+  }
+
+  /** The call with its {@link CallContext}: through the interceptors, in AsyncLocalStorage if asked. */
+  private invokeWithContext(
+    entry: MethodEntry,
+    seqid: number,
+    oneway: boolean,
+    args: Record<string, unknown>,
+  ): unknown {
+    const socket = this.socket;
+    const context = new ServerCallContext(
+      entry.service,
+      entry.info.name,
+      seqid,
+      oneway,
+      { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
+      (socket as TLSSocket).encrypted
+        ? ((socket as TLSSocket).getPeerCertificate()?.subject as Record<string, string> | undefined)
+        : undefined,
+      this.requestHeaders,
+      entry.argv(args),
+      this.log,
+    );
+    const run =
+      entry.interceptors.length > 0
+        ? () => runChain(entry.interceptors, context, () => entry.invokeArgv(context.args))
+        : () => entry.invokeArgv(context.args);
+    return entry.callContext ? runWithContext(context, run) : run();
   }
 
   private finish(
@@ -509,6 +545,7 @@ export class ServerConnection {
 }
 
 const EMPTY = Buffer.alloc(0);
+const NO_HEADERS: ReadonlyMap<string, string> = new Map();
 
 /** A hint when the bytes look like the other transport (a common misconfiguration). */
 function mismatchHint(bytes: Buffer, framedListener: boolean): string {

@@ -16,6 +16,7 @@ import {
   TRANSPORTS,
   type TransportName,
 } from '../src/common/protocols.js';
+import type { ClientInterceptor } from './call-headers.js';
 import { ClientConfigError } from './errors.js';
 
 /** Every default of a service entry. */
@@ -35,6 +36,7 @@ export const CLIENT_DEFAULTS = {
   maxContainerElements: DEFAULT_DECODE_LIMITS.maxContainerElements,
   maxDepth: DEFAULT_DECODE_LIMITS.maxDepth,
   i64: 'int64' as I64Mode,
+  interceptors: [] as readonly ClientInterceptor[],
   detectRate: 0.0005,
   evictAfterFailures: 0,
   backoffInitialMs: 1_000,
@@ -84,6 +86,10 @@ export interface ServiceClientOptions {
   maxDepth?: number;
   /** i64 values in replies as node-int64 `Int64` (`'int64'`) or as `bigint`. @default 'int64' */
   i64?: 'int64' | 'bigint';
+  /** `(context, next) => result` functions run around every call, in order. @default [] */
+  interceptors?: ClientInterceptor[];
+  /** Headers sent with every call; only the THeader transport (`transport: 'header'`) carries them. @default {} */
+  headers?: Record<string, string>;
   /** Chance that a call probes an evicted address instead of a healthy one. @default 0.0005 */
   detectRate?: number;
   /** Evict an address after this many consecutive failed calls (timeouts, closed connections); 0 = never. @default 0 */
@@ -131,6 +137,10 @@ export interface ResolvedServiceOptions {
   readonly maxContainerElements: number;
   readonly maxDepth: number;
   readonly i64: I64Mode;
+  /** Client interceptors, in order. */
+  readonly interceptors: readonly ClientInterceptor[];
+  /** Headers sent with every call (THeader transport). */
+  readonly headers: ReadonlyMap<string, string>;
   readonly detectRate: number;
   readonly evictAfterFailures: number;
   readonly backoffInitialMs: number;
@@ -167,6 +177,8 @@ const KNOWN_KEYS = new Set<string>([
   'maxContainerElements',
   'maxDepth',
   'i64',
+  'interceptors',
+  'headers',
   'detectRate',
   'evictAfterFailures',
   'backoffInitialMs',
@@ -234,8 +246,11 @@ export function validateServiceOptions(service: string, raw: unknown): ResolvedS
   const transport = parseTransportName(transportText);
   if (!transport) {
     throw new ClientConfigError(
-      `${at('transport')} "${transportText}" is unknown (use one of ${TRANSPORTS.join(', ')})`,
+      `${at('transport')} "${transportText}" is unknown (use one of ${[...TRANSPORTS, 'header'].join(', ')})`,
     );
+  }
+  if (transport === 'header' && protocol === 'json') {
+    throw new ClientConfigError(`${at('protocol')} json cannot travel in THeader (use binary or compact)`);
   }
 
   const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
@@ -305,6 +320,24 @@ export function validateServiceOptions(service: string, raw: unknown): ResolvedS
       (v): v is I64Mode => v === 'int64' || v === 'bigint',
       at('i64'),
       '"int64" or "bigint"',
+    ),
+    interceptors: optional(
+      o.interceptors,
+      d.interceptors,
+      (v) => Array.isArray(v) && v.every((f) => typeof f === 'function'),
+      at('interceptors'),
+      'an array of functions (context, next) => result',
+    ),
+    headers: new Map(
+      Object.entries(
+        optional(
+          o.headers,
+          {} as Record<string, string>,
+          (v) => isRecord(v) && Object.values(v).every((x) => typeof x === 'string'),
+          at('headers'),
+          'an object of string values',
+        ),
+      ),
     ),
     detectRate: num('detectRate', 0, 1),
     evictAfterFailures: int('evictAfterFailures', 0),

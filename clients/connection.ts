@@ -13,6 +13,7 @@ import type { InputProtocol } from '../src/common/input-protocol.js';
 import { MessageSplitter } from '../src/common/message-splitter.js';
 import { createOutputProtocol } from '../src/common/output-protocols.js';
 import { createInputProtocol, type ProtocolName, protocolClass } from '../src/common/protocols.js';
+import { buildTHeaderPrefix, isTHeader, parseTHeader } from '../src/common/theader.js';
 import { WriteBuffer } from '../src/common/write-buffer.js';
 import { type CallTarget, CallTimeoutError, ConnectionClosedError, ReplyDecodeError } from './errors.js';
 
@@ -27,6 +28,8 @@ export interface ConnectionOptions {
   service: string;
   protocol: ProtocolName;
   framed: boolean;
+  /** THeader transport: calls carry a header with the protocol id and key/value headers. */
+  header: boolean;
   connectTimeoutMs: number;
   /** What one reply may hold (`maxMessageBytes` is the service's `maxReplyBytes`). */
   limits: DecodeLimits;
@@ -57,7 +60,7 @@ export class Connection {
   private slotWaiter: { below: number; cb: () => void } | undefined;
 
   constructor(private readonly options: ConnectionOptions) {
-    this.out = new WriteBuffer(options.framed, () => {});
+    this.out = new WriteBuffer(options.framed && !options.header, () => {});
     this.outProto = createOutputProtocol(protocolClass(options.protocol), this.out);
     this.splitter = new MessageSplitter(options.framed, options.protocol, options.limits);
     this.inProto = createInputProtocol(options.protocol, options.limits, options.i64);
@@ -119,7 +122,12 @@ export class Connection {
    * Writes one call and returns its reply. Throws synchronously, with `requestSent: false`, when
    * the connection cannot take it; an encoding error (bad argument) throws as-is.
    */
-  call(method: MethodInfo, args: Record<string, unknown>, timeoutMs: number): Promise<unknown> {
+  call(
+    method: MethodInfo,
+    args: Record<string, unknown>,
+    timeoutMs: number,
+    headers?: ReadonlyMap<string, string>,
+  ): Promise<unknown> {
     const target: CallTarget = { service: this.options.service, method: method.name, address: this.address };
     if (this.stateValue !== 'open') {
       throw new ConnectionClosedError(
@@ -131,7 +139,7 @@ export class Connection {
     }
     this.seqid = (this.seqid + 1) | 0;
     const seqid = this.seqid;
-    const message = this.encode(method, args, seqid);
+    const message = this.encode(method, args, seqid, headers);
     if (method.oneway) {
       this.send(message);
       return Promise.resolve(undefined);
@@ -179,7 +187,12 @@ export class Connection {
     this.socket.write(message);
   }
 
-  private encode(method: MethodInfo, args: Record<string, unknown>, seqid: number): Buffer {
+  private encode(
+    method: MethodInfo,
+    args: Record<string, unknown>,
+    seqid: number,
+    headers: ReadonlyMap<string, string> | undefined,
+  ): Buffer {
     let message: Buffer | undefined;
     this.out.sink = (buf) => {
       message = buf;
@@ -199,7 +212,9 @@ export class Connection {
       this.out.reset();
       throw err;
     }
-    return message as Buffer;
+    if (!this.options.header) return message as Buffer;
+    const prefix = buildTHeaderPrefix(this.options.protocol, seqid, headers, message!.length);
+    return Buffer.concat([prefix, message!], prefix.length + message!.length);
   }
 
   private onData(chunk: Buffer): void {
@@ -207,7 +222,15 @@ export class Connection {
     splitter.push(chunk);
     try {
       while (splitter.next()) {
-        this.inProto.reset(splitter.message, splitter.messageStart, splitter.messageEnd);
+        let start = splitter.messageStart;
+        if (this.options.header && isTHeader(splitter.message, start, splitter.messageEnd)) {
+          const frame = parseTHeader(splitter.message, start, splitter.messageEnd, this.options.limits);
+          if (frame.protocol !== this.options.protocol) {
+            throw new Error(`THeader reply in the ${frame.protocol} protocol to a ${this.options.protocol} call`);
+          }
+          start = frame.payloadStart;
+        }
+        this.inProto.reset(splitter.message, start, splitter.messageEnd);
         this.readMessage();
       }
     } catch (err) {

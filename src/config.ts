@@ -334,7 +334,10 @@ function validateService(
   if (!protocol) v.fail(`${at}.protocol`, `"${protocolRaw}" is not one of binary, compact, json`);
   const transportRaw = v.optString(o.transport, `${at}.transport`);
   const transport = transportRaw === undefined ? DEFAULTS.transport : parseTransportName(transportRaw);
-  if (!transport) v.fail(`${at}.transport`, `"${transportRaw}" is not one of buffered, framed`);
+  if (!transport) v.fail(`${at}.transport`, `"${transportRaw}" is not one of buffered, framed, header`);
+  if (transport === 'header' && protocol === 'json') {
+    v.fail(`${at}.protocol`, 'THeader carries binary or compact messages (the caller picks per message); use one of those');
+  }
   let tls: TlsConfig | undefined;
   if (o.tls !== undefined) {
     const t = v.object(o.tls, `${at}.tls`);

@@ -15,6 +15,7 @@ import { writeApplicationException } from './common/application-exception.js';
 import { ServerCallContext, runWithContext } from './call-context.js';
 import { type DecodeLimits, type I64Mode, ProtocolViolation } from './common/decode-limits.js';
 import { runChain } from './common/interceptor-chain.js';
+import { buildTHeaderPrefix, isTHeader, parseTHeader, type THeaderFrame } from './common/theader.js';
 import type { InputProtocol } from './common/input-protocol.js';
 import { MessageSplitter } from './common/message-splitter.js';
 import { createOutputProtocol } from './common/output-protocols.js';
@@ -28,7 +29,10 @@ const { MessageType, TApplicationException, TApplicationExceptionType: AppErr, T
 
 /** Settings of a connection, from the service config. */
 export interface ConnectionOptions {
+  /** Length-prefixed frames (framed and THeader transports). */
   framed: boolean;
+  /** THeader transport: frames carry a header (protocol id, key/value headers) before the message. */
+  header: boolean;
   protocol: ProtocolName;
   /** What one call may hold; a violation closes the connection. */
   limits: DecodeLimits;
@@ -36,6 +40,17 @@ export interface ConnectionOptions {
   i64: I64Mode;
   /** 0 disables the idle timeout. */
   idleTimeoutMs: number;
+}
+
+/**
+ * How to frame one reply on a THeader listener: the caller's protocol and header seqid, and the
+ * reply headers; `plain` for a client that sent a plain framed message to the THeader listener.
+ */
+interface ReplyFrame {
+  protocol: ProtocolName;
+  seqid: number;
+  plain: boolean;
+  headers: Map<string, string> | undefined;
 }
 
 /** Called when a retiring connection is idle: take over the socket and the unread bytes. */
@@ -58,6 +73,12 @@ export class ServerConnection {
   /** Bytes read but not decoded yet, split into whole messages. */
   private readonly splitter: MessageSplitter;
   private readonly input: InputProtocol;
+  /** THeader only: the reply framing of the message being dispatched, and of the reply being written. */
+  private frame: ReplyFrame | undefined;
+  private replyFrame: ReplyFrame | undefined;
+  /** THeader only: readers and writers per protocol id, made on first use. */
+  private readonly inputs = new Map<ProtocolName, InputProtocol>();
+  private readonly outputs = new Map<ProtocolName, thrift.TProtocol>();
   private readonly writer: WriteBuffer;
   private output: thrift.TProtocol;
   /** Replies waiting for an earlier one; `undefined` = not ready. Index 0 is the next to send. */
@@ -85,7 +106,8 @@ export class ServerConnection {
   ) {
     this.splitter = new MessageSplitter(options.framed, options.protocol, options.limits);
     this.input = createInputProtocol(options.protocol, options.limits, options.i64);
-    this.writer = new WriteBuffer(options.framed, (message) => this.deliver(message));
+    // A THeader reply gets its frame and header when it is delivered.
+    this.writer = new WriteBuffer(options.framed && !options.header, (message) => this.deliver(message));
     this.output = createOutputProtocol(protocolClass(options.protocol), this.writer);
     socket.setNoDelay(true);
     // Node creates a socket received over IPC (adopted after a reload) with allowHalfOpen
@@ -148,8 +170,15 @@ export class ServerConnection {
         );
         return;
       }
-      this.input.reset(splitter.message, splitter.messageStart, splitter.messageEnd);
-      this.decodeOne();
+      let input = this.input;
+      if (this.options.header) {
+        const found = this.headerInput(splitter.message, splitter.messageStart, splitter.messageEnd);
+        if (!found) return;
+        input = found;
+      } else {
+        input.reset(splitter.message, splitter.messageStart, splitter.messageEnd);
+      }
+      this.decodeOne(input);
     }
     // A connection closing when idle waited for the rest of a message: it may be idle now.
     if (this.retire && !this.closed) this.maybeRetire();
@@ -171,9 +200,43 @@ export class ServerConnection {
     }
   }
 
-  /** Decodes the whole message the input protocol points at and dispatches it. */
-  private decodeOne(): void {
-    const input = this.input;
+  /**
+   * THeader listener: reads the frame's header (or takes a plain framed message as such) and
+   * returns the reader for its protocol pointed at the message; undefined after closing for a
+   * bad header.
+   */
+  private headerInput(buf: Buffer, start: number, end: number): InputProtocol | undefined {
+    let protocol: ProtocolName;
+    let messageStart = start;
+    if (isTHeader(buf, start, end)) {
+      let parsed: THeaderFrame;
+      try {
+        parsed = parseTHeader(buf, start, end, this.options.limits);
+      } catch (err) {
+        this.protocolError((err as Error).message);
+        return undefined;
+      }
+      protocol = parsed.protocol;
+      messageStart = parsed.payloadStart;
+      this.requestHeaders = parsed.headers;
+      this.frame = { protocol, seqid: parsed.seqid, plain: false, headers: undefined };
+    } else {
+      // A plain framed client on a THeader listener, as Apache's THeader servers allow.
+      protocol = buf[start] === 0x82 ? 'compact' : 'binary';
+      this.requestHeaders = NO_HEADERS;
+      this.frame = { protocol, seqid: 0, plain: true, headers: undefined };
+    }
+    let input = this.inputs.get(protocol);
+    if (!input) {
+      input = createInputProtocol(protocol, this.options.limits, this.options.i64);
+      this.inputs.set(protocol, input);
+    }
+    input.reset(buf, messageStart, end);
+    return input;
+  }
+
+  /** Decodes the whole message `input` points at and dispatches it. */
+  private decodeOne(input: InputProtocol): void {
     let header: { fname: string; mtype: number; rseqid: number } | undefined;
     let entry: MethodEntry | undefined;
     let args: Record<string, unknown> | undefined;
@@ -207,6 +270,7 @@ export class ServerConnection {
         this.errors++;
         this.replyException(
           this.reserveSlot(),
+          this.frame,
           header.fname,
           header.rseqid,
           AppErr.UNKNOWN_METHOD,
@@ -227,6 +291,8 @@ export class ServerConnection {
     args: Record<string, unknown>,
   ): void {
     const slot = oneway ? -1 : this.reserveSlot();
+    // Captured now: a later message on this connection replaces `this.frame`.
+    const frame = this.frame && { ...this.frame };
     const startedAt = entry.counter.begin();
     this.inFlight++;
     if (this.inFlight >= MAX_IN_FLIGHT) this.pause();
@@ -234,10 +300,10 @@ export class ServerConnection {
     try {
       value =
         entry.interceptors.length > 0 || entry.callContext
-          ? this.invokeWithContext(entry, seqid, oneway, args)
+          ? this.invokeWithContext(entry, seqid, oneway, args, frame)
           : entry.invoke(args);
     } catch (err) {
-      this.finish(entry, name, seqid, slot, startedAt, undefined, err);
+      this.finish(entry, name, seqid, slot, frame, startedAt, undefined, err);
       return;
     }
     if (
@@ -246,20 +312,21 @@ export class ServerConnection {
       typeof (value as Promise<unknown>).then === 'function'
     ) {
       (value as Promise<unknown>).then(
-        (v) => this.finish(entry, name, seqid, slot, startedAt, v, undefined),
+        (v) => this.finish(entry, name, seqid, slot, frame, startedAt, v, undefined),
         (err) =>
           this.finish(
             entry,
             name,
             seqid,
             slot,
+            frame,
             startedAt,
             undefined,
             err ?? new Error('rejected with nothing'),
           ),
       );
     } else {
-      this.finish(entry, name, seqid, slot, startedAt, value, undefined);
+      this.finish(entry, name, seqid, slot, frame, startedAt, value, undefined);
     }
   }
 
@@ -269,6 +336,7 @@ export class ServerConnection {
     seqid: number,
     oneway: boolean,
     args: Record<string, unknown>,
+    frame: ReplyFrame | undefined,
   ): unknown {
     const socket = this.socket;
     const context = new ServerCallContext(
@@ -284,6 +352,8 @@ export class ServerConnection {
       entry.argv(args),
       this.log,
     );
+    // Reply headers an interceptor sets travel back in the reply's THeader.
+    if (frame) frame.headers = context.responseHeaders;
     const run =
       entry.interceptors.length > 0
         ? () => runChain(entry.interceptors, context, () => entry.invokeArgv(context.args))
@@ -296,6 +366,7 @@ export class ServerConnection {
     name: string,
     seqid: number,
     slot: number,
+    frame: ReplyFrame | undefined,
     startedAt: number,
     value: unknown,
     error: unknown,
@@ -310,7 +381,7 @@ export class ServerConnection {
       }
       entry.counter.end(startedAt, error === undefined ? undefined : 'INTERNAL_ERROR');
     } else {
-      this.reply(entry, name, seqid, slot, startedAt, value, error);
+      this.reply(entry, name, seqid, slot, frame, startedAt, value, error);
     }
     if (this.paused && this.inFlight < MAX_IN_FLIGHT / 2) this.resume();
     // A half-closed peer whose last call was oneway: no reply (and no uncork) will end it.
@@ -331,6 +402,7 @@ export class ServerConnection {
     name: string,
     seqid: number,
     slot: number,
+    frame: ReplyFrame | undefined,
     startedAt: number,
     value: unknown,
     error: unknown,
@@ -342,13 +414,13 @@ export class ServerConnection {
         if ('success' in result && result.success == null) {
           throw new TypeError(`handler returned ${value} where the IDL declares a result`);
         }
-        this.replyStruct(slot, name, seqid, result);
+        this.replyStruct(slot, frame, name, seqid, result);
         entry.counter.end(startedAt);
         return;
       }
       declared = entry.declaredResult(error);
       if (declared) {
-        this.replyStruct(slot, name, seqid, declared);
+        this.replyStruct(slot, frame, name, seqid, declared);
         entry.counter.end(startedAt, (error as Error).name || 'exception', error);
         return;
       }
@@ -360,42 +432,69 @@ export class ServerConnection {
         { err, method: entry.key, remote: this.remote },
         `${declared ? 'declared exception' : 'result'} of ${entry.key} cannot be encoded: ${(err as Error).message}`,
       );
-      this.replyException(slot, name, seqid, AppErr.INTERNAL_ERROR, internalError(entry).message);
+      this.replyException(slot, frame, name, seqid, AppErr.INTERNAL_ERROR, internalError(entry).message);
       return;
     }
     this.errors++;
     if (error instanceof TApplicationException) {
       // Raised on purpose by the handler: it is part of the contract, pass it on.
       entry.counter.end(startedAt, 'APPLICATION_EXCEPTION');
-      this.replyException(slot, name, seqid, error.type, String(error.message));
+      this.replyException(slot, frame, name, seqid, error.type, String(error.message));
     } else {
       entry.counter.end(startedAt, 'INTERNAL_ERROR', error);
       this.log.error({ err: error, method: entry.key, remote: this.remote }, 'handler threw');
-      this.replyException(slot, name, seqid, AppErr.INTERNAL_ERROR, internalError(entry).message);
+      this.replyException(slot, frame, name, seqid, AppErr.INTERNAL_ERROR, internalError(entry).message);
     }
   }
 
   /** Encodes a REPLY into its slot; throws (having written nothing) when the value cannot be encoded. */
-  private replyStruct(slot: number, name: string, seqid: number, result: { write(p: unknown): void }): void {
+  private replyStruct(
+    slot: number,
+    frame: ReplyFrame | undefined,
+    name: string,
+    seqid: number,
+    result: { write(p: unknown): void },
+  ): void {
+    const output = this.beginReply(slot, frame);
+    output.writeMessageBegin(name, MessageType.REPLY, seqid);
+    result.write(output);
+    output.writeMessageEnd();
+    output.flush();
+  }
+
+  /** Points the writer at `slot` and returns the output protocol for the reply's framing. */
+  private beginReply(slot: number, frame: ReplyFrame | undefined): thrift.TProtocol {
     this.currentSlot = slot;
-    this.output.writeMessageBegin(name, MessageType.REPLY, seqid);
-    result.write(this.output);
-    this.output.writeMessageEnd();
-    this.output.flush();
+    this.replyFrame = frame;
+    if (!frame) return this.output;
+    let output = this.outputs.get(frame.protocol);
+    if (!output) {
+      output = createOutputProtocol(protocolClass(frame.protocol), this.writer);
+      this.outputs.set(frame.protocol, output);
+    }
+    return output;
   }
 
   /** Forgets a half-written message (and any state the protocol object kept of it). */
   private resetOutput(): void {
     this.writer.reset();
     this.output = createOutputProtocol(protocolClass(this.options.protocol), this.writer);
+    this.outputs.clear();
   }
 
-  private replyException(slot: number, name: string, seqid: number, type: number, message: string): void {
-    this.currentSlot = slot;
-    this.output.writeMessageBegin(name, MessageType.EXCEPTION, seqid);
-    writeApplicationException(this.output, type, message);
-    this.output.writeMessageEnd();
-    this.output.flush();
+  private replyException(
+    slot: number,
+    frame: ReplyFrame | undefined,
+    name: string,
+    seqid: number,
+    type: number,
+    message: string,
+  ): void {
+    const output = this.beginReply(slot, frame);
+    output.writeMessageBegin(name, MessageType.EXCEPTION, seqid);
+    writeApplicationException(output, type, message);
+    output.writeMessageEnd();
+    output.flush();
   }
 
   private reserveSlot(): number {
@@ -407,6 +506,8 @@ export class ServerConnection {
   private deliver(message: Buffer): void {
     const slot = this.currentSlot;
     if (this.closed || slot < 0) return;
+    const frame = this.replyFrame;
+    if (frame) message = frameReply(message, frame);
     this.queue[slot - this.queueBase] = message;
     while (this.queue.length > 0 && this.queue[0] !== undefined) {
       this.send(this.queue.shift()!);
@@ -531,7 +632,7 @@ export class ServerConnection {
     if (header && !this.closed) {
       // We know who asked: tell them why before closing.
       try {
-        this.replyException(this.reserveSlot(), header.fname, header.rseqid, type, `Bad request: ${problem}`);
+        this.replyException(this.reserveSlot(), this.frame, header.fname, header.rseqid, type, `Bad request: ${problem}`);
       } catch {
         // the protocol object may be in any state after bad input; closing is enough
       }
@@ -546,6 +647,14 @@ export class ServerConnection {
 
 const EMPTY = Buffer.alloc(0);
 const NO_HEADERS: ReadonlyMap<string, string> = new Map();
+
+/** Wraps a reply for a THeader listener: its THeader, or a plain frame for a plain framed client. */
+function frameReply(message: Buffer, frame: ReplyFrame): Buffer {
+  const prefix = frame.plain
+    ? Buffer.from([message.length >>> 24, (message.length >>> 16) & 0xff, (message.length >>> 8) & 0xff, message.length & 0xff])
+    : buildTHeaderPrefix(frame.protocol, frame.seqid, frame.headers, message.length);
+  return Buffer.concat([prefix, message], prefix.length + message.length);
+}
 
 /** A hint when the bytes look like the other transport (a common misconfiguration). */
 function mismatchHint(bytes: Buffer, framedListener: boolean): string {

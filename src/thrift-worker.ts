@@ -75,7 +75,8 @@ export class ThriftServer {
       this.table,
       this.stats,
       {
-        framed: this.config.transport === 'framed',
+        framed: this.config.transport !== 'buffered',
+        header: this.config.transport === 'header',
         protocol: this.config.protocol,
         limits: this.config.limits,
         i64: this.config.i64,

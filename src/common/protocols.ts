@@ -11,11 +11,13 @@ import { JsonInput } from './json-input.js';
 
 /** Canonical protocol names. */
 export type ProtocolName = 'binary' | 'compact' | 'json';
-/** Canonical transport names. */
-export type TransportName = 'buffered' | 'framed';
+/** Canonical transport names. `header` is Apache's THeader transport (binary or compact inside). */
+export type TransportName = 'buffered' | 'framed' | 'header';
 
 export const PROTOCOLS: readonly ProtocolName[] = ['binary', 'compact', 'json'];
-export const TRANSPORTS: readonly TransportName[] = ['buffered', 'framed'];
+/** The classic transports every Apache library speaks (THeader is accepted besides them). */
+export type ClassicTransport = 'buffered' | 'framed';
+export const TRANSPORTS: readonly ClassicTransport[] = ['buffered', 'framed'];
 
 const PROTOCOL_ALIASES: Record<string, ProtocolName> = {
   binary: 'binary',
@@ -31,6 +33,9 @@ const TRANSPORT_ALIASES: Record<string, TransportName> = {
   tbufferedtransport: 'buffered',
   framed: 'framed',
   tframedtransport: 'framed',
+  header: 'header',
+  theader: 'header',
+  theadertransport: 'header',
 };
 
 /** `'TBinaryProtocol'`, `'binary'`, `'Binary'` -> `'binary'`; undefined when unknown. */
@@ -57,6 +62,7 @@ export function protocolClass(name: ProtocolName): thrift.ProtocolClass {
 
 /** The Apache transport class for a canonical transport name (used by raw `thrift` clients). */
 export function transportClass(name: TransportName): thrift.TransportClass {
+  if (name === 'header') throw new TypeError('the Apache Node library has no standalone THeader client transport');
   return name === 'framed' ? thrift.TFramedTransport : thrift.TBufferedTransport;
 }
 

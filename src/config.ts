@@ -76,6 +76,8 @@ export interface ServiceBinding {
   service: string;
   /** Absolute path of the handler module. */
   handler: string;
+  /** The handler module itself, already loaded (`createTestServer`); `handler` is then not read. */
+  module?: Record<string, unknown>;
 }
 
 /** One listener and its worker group. */

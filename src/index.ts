@@ -30,4 +30,5 @@ export { createLogger, type Logger } from './logger.js';
 export { type Master, type MasterOptions, startMaster } from './master.js';
 export { HandlerLoadError } from './service-loader.js';
 export { type HostStatus, Supervisor, type SupervisorOptions } from './supervisor.js';
+export { createTestServer, type TestServer, type TestServerOptions } from './test-server.js';
 export { ThriftServer } from './thrift-worker.js';

@@ -75,7 +75,7 @@ export function loadHandler(binding: ServiceBinding, generated: GeneratedService
   const where = `handler ${binding.handler} of service ${binding.service}`;
   let mod: Record<string, unknown>;
   try {
-    mod = createRequire(binding.handler)(binding.handler);
+    mod = binding.module ?? createRequire(binding.handler)(binding.handler);
   } catch (err) {
     throw new HandlerLoadError(`Loading ${where} failed: ${(err as Error).message}`, { cause: err });
   }
@@ -137,7 +137,7 @@ function loadInterceptors(file: string, owner: string): ServerInterceptor[] {
 
 /** Interceptors the handler module exports as `interceptors` (an array of functions), if any. */
 function handlerInterceptors(binding: ServiceBinding): ServerInterceptor[] {
-  const mod = createRequire(binding.handler)(binding.handler) as Record<string, unknown>;
+  const mod = (binding.module ?? createRequire(binding.handler)(binding.handler)) as Record<string, unknown>;
   const list = mod.interceptors;
   if (list === undefined) return [];
   if (!Array.isArray(list) || list.some((f) => typeof f !== 'function')) {

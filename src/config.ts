@@ -105,6 +105,8 @@ export interface ServiceConfig {
   interceptors: string[];
   /** Run calls in AsyncLocalStorage so handlers can call `getCallContext()`. @default false */
   callContext: boolean;
+  /** Environment variables set in this service's workers. @default {} */
+  env: Record<string, string>;
   /** @default 300000 */
   idleTimeoutMs: number;
   /** @default 0 (never) */
@@ -286,6 +288,7 @@ const SERVICE_KEYS = [
   'i64',
   'interceptors',
   'callContext',
+  'env',
   'idleTimeoutMs',
   'maxRequests',
   'maxMemoryMB',
@@ -363,6 +366,7 @@ function validateService(
     i64: i64Mode(v, o.i64, `${at}.i64`),
     interceptors: interceptorPaths(v, o.interceptors, `${at}.interceptors`, baseDir),
     callContext: v.optBool(o.callContext, `${at}.callContext`) ?? DEFAULTS.callContext,
+    env: envMap(v, o.env, `${at}.env`),
     idleTimeoutMs: v.optInt(o.idleTimeoutMs, `${at}.idleTimeoutMs`, 0) ?? DEFAULTS.idleTimeoutMs,
     maxRequests: v.optInt(o.maxRequests, `${at}.maxRequests`, 0) ?? DEFAULTS.maxRequests,
     maxMemoryMB: v.optInt(o.maxMemoryMB, `${at}.maxMemoryMB`, 0) ?? DEFAULTS.maxMemoryMB,
@@ -396,6 +400,16 @@ function interceptorPaths(v: Validator, raw: unknown, at: string, baseDir: strin
     if (!fs.existsSync(file)) v.fail(`${at}[${i}]`, `module ${file} does not exist`);
     return file;
   });
+}
+
+function envMap(v: Validator, raw: unknown, at: string): Record<string, string> {
+  if (raw === undefined) return {};
+  const o = v.object(raw, at);
+  for (const [key, value] of Object.entries(o)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) v.fail(`${at}.${key}`, 'is not an environment variable name');
+    if (typeof value !== 'string') v.fail(`${at}.${key}`, `must be a string, got ${show(value)}`);
+  }
+  return o as Record<string, string>;
 }
 
 function i64Mode(v: Validator, raw: unknown, at: string): I64Mode {

@@ -90,7 +90,7 @@ export class ManagedWorker extends EventEmitter {
       args: [],
       execArgv: [...process.execArgv, ...(options.service.nodeArgs ?? [])],
     });
-    const worker = cluster.fork({ [WORKER_ENV]: JSON.stringify(bootstrap) });
+    const worker = cluster.fork({ ...options.service.env, [WORKER_ENV]: JSON.stringify(bootstrap) });
     return new ManagedWorker(worker, options);
   }
 

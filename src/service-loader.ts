@@ -18,6 +18,13 @@ export class HandlerLoadError extends ThriftHostError {
   }
 }
 
+/** A handler module's `init()` threw: the worker does not start (a reload keeps the old workers). */
+export class HandlerInitError extends ThriftHostError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_HANDLER_INIT', message, options);
+  }
+}
+
 /** One callable method: generated description + user function + its counters. */
 export interface MethodEntry {
   /** `Service.method`, the stats key. */
@@ -44,6 +51,28 @@ export interface ServiceTable {
   readonly multiplexed: boolean;
   readonly methods: ReadonlyMap<string, MethodEntry>;
   readonly services: readonly string[];
+  /** `init` / `close` exported by the handler modules, in binding order. */
+  readonly lifecycle: readonly LifecycleHooks[];
+}
+
+/** What a handler module's `init(context)` receives. */
+export interface InitContext {
+  /** IDL service name. */
+  readonly service: string;
+  /** The validated service entry of rpc.config.json. */
+  readonly config: ServiceConfig;
+  /** The worker's logger. */
+  readonly log: import('./logger.js').Logger;
+}
+
+/** The lifecycle functions one handler module exports. */
+export interface LifecycleHooks {
+  readonly service: string;
+  readonly handler: string;
+  /** Awaited before the worker listens: open pools, warm caches. A throw fails the start or reload. */
+  readonly init?: (context: InitContext) => unknown;
+  /** Awaited when the worker drains or stops (bounded by gracefulTimeoutMs): close what init opened. */
+  readonly close?: () => unknown;
 }
 
 /**
@@ -54,16 +83,23 @@ export interface ServiceTable {
 export function loadServiceTable(config: ServiceConfig, stats: StatsRegistry): ServiceTable {
   const methods = new Map<string, MethodEntry>();
   const configured = config.interceptors.flatMap((file) => loadInterceptors(file, `service ${config.name}`));
+  const lifecycle: LifecycleHooks[] = [];
   for (const binding of config.bindings) {
     const generated = loadGeneratedService(config.genDir, binding.service);
     const handler = loadHandler(binding, generated);
     const interceptors = [...configured, ...handlerInterceptors(binding)];
+    lifecycle.push(lifecycleHooks(binding));
     for (const info of generated.methods.values()) {
       const wireName = config.multiplexed ? `${binding.service}:${info.name}` : info.name;
       methods.set(wireName, createEntry(binding.service, info, handler, stats, interceptors, config.callContext));
     }
   }
-  return { multiplexed: config.multiplexed, methods, services: config.bindings.map((b) => b.service) };
+  return {
+    multiplexed: config.multiplexed,
+    methods,
+    services: config.bindings.map((b) => b.service),
+    lifecycle,
+  };
 }
 
 /**
@@ -133,6 +169,24 @@ function loadInterceptors(file: string, owner: string): ServerInterceptor[] {
     );
   }
   return list as ServerInterceptor[];
+}
+
+/** The `init` and `close` functions a handler module exports, if any. */
+function lifecycleHooks(binding: ServiceBinding): LifecycleHooks {
+  const mod = (binding.module ?? createRequire(binding.handler)(binding.handler)) as Record<string, unknown>;
+  for (const name of ['init', 'close'] as const) {
+    if (mod[name] !== undefined && typeof mod[name] !== 'function') {
+      throw new HandlerLoadError(
+        `handler ${binding.handler} of service ${binding.service} exports \`${name}\` that is not a function`,
+      );
+    }
+  }
+  return {
+    service: binding.service,
+    handler: binding.handler,
+    ...(mod.init ? { init: mod.init as LifecycleHooks['init'] } : {}),
+    ...(mod.close ? { close: mod.close as LifecycleHooks['close'] } : {}),
+  };
 }
 
 /** Interceptors the handler module exports as `interceptors` (an array of functions), if any. */

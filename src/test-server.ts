@@ -79,12 +79,13 @@ export async function createTestServer(options: TestServerOptions): Promise<Test
     interceptors: options.interceptors ?? [],
   };
   const server = new ThriftServer(serviceConfig, options.log ?? pino({ level: 'silent' }));
+  await server.init();
   const { host, port } = await server.listen();
   return {
     host,
     port,
     address: `${host}:${port}`,
     server,
-    close: () => server.drain(0),
+    close: () => server.drain(0).then(() => server.close(10_000)),
   };
 }

@@ -49,6 +49,14 @@ async function main(): Promise<void> {
     return;
   }
 
+  try {
+    await server.init();
+  } catch (err) {
+    log.error({ err }, (err as Error).message);
+    fail({ t: 'fatal', code: 'ERR_HANDLER_INIT', message: (err as Error).message }, WORKER_EXIT.LOAD_FAILED);
+    return;
+  }
+
   let bound: HostPort;
   try {
     bound = await server.listen();
@@ -89,8 +97,10 @@ async function main(): Promise<void> {
           ? undefined
           : (socket: Socket, unread: Buffer) =>
               send({ t: 'handoff', pending: unread.toString('base64') }, socket);
-        server.drain(boot.gracefulTimeoutMs, handOff).then(() => {
+        const drainStarted = Date.now();
+        server.drain(boot.gracefulTimeoutMs, handOff).then(async () => {
           log.debug('drained');
+          await server.close(boot.gracefulTimeoutMs - (Date.now() - drainStarted));
           // Handed-off sockets leave one at a time, each after the master acknowledged the
           // previous one; disconnect() waits for that queue, and the 'disconnect' handler below
           // exits. Exiting earlier would close the connections still queued under their clients.
@@ -128,11 +138,16 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (err) =>
     log.error({ err }, 'unhandled promise rejection in handler code'),
   );
-  process.on('disconnect', () => {
-    // The master is gone: never linger as an orphan holding connections.
-    server.drain(boot.gracefulTimeoutMs).then(() => process.exit(WORKER_EXIT.OK));
-  });
-  process.on('SIGTERM', () => server.drain(boot.gracefulTimeoutMs).then(() => process.exit(WORKER_EXIT.OK)));
+  const stop = () => {
+    const started = Date.now();
+    server
+      .drain(boot.gracefulTimeoutMs)
+      .then(() => server.close(boot.gracefulTimeoutMs - (Date.now() - started)))
+      .then(() => process.exit(WORKER_EXIT.OK));
+  };
+  // The master is gone: never linger as an orphan holding connections.
+  process.on('disconnect', stop);
+  process.on('SIGTERM', stop);
   process.on('SIGINT', () => {
     // Ctrl-C reaches the whole process group; the master coordinates the stop.
   });

@@ -11,7 +11,7 @@ import type { ServiceConfig } from './config.js';
 import { type HandOff, ServerConnection } from './connection.js';
 import type { WorkerStats } from './ipc.js';
 import type { Logger } from './logger.js';
-import { loadServiceTable, type ServiceTable } from './service-loader.js';
+import { HandlerInitError, loadServiceTable, type ServiceTable } from './service-loader.js';
 import { StatsRegistry } from './stats.js';
 
 /** A listener serving one {@link ServiceConfig}. */
@@ -49,6 +49,57 @@ export class ThriftServer {
     this.server.on('tlsClientError', (err: Error) =>
       this.log.warn({ err: err.message }, 'TLS handshake failed'),
     );
+  }
+
+  /**
+   * Runs every handler module's `init(context)`, in order. Call before {@link listen}: no call
+   * arrives before the handler is ready.
+   * @throws HandlerInitError naming the service, the handler file and the cause
+   */
+  async init(): Promise<void> {
+    for (const hooks of this.table.lifecycle) {
+      if (!hooks.init) continue;
+      try {
+        await hooks.init({ service: hooks.service, config: this.config, log: this.log });
+      } catch (err) {
+        throw new HandlerInitError(
+          `init() of handler ${hooks.handler} (service ${hooks.service}) failed: ${(err as Error)?.message ?? err}`,
+          { cause: err },
+        );
+      }
+    }
+  }
+
+  /**
+   * Runs every handler module's `close()`, newest first, each bounded by what is left of
+   * `timeoutMs`; a failure or a timeout is logged, never thrown.
+   */
+  close(timeoutMs: number): Promise<void> {
+    this.closing ??= this.runCloseHooks(timeoutMs);
+    return this.closing;
+  }
+
+  private closing: Promise<void> | undefined;
+
+  private async runCloseHooks(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (const hooks of [...this.table.lifecycle].reverse()) {
+      if (!hooks.close) continue;
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const timedOut = new Promise<'timeout'>((resolve) => {
+          timer = setTimeout(() => resolve('timeout'), Math.max(0, deadline - Date.now()));
+        });
+        const outcome = await Promise.race([Promise.resolve(hooks.close()), timedOut]);
+        if (outcome === 'timeout') {
+          this.log.warn({ handler: hooks.handler }, `close() of service ${hooks.service} did not finish in time`);
+        }
+      } catch (err) {
+        this.log.error({ err, handler: hooks.handler }, `close() of service ${hooks.service} failed`);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
   }
 
   /** Listens on the configured address (or `address`); resolves with the bound address. */

@@ -10,6 +10,7 @@
  *   --split N   each chunk delivered in N pieces (partial frames)
  *   --arg-bytes N   the string argument's size (default: "world"); with --chunk-bytes, the
  *                   pieces are that big, as a socket delivers a large message
+ *   --interceptors N   N no-op server interceptors around every call; --context: callContext on
  * Compare two builds with --dist bench/out/dist-base and --dist dist, run alternately.
  */
 import { createRequire } from 'node:module';
@@ -30,6 +31,8 @@ const { values } = parseArgs({
     'arg-bytes': { type: 'string' },
     'chunk-bytes': { type: 'string' },
     seconds: { type: 'string', default: '2' },
+    interceptors: { type: 'string', default: '0' },
+    context: { type: 'boolean', default: false },
   },
 });
 const dist = path.resolve(values.dist);
@@ -52,6 +55,10 @@ const config = validateHostConfig(
         count: 1,
         protocol: values.protocol,
         transport: values.transport,
+        interceptors: Array.from({ length: Number(values.interceptors) }, () =>
+          path.join(here, 'fixtures/noop-interceptor.cjs'),
+        ),
+        callContext: values.context,
       },
     ],
   },
@@ -96,7 +103,14 @@ const socket = new Duplex({
   },
 });
 Object.assign(socket, { setNoDelay() {}, setTimeout() {}, remoteAddress: '127.0.0.1', remotePort: 1 });
-const options = { framed, protocol: config.protocol, limits: config.limits, i64: config.i64, idleTimeoutMs: 0 };
+const options = {
+  framed,
+  header: false,
+  protocol: config.protocol,
+  limits: config.limits,
+  i64: config.i64,
+  idleTimeoutMs: 0,
+};
 const conn = new ServerConnection(socket, table, new StatsRegistry(), options, log, () => {});
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
@@ -128,6 +142,8 @@ console.log(
     protocol: values.protocol,
     batch: Number(values.batch),
     split,
+    interceptors: Number(values.interceptors),
+    context: values.context,
     nsPerCall: Math.round(perChunk / Number(values.batch)),
     requests: conn.requests,
   }),

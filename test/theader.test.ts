@@ -1,10 +1,11 @@
 /**
- * THeader transport, against Apache's Python implementation (Debian python3-thrift): a Python
- * THeader client calls the host and a Python THeader server is called by ThriftClient, over
- * binary and compact, with headers both ways; a plain framed client still reaches a THeader
- * listener.
+ * THeader transport, against Apache's Python (Debian python3-thrift) and C++ (libthrift-dev)
+ * implementations: their THeader clients call the host and their THeader servers are called by
+ * ThriftClient, over binary and compact, with headers both ways; a plain framed client still
+ * reaches a THeader listener.
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,10 +20,41 @@ const FIXTURE = path.join(ROOT, 'test/fixtures/py_theader.py');
 let genPy: string;
 const cleanups: (() => unknown)[] = [];
 
+let cppBin: string;
+
 beforeAll(() => {
   genPy = fs.mkdtempSync(path.join(os.tmpdir(), 'thrifthost-py-'));
   execFileSync('thrift', ['--gen', 'py', '-out', genPy, path.join(ROOT, 'idl/Catalog.thrift')]);
-});
+  cppBin = buildCppPeer();
+}, 180_000);
+
+/**
+ * Compiles test/fixtures/cpp_theader.cpp against Debian's libthrift (once per source version:
+ * the binary is kept in the temp folder under the source's hash).
+ */
+function buildCppPeer(): string {
+  const source = path.join(ROOT, 'test/fixtures/cpp_theader.cpp');
+  const idl = path.join(ROOT, 'idl/HelloWorld.thrift');
+  const hash = crypto
+    .createHash('sha256')
+    .update(fs.readFileSync(source))
+    .update(fs.readFileSync(idl))
+    .digest('hex')
+    .slice(0, 16);
+  const dir = path.join(os.tmpdir(), `thrifthost-cpp-theader-${hash}`);
+  const bin = path.join(dir, 'cpp_theader');
+  if (fs.existsSync(bin)) return bin;
+  const work = fs.mkdtempSync(`${dir}-build-`);
+  execFileSync('thrift', ['--gen', 'cpp', '-out', work, idl]);
+  execFileSync('g++', [
+    '-O0', '-std=c++17', '-pthread', `-I${work}`, source, path.join(work, 'HelloWorld.cpp'),
+    '-o', path.join(work, 'cpp_theader'), '-lthriftz', '-lthrift', '-lz',
+  ]);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.renameSync(path.join(work, 'cpp_theader'), bin);
+  fs.rmSync(work, { recursive: true, force: true });
+  return bin;
+}
 afterAll(() => fs.rmSync(genPy, { recursive: true, force: true }));
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -109,4 +141,46 @@ it('ThriftClient over THeader calls the host, with headers visible to the handle
   const c = client(host.port, 'compact');
   const seen = JSON.parse((await withHeaders({ 'x-a': '1' }, () => c.call('echo', [Buffer.from('z'), 0]))) as string);
   expect(seen.headers).toEqual({ 'x-a': '1' });
+});
+
+describe.each(['binary', 'compact'] as const)('THeader with the C++ library over %s', (protocol) => {
+  it('serves a C++ THeader client, headers both ways', async () => {
+    const host = await startServer({
+      service: 'HelloWorld',
+      handler: path.join(ROOT, 'test/fixtures/handlers/hello-headers.cjs'),
+      transport: 'header',
+      interceptors: [audit],
+      callContext: true,
+    });
+    cleanups.push(host.close);
+    const stdout = await new Promise<string>((resolve, reject) => {
+      execFile(cppBin, ['client', String(host.port), protocol], { timeout: 15_000 }, (err, out, e) =>
+        err ? reject(new Error(`${err.message}\n${e}`)) : resolve(out),
+      );
+    });
+    expect(stdout).toMatch(/^Hello cpp \(request-id=cpp-9\) \| x-took-ns=\d+\n$/);
+  });
+
+  it('calls a C++ THeader server from ThriftClient, its headers reaching the handler', async () => {
+    const cpp: ChildProcess = spawn(cppBin, ['server'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    cleanups.push(() => cpp.kill('SIGKILL'));
+    const port = await new Promise<number>((resolve, reject) => {
+      cpp.stdout!.once('data', (d: Buffer) => resolve(Number.parseInt(d.toString(), 10)));
+      cpp.once('exit', (code) => reject(new Error(`C++ server exited with ${code}`)));
+    });
+    const c = new ServiceClient(
+      validateServiceOptions('HelloWorld', {
+        addresses: [`127.0.0.1:${port}`],
+        protocol,
+        transport: 'header',
+        serviceDir: path.join(ROOT, 'gen'),
+        shareState: false,
+        headers: { 'x-caller': 'node' },
+      }),
+    );
+    cleanups.push(() => c.destroy());
+    expect(await withHeaders({ 'request-id': 'n-1' }, () => c.call('sayHello', ['node']))).toBe(
+      'C++ hello node request-id=n-1 x-caller=node',
+    );
+  });
 });

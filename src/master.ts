@@ -47,7 +47,10 @@ export async function startMaster(options: MasterOptions): Promise<Master> {
   const { config, logger } = options;
   const acquired = acquirePidFile(config.pidFile);
   if (acquired.staleRemoved !== undefined) {
-    logger.warn({ pidFile: config.pidFile }, `removed stale pid file of pid ${acquired.staleRemoved}`);
+    logger.warn(
+      { pidFile: config.pidFile },
+      `removed stale pid file of pid ${acquired.staleRemoved} (${acquired.staleReason})`,
+    );
   }
   let control: ControlServer | undefined;
   let supervisor: Supervisor | undefined;
@@ -100,7 +103,7 @@ export async function startMaster(options: MasterOptions): Promise<Master> {
         setImmediate(() => void stop());
         return { pids };
       },
-    });
+    }, config.pidFile);
     await sup.start();
     if (config.stats) {
       const admin: AdminActions = {

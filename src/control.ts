@@ -25,8 +25,11 @@ export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 /** How long the master waits for a request line once a client connected. */
 export const REQUEST_TIMEOUT_MS = 5_000;
 
-/** Longest unix socket path Linux accepts (sun_path is 108 bytes with the terminating NUL). */
-const MAX_SOCKET_PATH_BYTES = 107;
+/**
+ * Longest control socket path: Linux's sun_path is 108 bytes with the terminating NUL, and the
+ * socket is bound one byte longer (`<path>~`) before it is renamed into place.
+ */
+export const MAX_SOCKET_PATH_BYTES = 106;
 const COMMANDS: readonly ControlCommand[] = ['status', 'reload', 'stop'];
 
 /** The control socket path for a pid file. */
@@ -64,12 +67,23 @@ export async function listenControl(
     throw new AlreadyRunningError(pid, pidFile, `answering on ${socketPath} though its pid file was removed`);
   }
   if (existing === 'stale') removeStaleSocket(socketPath);
+  // libuv unlinks the path a unix server was bound to when it closes, whatever file is there by
+  // then: bound aside and renamed into place, the server owns no path, and close() removes the
+  // socket file only if it is still this server's.
+  const boundPath = `${socketPath}~`;
+  removeStaleSocket(boundPath);
   const server = net.createServer((socket) => serve(socket, handlers));
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(fsError(err, `listen on control socket ${socketPath}`)));
-    server.listen(socketPath, () => resolve());
+    server.listen(boundPath, () => resolve());
   });
   server.on('error', () => {});
+  try {
+    fs.renameSync(boundPath, socketPath);
+  } catch (err) {
+    server.close();
+    throw fsError(err, `create control socket ${socketPath}`);
+  }
   return new ControlServer(server, socketPath, fileIdentity(socketPath));
 }
 
@@ -111,7 +125,7 @@ export class ControlServer {
     private readonly server: net.Server,
     /** Path of the unix socket. */
     readonly path: string,
-    /** Device and inode of the socket file this server created. */
+    /** Device, inode and change time of the socket file this server created. */
     private readonly identity: string | undefined,
   ) {}
 
@@ -266,8 +280,9 @@ function serve(socket: net.Socket, handlers: ControlHandlers): void {
 
 function fileIdentity(file: string): string | undefined {
   try {
-    const stat = fs.statSync(file);
-    return `${stat.dev}:${stat.ino}`;
+    // An inode number is reused as soon as a file is unlinked; the change time (ns) is not.
+    const stat = fs.statSync(file, { bigint: true });
+    return `${stat.dev}:${stat.ino}:${stat.ctimeNs}`;
   } catch {
     return undefined;
   }

@@ -15,6 +15,7 @@ import {
   TRANSPORTS,
   type TransportName,
 } from '../src/common/protocols.js';
+import { isTimerMs, timerRangeText } from '../src/common/timer-range.js';
 import { ClientConfigError } from './errors.js';
 
 /** Every default of a service entry. */
@@ -238,6 +239,8 @@ export function validateServiceOptions(service: string, raw: unknown): ResolvedS
       at(field),
       `an integer >= ${min}`,
     );
+  const ms = (field: keyof typeof d & keyof ServiceClientOptions, min: number) =>
+    optional(o[field], d[field] as number, (v) => isTimerMs(v, min), at(field), timerRangeText(min));
   const num = (field: keyof typeof d & keyof ServiceClientOptions, min: number, max: number) =>
     optional(
       o[field],
@@ -256,19 +259,19 @@ export function validateServiceOptions(service: string, raw: unknown): ResolvedS
       optional(o.serviceDir, d.serviceDir, isString, at('serviceDir'), 'a folder path'),
     ),
     generated: generated === undefined ? undefined : path.resolve(generated),
-    connectTimeoutMs: int('connectTimeoutMs', 1),
-    callTimeoutMs: int('callTimeoutMs', 1),
+    connectTimeoutMs: ms('connectTimeoutMs', 1),
+    callTimeoutMs: ms('callTimeoutMs', 1),
     retries: int('retries', 0),
     idempotent: new Set(idempotent),
     poolMin: int('poolMin', 0),
     poolMax: int('poolMax', 1),
-    poolIdleTimeoutMs: int('poolIdleTimeoutMs', 1),
+    poolIdleTimeoutMs: ms('poolIdleTimeoutMs', 1),
     maxInFlightPerConnection: int('maxInFlightPerConnection', 1),
     maxReplyBytes: int('maxReplyBytes', 1024),
     detectRate: num('detectRate', 0, 1),
     evictAfterFailures: int('evictAfterFailures', 0),
-    backoffInitialMs: int('backoffInitialMs', 1),
-    backoffMaxMs: int('backoffMaxMs', 1),
+    backoffInitialMs: ms('backoffInitialMs', 1),
+    backoffMaxMs: ms('backoffMaxMs', 1),
     backoffMultiplier: num('backoffMultiplier', 1, 100),
     backoffJitter: num('backoffJitter', 0, 1),
     shareState: optional(
@@ -279,7 +282,7 @@ export function validateServiceOptions(service: string, raw: unknown): ResolvedS
       'a boolean',
     ),
     stateDir: path.resolve(optional(o.stateDir, d.stateDir(), isString, at('stateDir'), 'a folder path')),
-    stateSyncMs: int('stateSyncMs', 0),
+    stateSyncMs: ms('stateSyncMs', 0),
   };
   if (resolved.poolMin > resolved.poolMax) {
     throw new ClientConfigError(

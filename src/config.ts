@@ -9,6 +9,7 @@ import path from 'node:path';
 import { type HostPort, parseAddress } from './common/address.js';
 import { ThriftHostError } from './common/errors.js';
 import { loadGeneratedService } from './common/generated-service.js';
+import { isTimerMs, timerRangeText } from './common/timer-range.js';
 import {
   type ProtocolName,
   parseProtocolName,
@@ -214,7 +215,7 @@ export function validateHostConfig(raw: unknown, file: string): HostConfig {
     pidFile: path.resolve(baseDir, v.optString(top.pidFile, 'pidFile') ?? DEFAULTS.pidFile),
     logDir: path.resolve(baseDir, v.optString(top.logDir, 'logDir') ?? DEFAULTS.logDir),
     logLevel,
-    gracefulTimeoutMs: v.optInt(top.gracefulTimeoutMs, 'gracefulTimeoutMs', 0) ?? DEFAULTS.gracefulTimeoutMs,
+    gracefulTimeoutMs: v.optMs(top.gracefulTimeoutMs, 'gracefulTimeoutMs', 0) ?? DEFAULTS.gracefulTimeoutMs,
     stats: top.stats === undefined || top.stats === null ? undefined : validateStats(v, top.stats),
     services,
   };
@@ -330,7 +331,7 @@ function validateService(
     genDir,
     maxFrameBytes:
       v.optInt(o.maxFrameBytes, `${at}.maxFrameBytes`, 64, 2 ** 31 - 1) ?? DEFAULTS.maxFrameBytes,
-    idleTimeoutMs: v.optInt(o.idleTimeoutMs, `${at}.idleTimeoutMs`, 0) ?? DEFAULTS.idleTimeoutMs,
+    idleTimeoutMs: v.optMs(o.idleTimeoutMs, `${at}.idleTimeoutMs`, 0) ?? DEFAULTS.idleTimeoutMs,
     maxRequests: v.optInt(o.maxRequests, `${at}.maxRequests`, 0) ?? DEFAULTS.maxRequests,
     maxMemoryMB: v.optInt(o.maxMemoryMB, `${at}.maxMemoryMB`, 0) ?? DEFAULTS.maxMemoryMB,
     nodeArgs: nodeArgs(v, o.nodeArgs, `${at}.nodeArgs`),
@@ -450,6 +451,13 @@ class Validator {
     if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < min || raw > max) {
       this.fail(field, `must be an integer from ${min} to ${max}, got ${show(raw)}`);
     }
+    return raw;
+  }
+
+  /** A millisecond setting: it ends up in a timer, so it must fit a timer's range. */
+  optMs(raw: unknown, field: string, min: number): number | undefined {
+    if (raw === undefined) return undefined;
+    if (!isTimerMs(raw, min)) this.fail(field, `must be ${timerRangeText(min)}, got ${show(raw)}`);
     return raw;
   }
 }

@@ -84,6 +84,30 @@ describe('validateHostConfig', () => {
   });
 });
 
+describe('millisecond settings', () => {
+  // Where each one goes in the file; a new *Ms default missing here fails the first test.
+  const PLACES: Record<string, (ms: number) => unknown> = {
+    gracefulTimeoutMs: (ms) => ({ services: [hello()], gracefulTimeoutMs: ms }),
+    idleTimeoutMs: (ms) => ({ services: [hello({ idleTimeoutMs: ms })] }),
+  };
+  const FIELD: Record<string, string> = {
+    gracefulTimeoutMs: 'gracefulTimeoutMs',
+    idleTimeoutMs: 'services[0].idleTimeoutMs',
+  };
+
+  it('every *Ms default is checked here', () => {
+    expect(Object.keys(PLACES).sort()).toEqual(Object.keys(DEFAULTS).filter((k) => k.endsWith('Ms')).sort());
+  });
+
+  it.each(Object.keys(PLACES))('%s beyond a Node.js timer (2^31 - 1 ms) is refused naming the field', (key) => {
+    const place = PLACES[key]!;
+    expect(() => validateHostConfig(place(2 ** 31 - 1), '/x/rpc.config.json')).not.toThrow();
+    expect(() => validateHostConfig(place(3_000_000_000), '/x/rpc.config.json')).toThrow(
+      `${FIELD[key]} must be an integer from 0 to 2147483647 (milliseconds; a Node.js timer cannot wait longer`,
+    );
+  });
+});
+
 describe('config errors through the CLI', () => {
   it.each([
     [
@@ -122,6 +146,11 @@ describe('config errors through the CLI', () => {
       'No generated code for service Nope',
     ],
     ['json.json', '{"services": [', 'not valid JSON'],
+    [
+      'timer.json',
+      { genDir: GEN, services: [hello()], gracefulTimeoutMs: 3_000_000_000 },
+      'gracefulTimeoutMs must be an integer from 0 to 2147483647',
+    ],
   ])('%s exits 2 naming the file and the field', async (name, content, message) => {
     const res = await startWith(name, content);
     expect(res.code).toBe(2);

@@ -10,6 +10,8 @@ import { type HostPort, parseAddress } from './common/address.js';
 import { ThriftHostError } from './common/errors.js';
 import { loadGeneratedService } from './common/generated-service.js';
 import { isTimerMs, timerRangeText } from './common/timer-range.js';
+import { controlSocketPath, MAX_SOCKET_PATH_BYTES } from './control.js';
+import { findCollision, type Listener } from './listener-collisions.js';
 import {
   type ProtocolName,
   parseProtocolName,
@@ -192,19 +194,21 @@ export function validateHostConfig(raw: unknown, file: string): HostConfig {
     validateService(v, s, `services[${i}]`, baseDir, genDir),
   );
   const names = new Set<string>();
-  const ports = new Map<number, string>();
   services.forEach((s, i) => {
     if (names.has(s.name)) v.fail(`services[${i}].name`, `"${s.name}" is used twice; names must be unique`);
     names.add(s.name);
-    const other = s.listen.port !== 0 ? ports.get(s.listen.port) : undefined;
-    if (other) {
-      v.fail(
-        `services[${i}].listen`,
-        `port ${s.listen.port} is already used by ${other}; to serve several services on one port, list them in one entry's "multiplex"`,
-      );
-    }
-    ports.set(s.listen.port, s.name);
   });
+  const stats = top.stats === undefined || top.stats === null ? undefined : validateStats(v, top.stats);
+  checkListeners(v, services, stats);
+  const pidFile = path.resolve(baseDir, v.optString(top.pidFile, 'pidFile') ?? DEFAULTS.pidFile);
+  const socketBytes = Buffer.byteLength(controlSocketPath(pidFile));
+  if (socketBytes > MAX_SOCKET_PATH_BYTES) {
+    v.fail(
+      'pidFile',
+      `${pidFile} is too long: its control socket ${controlSocketPath(pidFile)} would take ${socketBytes} bytes, ` +
+        `and a unix socket path holds at most ${MAX_SOCKET_PATH_BYTES}; choose a shorter path`,
+    );
+  }
   const logLevel = v.optString(top.logLevel, 'logLevel') ?? DEFAULTS.logLevel;
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     v.fail('logLevel', `"${logLevel}" is not one of fatal, error, warn, info, debug, trace, silent`);
@@ -212,11 +216,11 @@ export function validateHostConfig(raw: unknown, file: string): HostConfig {
   return {
     file,
     baseDir,
-    pidFile: path.resolve(baseDir, v.optString(top.pidFile, 'pidFile') ?? DEFAULTS.pidFile),
+    pidFile,
     logDir: path.resolve(baseDir, v.optString(top.logDir, 'logDir') ?? DEFAULTS.logDir),
     logLevel,
     gracefulTimeoutMs: v.optMs(top.gracefulTimeoutMs, 'gracefulTimeoutMs', 0) ?? DEFAULTS.gracefulTimeoutMs,
-    stats: top.stats === undefined || top.stats === null ? undefined : validateStats(v, top.stats),
+    stats,
     services,
   };
 }
@@ -339,6 +343,22 @@ function validateService(
     ...optional('group', v.optString(o.group, `${at}.group`)),
     ...optional('tls', tls),
   };
+}
+
+function checkListeners(v: Validator, services: ServiceConfig[], stats: StatsConfig | undefined): void {
+  const listeners: Listener[] = services.map((s, i) => ({
+    field: `services[${i}].listen`,
+    protocol: 'tcp',
+    address: s.listen,
+  }));
+  if (stats) listeners.push({ field: 'stats.listen', protocol: 'tcp', address: stats.listen });
+  if (stats?.udp) listeners.push({ field: 'stats.udp', protocol: 'udp', address: stats.udp });
+  const collision = findCollision(listeners);
+  if (collision) {
+    const bothServices = collision.field.startsWith('services[') && collision.other.startsWith('services[');
+    const hint = bothServices ? '; to serve several services on one port, list them in one entry\'s "multiplex"' : '';
+    v.fail(collision.field, `${collision.address} is already used by ${collision.other}${hint}`);
+  }
 }
 
 function binding(v: Validator, o: Record<string, unknown>, at: string, baseDir: string): ServiceBinding {

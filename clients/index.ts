@@ -10,7 +10,7 @@ export {
   type PickReason,
   pickAddress,
 } from './address-policy.js';
-export { type BackoffPolicy, backoffBoundMs, backoffDelayMs } from './backoff.js';
+export { type BackoffPolicy, backoffBoundMs, backoffDelayMs } from '../src/common/backoff.js';
 export type { CallObserver, CallReport } from './call-report.js';
 export {
   CLIENT_DEFAULTS,

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { BackoffOptions } from './backoff.js';
+import type { BackoffOptions } from './common/backoff.js';
 import type { CallRatesView } from './call-rates.js';
 import type { HostConfig } from './config.js';
 import { ReloadError, StartError, WorkerNotFoundError } from './host-errors.js';

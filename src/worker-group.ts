@@ -7,7 +7,7 @@
  * draining worker has left its slot; the slot already holds its replacement.
  */
 import type { Socket } from 'node:net';
-import { Backoff, type BackoffOptions } from './backoff.js';
+import { Backoff, type BackoffOptions } from './common/backoff.js';
 import type { ServiceConfig } from './config.js';
 import { ReloadError } from './host-errors.js';
 import type { Logger } from './logger.js';

@@ -13,7 +13,7 @@ import { StartError } from './host-errors.js';
 import type { Logger } from './logger.js';
 import { acquirePidFile, releasePidFile } from './pid-file.js';
 import { checkStatsAccess, type StatsServer, startStatsServer } from './stats-server.js';
-import { Supervisor, type SupervisorOptions } from './supervisor.js';
+import { type HostStatus, Supervisor, type SupervisorOptions } from './supervisor.js';
 
 /** Options of {@link runMaster}. */
 export interface MasterOptions {
@@ -56,7 +56,7 @@ export async function startMaster(options: MasterOptions): Promise<Master> {
   let supervisor: Supervisor | undefined;
   let stats: StatsServer | undefined;
   let watcher: FileWatcher | undefined;
-  let rated: RatedStatus | undefined;
+  let rated: RatedStatus<HostStatus> | undefined;
   let stopping: Promise<void> | undefined;
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => {

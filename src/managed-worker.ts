@@ -37,6 +37,8 @@ export interface ForkOptions {
   generation: number;
   /** Index of the slot (0 .. count-1) this worker fills. */
   slot: number;
+  /** The master accepts connections and sends them: the worker does not listen. @default false */
+  masterAccepts?: boolean;
   /** Restarts of that slot so far, shown by `rpc status`. */
   restarts: number;
 }
@@ -50,7 +52,7 @@ export const KILL_GRACE_MS = 2_000;
 
 /**
  * A forked worker. Events: `handoff(pending: string, socket: Socket)`, `recycle(reason: string)`,
- * `exit(exit: WorkerExit)`.
+ * `accepted(id: number)`, `exit(exit: WorkerExit)`.
  */
 export class ManagedWorker extends EventEmitter {
   readonly pid: number;
@@ -84,6 +86,7 @@ export class ManagedWorker extends EventEmitter {
       logLevel: options.logLevel,
       gracefulTimeoutMs: options.gracefulTimeoutMs,
       generation: options.generation,
+      masterAccepts: options.masterAccepts ?? false,
     };
     cluster.setupPrimary({
       exec: options.exec,
@@ -162,6 +165,9 @@ export class ManagedWorker extends EventEmitter {
         case 'recycle':
           this.emit('recycle', msg.reason);
           break;
+        case 'accepted':
+          this.emit('accepted', msg.id);
+          break;
       }
     });
     // EPIPE on a channel that just closed: the exit event tells the rest.
@@ -237,6 +243,22 @@ export class ManagedWorker extends EventEmitter {
       const message: MasterMessage = { t: 'adopt', pending };
       try {
         this.worker.send(message, socket, { keepOpen: false }, (err) => resolve(!err));
+      } catch {
+        resolve(false);
+      }
+    });
+  }
+
+  /**
+   * Sends a connection the master accepted. The master's copy stays open until the worker
+   * answers `accepted` (see connection-dispatcher.ts). Resolves false if it could not be sent.
+   */
+  offer(id: number, socket: Socket): Promise<boolean> {
+    return new Promise((resolve) => {
+      if (!this.alive || !this.worker.isConnected()) return resolve(false);
+      const message: MasterMessage = { t: 'connection', id };
+      try {
+        this.worker.send(message, socket, { keepOpen: true }, (err) => resolve(!err));
       } catch {
         resolve(false);
       }

@@ -28,15 +28,24 @@ export interface DispatchTarget {
  * closed at once, so a crash loop cannot make the master hoard descriptors.
  */
 export const MAX_HELD_CONNECTIONS = 1024;
+/**
+ * How long a held connection waits for a worker before it is closed: a respawn after a single
+ * crash comes well within it; one deep in back-off (up to 10 s) does not, and the client is
+ * better told (a closed connection) than left waiting.
+ */
+export const HOLD_LIMIT_MS = 2_000;
 
 /** Hands the connections of one listener to workers, with acknowledgement. */
 export class ConnectionDispatcher {
   private readonly server: net.Server;
   private readonly unacked = new Map<number, { socket: Socket; target: DispatchTarget }>();
-  private readonly held: Socket[] = [];
+  /** Connections waiting for a worker, each with the timer that closes it at the hold limit. */
+  private readonly held = new Map<Socket, NodeJS.Timeout>();
   private nextId = 1;
   private turn = 0;
   private closed = false;
+  /** The bound address, once {@link listen} succeeded. */
+  private address: HostPort | undefined;
 
   /**
    * @param targets the workers that take new connections now (listening, not draining)
@@ -60,14 +69,26 @@ export class ConnectionDispatcher {
       this.server.listen({ host: address.host, port: address.port }, () => {
         this.server.off('error', onError);
         const bound = this.server.address() as net.AddressInfo;
-        resolve({ host: address.host, port: bound.port });
+        this.address = { host: address.host, port: bound.port };
+        resolve(this.address);
       });
     });
   }
 
+  /**
+   * No worker takes connections (they all died): stop listening, so that new clients are
+   * refused and a failover client goes to another address at once, as with node:cluster.
+   * Connections already accepted wait for the respawn (up to {@link HOLD_LIMIT_MS}).
+   */
+  suspendIfIdle(): void {
+    if (this.closed || !this.server.listening || this.targets().length > 0) return;
+    this.log.warn('no worker is serving: refusing new connections until one is back');
+    this.server.close();
+  }
+
   /** Connections sent and not yet acknowledged, plus those waiting for a worker. */
   get pending(): number {
-    return this.unacked.size + this.held.length;
+    return this.unacked.size + this.held.size;
   }
 
   /** The worker took connection `id`: the master's copy closes (the connection stays open). */
@@ -91,9 +112,17 @@ export class ConnectionDispatcher {
     }
   }
 
-  /** A worker started listening: connections held for lack of one go out now. */
+  /**
+   * A worker started listening: connections held for lack of one go out now, and a suspended
+   * listener listens again.
+   */
   flush(): void {
-    for (const socket of this.held.splice(0)) this.dispatch(socket);
+    for (const socket of this.takeHeld()) this.dispatch(socket);
+    if (!this.closed && this.address && !this.server.listening) {
+      // Failures (the port taken meanwhile) reach the 'error' listener: logged, retried at the
+      // next worker start.
+      this.server.listen({ host: this.address.host, port: this.address.port });
+    }
   }
 
   /**
@@ -102,7 +131,7 @@ export class ConnectionDispatcher {
    */
   close(): void {
     this.closed = true;
-    for (const socket of this.held.splice(0)) socket.destroy();
+    for (const socket of this.takeHeld()) socket.destroy();
     if (this.server.listening) this.server.close();
   }
 
@@ -114,13 +143,28 @@ export class ConnectionDispatcher {
 
   // --- internal ---
 
+  private takeHeld(): Socket[] {
+    const sockets = [...this.held.keys()];
+    for (const timer of this.held.values()) clearTimeout(timer);
+    this.held.clear();
+    return sockets;
+  }
+
   private dispatch(socket: Socket, exclude?: DispatchTarget): void {
     if (socket.listenerCount('error') === 0) socket.on('error', () => {});
     if (socket.destroyed) return;
     const targets = this.targets().filter((t) => t !== exclude);
     if (targets.length === 0) {
-      if (this.closed || this.held.length >= MAX_HELD_CONNECTIONS) socket.destroy();
-      else this.held.push(socket);
+      if (this.closed || this.held.size >= MAX_HELD_CONNECTIONS) {
+        socket.destroy();
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.held.delete(socket);
+        socket.destroy();
+      }, HOLD_LIMIT_MS);
+      timer.unref();
+      this.held.set(socket, timer);
       return;
     }
     const target = targets[this.turn++ % targets.length]!;

@@ -49,10 +49,13 @@ export const START_TIMEOUT_MS = 30_000;
 const FATAL_EXIT_GRACE_MS = 1_000;
 /** Extra time a draining worker gets past `gracefulTimeoutMs` before SIGKILL. */
 export const KILL_GRACE_MS = 2_000;
+/** Longest wait, after a worker's exit, for its IPC channel to report closed. */
+const CHANNEL_CLOSE_GRACE_MS = 1_000;
 
 /**
  * A forked worker. Events: `handoff(pending: string, socket: Socket)`, `recycle(reason: string)`,
- * `accepted(id: number)`, `exit(exit: WorkerExit)`.
+ * `accepted(id: number)`, `exit(exit: WorkerExit)`, and `gone` once the process has exited and
+ * every message it sent has been read.
  */
 export class ManagedWorker extends EventEmitter {
   readonly pid: number;
@@ -122,6 +125,27 @@ export class ManagedWorker extends EventEmitter {
     }, START_TIMEOUT_MS);
     startTimer.unref();
 
+    // 'exit' may come before the last messages of the channel are read (an `accepted` among
+    // them): `gone` waits for the channel to close as well.
+    let channelOpen = worker.isConnected();
+    let goneEmitted = false;
+    const emitGone = () => {
+      if (goneEmitted || this.state !== 'exited') return;
+      if (channelOpen) {
+        // The channel of a dead process closes at once; do not depend on it entirely.
+        setTimeout(() => {
+          channelOpen = false;
+          emitGone();
+        }, CHANNEL_CLOSE_GRACE_MS).unref();
+        return;
+      }
+      goneEmitted = true;
+      this.emit('gone');
+    };
+    worker.on('disconnect', () => {
+      channelOpen = false;
+      emitGone();
+    });
     this.exited = new Promise<WorkerExit>((resolve) => {
       worker.on('exit', (code: number | null, signal: string | null) => {
         clearTimeout(startTimer);
@@ -133,6 +157,7 @@ export class ManagedWorker extends EventEmitter {
         settle = undefined;
         resolve(this.exitInfo);
         this.emit('exit', this.exitInfo);
+        emitGone();
       });
     });
 

@@ -189,13 +189,15 @@ export class WorkerGroup {
     const dispatcher = this.dispatcher;
     if (dispatcher) {
       worker.on('accepted', (id: number) => dispatcher.accepted(worker, id));
+      // Only once its last messages are read: an `accepted` may still be on its way.
+      worker.on('gone', () => dispatcher.targetGone(worker));
       worker.listening.then(
         () => dispatcher.flush(),
         () => {},
       );
     }
     worker.on('exit', (exit: WorkerExit) => {
-      dispatcher?.targetGone(worker);
+      dispatcher?.suspendIfIdle();
       this.onExit(slot, worker, exit);
     });
     worker.on('handoff', (pending: string, socket: Socket | undefined) =>

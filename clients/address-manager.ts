@@ -7,7 +7,7 @@
 
 import { type EvictionEntry, type Pick, pickAddress } from './address-policy.js';
 import { AddressStateFile, addressConfigHash } from './address-state-file.js';
-import { type BackoffPolicy, backoffDelayMs } from './backoff.js';
+import { type BackoffPolicy, backoffDelayMs } from '../src/common/backoff.js';
 import { NoAvailableAddressError } from './errors.js';
 
 /** Settings of an {@link AddressManager}. */

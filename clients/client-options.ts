@@ -17,6 +17,7 @@ import {
   type TransportName,
 } from '../src/common/protocols.js';
 import type { ClientInterceptor } from './call-headers.js';
+import { isTimerMs, timerRangeText } from '../src/common/timer-range.js';
 import { ClientConfigError } from './errors.js';
 
 /** Every default of a service entry. */
@@ -284,6 +285,8 @@ export function validateServiceOptions(service: string, raw: unknown): ResolvedS
       `an integer from ${min} to ${max}`,
     );
   };
+  const ms = (field: keyof typeof d & keyof ServiceClientOptions, min: number) =>
+    optional(o[field], d[field] as number, (v) => isTimerMs(v, min), at(field), timerRangeText(min));
   const num = (field: keyof typeof d & keyof ServiceClientOptions, min: number, max: number) =>
     optional(
       o[field],
@@ -302,13 +305,13 @@ export function validateServiceOptions(service: string, raw: unknown): ResolvedS
       optional(o.serviceDir, d.serviceDir, isString, at('serviceDir'), 'a folder path'),
     ),
     generated: generated === undefined ? undefined : path.resolve(generated),
-    connectTimeoutMs: int('connectTimeoutMs', 1),
-    callTimeoutMs: int('callTimeoutMs', 1),
+    connectTimeoutMs: ms('connectTimeoutMs', 1),
+    callTimeoutMs: ms('callTimeoutMs', 1),
     retries: int('retries', 0),
     idempotent: new Set(idempotent),
     poolMin: int('poolMin', 0),
     poolMax: int('poolMax', 1),
-    poolIdleTimeoutMs: int('poolIdleTimeoutMs', 1),
+    poolIdleTimeoutMs: ms('poolIdleTimeoutMs', 1),
     maxInFlightPerConnection: int('maxInFlightPerConnection', 1),
     maxReplyBytes: int('maxReplyBytes', 1024),
     maxStringBytes: limit('maxStringBytes'),
@@ -341,8 +344,8 @@ export function validateServiceOptions(service: string, raw: unknown): ResolvedS
     ),
     detectRate: num('detectRate', 0, 1),
     evictAfterFailures: int('evictAfterFailures', 0),
-    backoffInitialMs: int('backoffInitialMs', 1),
-    backoffMaxMs: int('backoffMaxMs', 1),
+    backoffInitialMs: ms('backoffInitialMs', 1),
+    backoffMaxMs: ms('backoffMaxMs', 1),
     backoffMultiplier: num('backoffMultiplier', 1, 100),
     backoffJitter: num('backoffJitter', 0, 1),
     shareState: optional(
@@ -353,7 +356,7 @@ export function validateServiceOptions(service: string, raw: unknown): ResolvedS
       'a boolean',
     ),
     stateDir: path.resolve(optional(o.stateDir, d.stateDir(), isString, at('stateDir'), 'a folder path')),
-    stateSyncMs: int('stateSyncMs', 0),
+    stateSyncMs: ms('stateSyncMs', 0),
   };
   if (resolved.poolMin > resolved.poolMax) {
     throw new ClientConfigError(

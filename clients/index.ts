@@ -11,7 +11,7 @@ export {
   pickAddress,
 } from './address-policy.js';
 export { type ClientCallContext, type ClientInterceptor, withHeaders } from './call-headers.js';
-export { type BackoffPolicy, backoffBoundMs, backoffDelayMs } from './backoff.js';
+export { type BackoffPolicy, backoffBoundMs, backoffDelayMs } from '../src/common/backoff.js';
 export type { CallObserver, CallReport } from './call-report.js';
 export {
   CLIENT_DEFAULTS,

@@ -5,7 +5,6 @@
  * not read as a drop in calls.
  */
 import { completed, type HostSnapshot, ServerTotals } from './stats-aggregate.js';
-import type { HostStatus } from './supervisor.js';
 
 /** Calls per second of every `Service.method`, over the window that ends at the snapshot. */
 export interface CallRatesView {
@@ -91,9 +90,9 @@ interface Sample {
 }
 
 /** A status source that adds {@link CallRatesView} rates to every status. */
-export interface RatedStatus {
+export interface RatedStatus<S extends HostSnapshot> {
   /** The host's status with `rates` set. */
-  status(): Promise<HostStatus>;
+  status(): Promise<S & { rates: CallRatesView }>;
   /** Stops sampling. Idempotent. */
   close(): void;
 }
@@ -106,10 +105,10 @@ export interface RatedStatus {
  * const rated = trackCallRates(() => supervisor.status());
  * const { rates } = await rated.status(); // rates.callsPerSec['HelloWorld.sayHello']
  */
-export function trackCallRates(
-  collect: () => Promise<HostStatus>,
+export function trackCallRates<S extends HostSnapshot>(
+  collect: () => Promise<S>,
   options: CallRatesOptions = {},
-): RatedStatus {
+): RatedStatus<S> {
   const rates = new CallRates(options);
   const timer = setInterval(() => {
     collect().then(

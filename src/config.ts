@@ -15,6 +15,9 @@ import {
 } from './common/decode-limits.js';
 import { ThriftHostError } from './common/errors.js';
 import { loadGeneratedService } from './common/generated-service.js';
+import { isTimerMs, timerRangeText } from './common/timer-range.js';
+import { controlSocketPath, MAX_SOCKET_PATH_BYTES } from './control.js';
+import { findCollision, type Listener } from './listener-collisions.js';
 import {
   type ProtocolName,
   parseProtocolName,
@@ -214,19 +217,21 @@ export function validateHostConfig(raw: unknown, file: string): HostConfig {
     validateService(v, s, `services[${i}]`, baseDir, genDir),
   );
   const names = new Set<string>();
-  const ports = new Map<number, string>();
   services.forEach((s, i) => {
     if (names.has(s.name)) v.fail(`services[${i}].name`, `"${s.name}" is used twice; names must be unique`);
     names.add(s.name);
-    const other = s.listen.port !== 0 ? ports.get(s.listen.port) : undefined;
-    if (other) {
-      v.fail(
-        `services[${i}].listen`,
-        `port ${s.listen.port} is already used by ${other}; to serve several services on one port, list them in one entry's "multiplex"`,
-      );
-    }
-    ports.set(s.listen.port, s.name);
   });
+  const stats = top.stats === undefined || top.stats === null ? undefined : validateStats(v, top.stats);
+  checkListeners(v, services, stats);
+  const pidFile = path.resolve(baseDir, v.optString(top.pidFile, 'pidFile') ?? DEFAULTS.pidFile);
+  const socketBytes = Buffer.byteLength(controlSocketPath(pidFile));
+  if (socketBytes > MAX_SOCKET_PATH_BYTES) {
+    v.fail(
+      'pidFile',
+      `${pidFile} is too long: its control socket ${controlSocketPath(pidFile)} would take ${socketBytes} bytes, ` +
+        `and a unix socket path holds at most ${MAX_SOCKET_PATH_BYTES}; choose a shorter path`,
+    );
+  }
   const logLevel = v.optString(top.logLevel, 'logLevel') ?? DEFAULTS.logLevel;
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     v.fail('logLevel', `"${logLevel}" is not one of fatal, error, warn, info, debug, trace, silent`);
@@ -234,11 +239,11 @@ export function validateHostConfig(raw: unknown, file: string): HostConfig {
   return {
     file,
     baseDir,
-    pidFile: path.resolve(baseDir, v.optString(top.pidFile, 'pidFile') ?? DEFAULTS.pidFile),
+    pidFile,
     logDir: path.resolve(baseDir, v.optString(top.logDir, 'logDir') ?? DEFAULTS.logDir),
     logLevel,
-    gracefulTimeoutMs: v.optInt(top.gracefulTimeoutMs, 'gracefulTimeoutMs', 0) ?? DEFAULTS.gracefulTimeoutMs,
-    stats: top.stats === undefined || top.stats === null ? undefined : validateStats(v, top.stats),
+    gracefulTimeoutMs: v.optMs(top.gracefulTimeoutMs, 'gracefulTimeoutMs', 0) ?? DEFAULTS.gracefulTimeoutMs,
+    stats,
     services,
   };
 }
@@ -367,7 +372,7 @@ function validateService(
     interceptors: interceptorPaths(v, o.interceptors, `${at}.interceptors`, baseDir),
     callContext: v.optBool(o.callContext, `${at}.callContext`) ?? DEFAULTS.callContext,
     env: envMap(v, o.env, `${at}.env`),
-    idleTimeoutMs: v.optInt(o.idleTimeoutMs, `${at}.idleTimeoutMs`, 0) ?? DEFAULTS.idleTimeoutMs,
+    idleTimeoutMs: v.optMs(o.idleTimeoutMs, `${at}.idleTimeoutMs`, 0) ?? DEFAULTS.idleTimeoutMs,
     maxRequests: v.optInt(o.maxRequests, `${at}.maxRequests`, 0) ?? DEFAULTS.maxRequests,
     maxMemoryMB: v.optInt(o.maxMemoryMB, `${at}.maxMemoryMB`, 0) ?? DEFAULTS.maxMemoryMB,
     nodeArgs: nodeArgs(v, o.nodeArgs, `${at}.nodeArgs`),
@@ -416,6 +421,22 @@ function i64Mode(v: Validator, raw: unknown, at: string): I64Mode {
   const mode = v.optString(raw, at) ?? DEFAULTS.i64;
   if (mode !== 'int64' && mode !== 'bigint') v.fail(at, `"${mode}" is not one of int64, bigint`);
   return mode;
+}
+
+function checkListeners(v: Validator, services: ServiceConfig[], stats: StatsConfig | undefined): void {
+  const listeners: Listener[] = services.map((s, i) => ({
+    field: `services[${i}].listen`,
+    protocol: 'tcp',
+    address: s.listen,
+  }));
+  if (stats) listeners.push({ field: 'stats.listen', protocol: 'tcp', address: stats.listen });
+  if (stats?.udp) listeners.push({ field: 'stats.udp', protocol: 'udp', address: stats.udp });
+  const collision = findCollision(listeners);
+  if (collision) {
+    const bothServices = collision.field.startsWith('services[') && collision.other.startsWith('services[');
+    const hint = bothServices ? '; to serve several services on one port, list them in one entry\'s "multiplex"' : '';
+    v.fail(collision.field, `${collision.address} is already used by ${collision.other}${hint}`);
+  }
 }
 
 function binding(v: Validator, o: Record<string, unknown>, at: string, baseDir: string): ServiceBinding {
@@ -528,6 +549,13 @@ class Validator {
     if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < min || raw > max) {
       this.fail(field, `must be an integer from ${min} to ${max}, got ${show(raw)}`);
     }
+    return raw;
+  }
+
+  /** A millisecond setting: it ends up in a timer, so it must fit a timer's range. */
+  optMs(raw: unknown, field: string, min: number): number | undefined {
+    if (raw === undefined) return undefined;
+    if (!isTimerMs(raw, min)) this.fail(field, `must be ${timerRangeText(min)}, got ${show(raw)}`);
     return raw;
   }
 }

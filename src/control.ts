@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import { ThriftHostError } from './common/errors.js';
-import { ControlError, PermissionError, RemoteError } from './host-errors.js';
+import { AlreadyRunningError, ControlError, PermissionError, RemoteError } from './host-errors.js';
 
 /** Commands the master answers. */
 export type ControlCommand = 'status' | 'reload' | 'stop';
@@ -25,8 +25,11 @@ export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 /** How long the master waits for a request line once a client connected. */
 export const REQUEST_TIMEOUT_MS = 5_000;
 
-/** Longest unix socket path Linux accepts (sun_path is 108 bytes with the terminating NUL). */
-const MAX_SOCKET_PATH_BYTES = 107;
+/**
+ * Longest control socket path: Linux's sun_path is 108 bytes with the terminating NUL, and the
+ * socket is bound one byte longer (`<path>~`) before it is renamed into place.
+ */
+export const MAX_SOCKET_PATH_BYTES = 106;
 const COMMANDS: readonly ControlCommand[] = ['status', 'reload', 'stop'];
 
 /** The control socket path for a pid file. */
@@ -35,32 +38,83 @@ export function controlSocketPath(pidFile: string): string {
 }
 
 /**
- * The master's end: listens on `socketPath` (a stale socket file there is removed first: the
- * caller holds the pid file, so no other master uses it).
+ * The master's end: listens on `socketPath`. A socket file already there is removed only when
+ * nothing answers on it (a crashed master's leftover); one that answers belongs to a live master
+ * (whose pid file was deleted by hand, say), and is left alone.
+ * @param pidFile the pid file this socket belongs to (for messages)
+ * @throws AlreadyRunningError when a master answers on `socketPath`; ControlError, PermissionError
  *
  * @example
- * const server = await listenControl('/run/rpc.pid.sock', { status, reload, stop });
+ * const server = await listenControl('/run/rpc.pid.sock', { status, reload, stop }, '/run/rpc.pid');
  * await server.close();
  */
-export async function listenControl(socketPath: string, handlers: ControlHandlers): Promise<ControlServer> {
+export async function listenControl(
+  socketPath: string,
+  handlers: ControlHandlers,
+  pidFile = socketPath.replace(/\.sock$/, ''),
+): Promise<ControlServer> {
   if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
     throw new ControlError(
       `Control socket path ${socketPath} is longer than ${MAX_SOCKET_PATH_BYTES} bytes (a unix socket limit): set "pidFile" to a shorter path`,
     );
   }
+  const existing = await probeControlSocket(socketPath);
+  if (existing === 'answers') {
+    const status = (await controlRequest(socketPath, 'status', { timeoutMs: 5_000 }).catch(() => undefined)) as
+      | { master?: { pid?: unknown } }
+      | undefined;
+    const pid = typeof status?.master?.pid === 'number' ? status.master.pid : 0;
+    throw new AlreadyRunningError(pid, pidFile, `answering on ${socketPath} though its pid file was removed`);
+  }
+  if (existing === 'stale') removeStaleSocket(socketPath);
+  // libuv unlinks the path a unix server was bound to when it closes, whatever file is there by
+  // then: bound aside and renamed into place, the server owns no path, and close() removes the
+  // socket file only if it is still this server's.
+  const boundPath = `${socketPath}~`;
+  removeStaleSocket(boundPath);
+  const server = net.createServer((socket) => serve(socket, handlers));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) => reject(fsError(err, `listen on control socket ${socketPath}`)));
+    server.listen(boundPath, () => resolve());
+  });
+  server.on('error', () => {});
+  try {
+    fs.renameSync(boundPath, socketPath);
+  } catch (err) {
+    server.close();
+    throw fsError(err, `create control socket ${socketPath}`);
+  }
+  return new ControlServer(server, socketPath, fileIdentity(socketPath));
+}
+
+/**
+ * What is at a control socket path: `absent` (no file), `stale` (a file nothing answers on) or
+ * `answers` (a process accepts connections on it).
+ */
+export function probeControlSocket(socketPath: string): Promise<'absent' | 'stale' | 'answers'> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(socketPath);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve('answers');
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') resolve('absent');
+      // ECONNREFUSED: a socket file without a listener; ENOTSOCK: some other file.
+      else if (err.code === 'ECONNREFUSED' || err.code === 'ENOTSOCK') resolve('stale');
+      else reject(fsError(err, `check the control socket ${socketPath}`));
+    });
+  });
+}
+
+/** Removes a control socket file that {@link probeControlSocket} found stale. */
+export function removeStaleSocket(socketPath: string): void {
   try {
     fs.unlinkSync(socketPath);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
       throw fsError(err, `remove stale control socket ${socketPath}`);
   }
-  const server = net.createServer((socket) => serve(socket, handlers));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(fsError(err, `listen on control socket ${socketPath}`)));
-    server.listen(socketPath, () => resolve());
-  });
-  server.on('error', () => {});
-  return new ControlServer(server, socketPath);
 }
 
 /** A listening control socket. */
@@ -71,18 +125,25 @@ export class ControlServer {
     private readonly server: net.Server,
     /** Path of the unix socket. */
     readonly path: string,
+    /** Device, inode and change time of the socket file this server created. */
+    private readonly identity: string | undefined,
   ) {}
 
-  /** Stops listening and removes the socket file. Idempotent. */
+  /**
+   * Stops listening and removes the socket file if it is still the one this server created
+   * (another master may have replaced it). Idempotent.
+   */
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       // Do not wait for a CLI still connected (e.g. `rpc stop` polling): it gets EOF.
       (this.server as net.Server & { closeAllConnections?(): void }).closeAllConnections?.();
-      try {
-        fs.unlinkSync(this.path);
-      } catch {
-        // already gone
+      if (this.identity !== undefined && fileIdentity(this.path) === this.identity) {
+        try {
+          fs.unlinkSync(this.path);
+        } catch {
+          // already gone
+        }
       }
     });
     return this.closing;
@@ -215,6 +276,16 @@ function serve(socket: net.Socket, handlers: ControlHandlers): void {
         ),
     );
   });
+}
+
+function fileIdentity(file: string): string | undefined {
+  try {
+    // An inode number is reused as soon as a file is unlinked; the change time (ns) is not.
+    const stat = fs.statSync(file, { bigint: true });
+    return `${stat.dev}:${stat.ino}:${stat.ctimeNs}`;
+  } catch {
+    return undefined;
+  }
 }
 
 function errorBody(code: string, message: string) {

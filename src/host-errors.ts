@@ -33,10 +33,11 @@ export class NotRunningError extends ThriftHostError {
 export class AlreadyRunningError extends ThriftHostError {
   readonly pid: number;
 
-  constructor(pid: number, pidFile: string) {
+  /** @param where how it was found; the pid file by default */
+  constructor(pid: number, pidFile: string, where = `pid file ${pidFile}`) {
     super(
       'ERR_ALREADY_RUNNING',
-      `thrifthost is already running (pid ${pid}, pid file ${pidFile}); use \`rpc stop\` or \`rpc reload\``,
+      `thrifthost is already running (pid ${pid}, ${where}); use \`rpc stop\` or \`rpc reload\``,
     );
     this.pid = pid;
   }

@@ -1,7 +1,8 @@
 /**
  * Messages between the master (supervisor) and its workers over the node:cluster IPC channel.
  * One discriminated union per direction; `t` is the tag. Sockets travel as the send handle of
- * `handoff` / `adopt` so a reload can move an idle connection to a new worker without closing it.
+ * `connection` (a new connection the master accepted) and of `handoff` / `adopt` (a reload moving
+ * an idle connection to a new worker without closing it).
  */
 import type { HostPort } from './common/address.js';
 import type { ServiceConfig } from './config.js';
@@ -56,7 +57,13 @@ export interface FailureRecord {
 
 /** What the master tells a worker at fork time (JSON in env `THRIFTHOST_WORKER`). */
 export interface WorkerBootstrap {
+  /** `listen` holds the address the master bound (the real port when the config says 0). */
   service: ServiceConfig;
+  /**
+   * The master accepts the connections and sends them (`connection` messages): the worker does
+   * not listen itself. False only for a worker run without the master's listener.
+   */
+  masterAccepts?: boolean;
   logLevel: string;
   gracefulTimeoutMs: number;
   generation: number;
@@ -68,10 +75,17 @@ export type WorkerMessage =
   | { t: 'fatal'; code: string; message: string }
   | { t: 'stats'; id: number; stats: WorkerStats }
   | { t: 'handoff'; pending: string }
-  | { t: 'recycle'; reason: string };
+  | { t: 'recycle'; reason: string }
+  /** The worker holds connection `id` (sent with `connection`): the master may close its copy. */
+  | { t: 'accepted'; id: number };
 
 /** Master -> worker. */
-export type MasterMessage = { t: 'drain' } | { t: 'stats'; id: number } | { t: 'adopt'; pending: string };
+export type MasterMessage =
+  | { t: 'drain' }
+  | { t: 'stats'; id: number }
+  | { t: 'adopt'; pending: string }
+  /** A new connection the master accepted (the socket is the send handle); answer `accepted`. */
+  | { t: 'connection'; id: number };
 
 /** Env var carrying the {@link WorkerBootstrap}. */
 export const WORKER_ENV = 'THRIFTHOST_WORKER';

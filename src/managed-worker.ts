@@ -37,6 +37,8 @@ export interface ForkOptions {
   generation: number;
   /** Index of the slot (0 .. count-1) this worker fills. */
   slot: number;
+  /** The master accepts connections and sends them: the worker does not listen. @default false */
+  masterAccepts?: boolean;
   /** Restarts of that slot so far, shown by `rpc status`. */
   restarts: number;
 }
@@ -47,10 +49,13 @@ export const START_TIMEOUT_MS = 30_000;
 const FATAL_EXIT_GRACE_MS = 1_000;
 /** Extra time a draining worker gets past `gracefulTimeoutMs` before SIGKILL. */
 export const KILL_GRACE_MS = 2_000;
+/** Longest wait, after a worker's exit, for its IPC channel to report closed. */
+const CHANNEL_CLOSE_GRACE_MS = 1_000;
 
 /**
  * A forked worker. Events: `handoff(pending: string, socket: Socket)`, `recycle(reason: string)`,
- * `exit(exit: WorkerExit)`.
+ * `accepted(id: number)`, `exit(exit: WorkerExit)`, and `gone` once the process has exited and
+ * every message it sent has been read.
  */
 export class ManagedWorker extends EventEmitter {
   readonly pid: number;
@@ -84,6 +89,7 @@ export class ManagedWorker extends EventEmitter {
       logLevel: options.logLevel,
       gracefulTimeoutMs: options.gracefulTimeoutMs,
       generation: options.generation,
+      masterAccepts: options.masterAccepts ?? false,
     };
     cluster.setupPrimary({
       exec: options.exec,
@@ -119,6 +125,27 @@ export class ManagedWorker extends EventEmitter {
     }, START_TIMEOUT_MS);
     startTimer.unref();
 
+    // 'exit' may come before the last messages of the channel are read (an `accepted` among
+    // them): `gone` waits for the channel to close as well.
+    let channelOpen = worker.isConnected();
+    let goneEmitted = false;
+    const emitGone = () => {
+      if (goneEmitted || this.state !== 'exited') return;
+      if (channelOpen) {
+        // The channel of a dead process closes at once; do not depend on it entirely.
+        setTimeout(() => {
+          channelOpen = false;
+          emitGone();
+        }, CHANNEL_CLOSE_GRACE_MS).unref();
+        return;
+      }
+      goneEmitted = true;
+      this.emit('gone');
+    };
+    worker.on('disconnect', () => {
+      channelOpen = false;
+      emitGone();
+    });
     this.exited = new Promise<WorkerExit>((resolve) => {
       worker.on('exit', (code: number | null, signal: string | null) => {
         clearTimeout(startTimer);
@@ -130,6 +157,7 @@ export class ManagedWorker extends EventEmitter {
         settle = undefined;
         resolve(this.exitInfo);
         this.emit('exit', this.exitInfo);
+        emitGone();
       });
     });
 
@@ -161,6 +189,9 @@ export class ManagedWorker extends EventEmitter {
           break;
         case 'recycle':
           this.emit('recycle', msg.reason);
+          break;
+        case 'accepted':
+          this.emit('accepted', msg.id);
           break;
       }
     });
@@ -237,6 +268,22 @@ export class ManagedWorker extends EventEmitter {
       const message: MasterMessage = { t: 'adopt', pending };
       try {
         this.worker.send(message, socket, { keepOpen: false }, (err) => resolve(!err));
+      } catch {
+        resolve(false);
+      }
+    });
+  }
+
+  /**
+   * Sends a connection the master accepted. The master's copy stays open until the worker
+   * answers `accepted` (see connection-dispatcher.ts). Resolves false if it could not be sent.
+   */
+  offer(id: number, socket: Socket): Promise<boolean> {
+    return new Promise((resolve) => {
+      if (!this.alive || !this.worker.isConnected()) return resolve(false);
+      const message: MasterMessage = { t: 'connection', id };
+      try {
+        this.worker.send(message, socket, { keepOpen: true }, (err) => resolve(!err));
       } catch {
         resolve(false);
       }

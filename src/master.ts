@@ -13,7 +13,7 @@ import { StartError } from './host-errors.js';
 import type { Logger } from './logger.js';
 import { acquirePidFile, releasePidFile } from './pid-file.js';
 import { checkStatsAccess, type StatsServer, startStatsServer } from './stats-server.js';
-import { Supervisor, type SupervisorOptions } from './supervisor.js';
+import { type HostStatus, Supervisor, type SupervisorOptions } from './supervisor.js';
 
 /** Options of {@link runMaster}. */
 export interface MasterOptions {
@@ -47,13 +47,16 @@ export async function startMaster(options: MasterOptions): Promise<Master> {
   const { config, logger } = options;
   const acquired = acquirePidFile(config.pidFile);
   if (acquired.staleRemoved !== undefined) {
-    logger.warn({ pidFile: config.pidFile }, `removed stale pid file of pid ${acquired.staleRemoved}`);
+    logger.warn(
+      { pidFile: config.pidFile },
+      `removed stale pid file of pid ${acquired.staleRemoved} (${acquired.staleReason})`,
+    );
   }
   let control: ControlServer | undefined;
   let supervisor: Supervisor | undefined;
   let stats: StatsServer | undefined;
   let watcher: FileWatcher | undefined;
-  let rated: RatedStatus | undefined;
+  let rated: RatedStatus<HostStatus> | undefined;
   let stopping: Promise<void> | undefined;
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => {
@@ -100,7 +103,7 @@ export async function startMaster(options: MasterOptions): Promise<Master> {
         setImmediate(() => void stop());
         return { pids };
       },
-    });
+    }, config.pidFile);
     await sup.start();
     if (config.stats) {
       const admin: AdminActions = {

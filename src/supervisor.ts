@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { BackoffOptions } from './backoff.js';
+import type { BackoffOptions } from './common/backoff.js';
 import type { CallRatesView } from './call-rates.js';
 import type { HostConfig } from './config.js';
 import { ReloadError, StartError, WorkerNotFoundError } from './host-errors.js';
@@ -27,6 +27,14 @@ export interface SupervisorOptions {
   statsTimeoutMs?: number;
   /** Forks a worker; replaceable in tests. */
   forkWorker?: (options: ForkOptions) => ManagedWorker;
+  /**
+   * The master accepts each service's connections and hands them to the workers with an
+   * acknowledgement (connection-dispatcher.ts). False leaves accepting to node:cluster's
+   * round-robin primary, which loses a connection sent to a worker that dies before taking it;
+   * kept for comparison benchmarks.
+   * @default true
+   */
+  masterAccepts?: boolean;
 }
 
 /** One row of `rpc status`. Figures the worker did not report in time are null. */
@@ -104,6 +112,7 @@ export class Supervisor {
           logger: options.logger,
           // user/group: the worker drops privileges itself, after it listens.
           fork: { exec, logLevel: config.logLevel, gracefulTimeoutMs: config.gracefulTimeoutMs },
+          masterAccepts: options.masterAccepts ?? true,
           ...(options.backoff ? { backoff: options.backoff } : {}),
           ...(options.forkWorker ? { forkWorker: options.forkWorker } : {}),
         }),

@@ -13,6 +13,7 @@ import {
   type WorkerBootstrap,
   type WorkerMessage,
 } from './ipc.js';
+import { listenFailure } from './listen-failure.js';
 import { createLogger, type Logger } from './logger.js';
 import { ThriftServer } from './thrift-worker.js';
 
@@ -57,20 +58,18 @@ async function main(): Promise<void> {
     return;
   }
 
-  let bound: HostPort;
-  try {
-    bound = await server.listen();
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const message =
-      e.code === 'EADDRINUSE'
-        ? `port ${service.listen.port} is already in use (another rpc host or program listens there)`
-        : e.code === 'EACCES'
-          ? `no permission to listen on ${service.listen.host}:${service.listen.port} (ports below 1024 need root)`
-          : `cannot listen on ${service.listen.host}:${service.listen.port}: ${e.message}`;
-    log.error({ err }, message);
-    fail({ t: 'fatal', code: 'ERR_LISTEN', message }, WORKER_EXIT.LISTEN_FAILED);
-    return;
+  // The master normally accepts the connections itself and sends them over IPC (see
+  // connection-dispatcher.ts); then the worker binds nothing.
+  let bound: HostPort = service.listen;
+  if (!boot.masterAccepts) {
+    try {
+      bound = await server.listen();
+    } catch (err) {
+      const message = listenFailure(err as NodeJS.ErrnoException, service.listen);
+      log.error({ err }, message);
+      fail({ t: 'fatal', code: 'ERR_LISTEN', message }, WORKER_EXIT.LISTEN_FAILED);
+      return;
+    }
   }
   try {
     dropPrivileges(service.user, service.group, log);
@@ -90,6 +89,11 @@ async function main(): Promise<void> {
         break;
       case 'adopt':
         if (handle) server.adopt(handle, Buffer.from(msg.pending, 'base64'));
+        break;
+      case 'connection':
+        // Accept in this tick, before the socket's first read: a TLS listener wraps it whole.
+        if (handle) server.accept(handle);
+        send({ t: 'accepted', id: msg.id });
         break;
       case 'drain': {
         // TLS sockets carry session state in this process and cannot move: close them instead.

@@ -115,6 +115,15 @@ export class ThriftServer {
     });
   }
 
+  /**
+   * Serves a new connection accepted elsewhere (the master) as if this listener had accepted
+   * it: a TLS listener runs the handshake first.
+   */
+  accept(socket: Socket): void {
+    socket.setNoDelay(true);
+    this.server.emit('connection', socket);
+  }
+
   /** Serves a socket, optionally with bytes already read from it elsewhere. */
   adopt(socket: Socket, unread?: Buffer): void {
     if (this.draining && !this.drainHandOff) {

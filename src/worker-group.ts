@@ -7,9 +7,12 @@
  * draining worker has left its slot; the slot already holds its replacement.
  */
 import type { Socket } from 'node:net';
-import { Backoff, type BackoffOptions } from './backoff.js';
+import { formatAddress, type HostPort } from './common/address.js';
+import { Backoff, type BackoffOptions } from './common/backoff.js';
 import type { ServiceConfig } from './config.js';
-import { ReloadError } from './host-errors.js';
+import { ConnectionDispatcher } from './connection-dispatcher.js';
+import { ReloadError, StartError } from './host-errors.js';
+import { listenFailure } from './listen-failure.js';
 import type { Logger } from './logger.js';
 import { type ForkOptions, ManagedWorker, type WorkerExit } from './managed-worker.js';
 
@@ -21,6 +24,12 @@ export interface WorkerGroupContext {
   backoff?: BackoffOptions;
   /** Forks a worker; replaceable in tests. @default ManagedWorker.fork */
   forkWorker?: (options: ForkOptions) => ManagedWorker;
+  /**
+   * The group binds the service's address and hands every connection to a worker
+   * ({@link ConnectionDispatcher}); otherwise each worker listens itself through node:cluster.
+   * @default false (the Supervisor sets it)
+   */
+  masterAccepts?: boolean;
 }
 
 /** One worker replaced during a reload. */
@@ -37,6 +46,10 @@ export class WorkerGroup {
   private readonly live = new Set<ManagedWorker>();
   private generation = 0;
   private stopping = false;
+  /** Accepts the connections and hands them to the workers, when the master accepts. */
+  private readonly dispatcher: ConnectionDispatcher | undefined;
+  /** The address the dispatcher bound (the real port for port 0). */
+  private bound: HostPort | undefined;
 
   constructor(
     service: ServiceConfig,
@@ -51,6 +64,12 @@ export class WorkerGroup {
       respawnTimer: undefined,
       replacing: undefined,
     }));
+    this.dispatcher = ctx.masterAccepts
+      ? new ConnectionDispatcher(
+          () => this.workers.filter((w) => w.state === 'listening'),
+          ctx.logger.child({ service: service.name }),
+        )
+      : undefined;
   }
 
   /** Workers not yet exited, oldest first. */
@@ -64,13 +83,27 @@ export class WorkerGroup {
    */
   async start(generation: number): Promise<void> {
     this.generation = generation;
+    if (this.dispatcher) {
+      const listen = this.service.listen;
+      try {
+        this.bound = await this.dispatcher.listen(listen);
+      } catch (err) {
+        this.stopping = true;
+        throw new StartError(
+          `${this.service.name} (${formatAddress(listen)}): ${listenFailure(err as NodeJS.ErrnoException, listen)}`,
+          { workerCode: 'ERR_LISTEN', cause: err },
+        );
+      }
+    }
     const started = this.slots.map((slot) => this.forkInto(slot));
     try {
       await Promise.all(started.map((w) => w.listening));
     } catch (err) {
       this.stopping = true;
+      this.dispatcher?.close();
       for (const w of started) w.drain();
       await Promise.all(started.map((w) => w.exited));
+      this.dispatcher?.destroyPending();
       throw err;
     }
   }
@@ -131,10 +164,12 @@ export class WorkerGroup {
   /** Drains every worker (force-killed after the grace period) and waits until all are gone. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.dispatcher?.close();
     for (const slot of this.slots) clearTimeout(slot.respawnTimer);
     const all = this.workers;
     for (const w of all) w.drain();
     await Promise.all(all.map((w) => w.exited));
+    this.dispatcher?.destroyPending();
   }
 
   // --- internal ---
@@ -143,14 +178,28 @@ export class WorkerGroup {
     const fork = this.ctx.forkWorker ?? ManagedWorker.fork;
     const worker = fork({
       ...this.ctx.fork,
-      service: this.service,
+      service: this.bound ? { ...this.service, listen: this.bound } : this.service,
       generation: this.generation,
       slot: slot.index,
       restarts: slot.restarts,
+      masterAccepts: this.dispatcher !== undefined,
     });
     this.live.add(worker);
     slot.current ??= worker;
-    worker.on('exit', (exit: WorkerExit) => this.onExit(slot, worker, exit));
+    const dispatcher = this.dispatcher;
+    if (dispatcher) {
+      worker.on('accepted', (id: number) => dispatcher.accepted(worker, id));
+      // Only once its last messages are read: an `accepted` may still be on its way.
+      worker.on('gone', () => dispatcher.targetGone(worker));
+      worker.listening.then(
+        () => dispatcher.flush(),
+        () => {},
+      );
+    }
+    worker.on('exit', (exit: WorkerExit) => {
+      dispatcher?.suspendIfIdle();
+      this.onExit(slot, worker, exit);
+    });
     worker.on('handoff', (pending: string, socket: Socket | undefined) =>
       this.onHandoff(worker, pending, socket),
     );

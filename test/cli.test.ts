@@ -147,7 +147,7 @@ describe('rpc without a running master', () => {
 
     const status = await rpc(['status'], host.dir);
     expect(status.code).toBe(3);
-    expect(status.stderr).toContain(`pid ${deadPid} in ${host.pidFile} is gone; removed the stale pid file`);
+    expect(status.stderr).toContain(`pid file ${host.pidFile}: pid ${deadPid} is gone; removed the stale pid file`);
     expect(fs.existsSync(host.pidFile)).toBe(false);
     expect(fs.existsSync(`${host.pidFile}.sock`)).toBe(false);
 
@@ -157,7 +157,7 @@ describe('rpc without a running master', () => {
     expect(started.code).toBe(0);
     expect(started.stderr).toContain(`removed stale pid file ${host.pidFile} (pid ${deadPid} is gone)`);
     const { master } = await statusJson(host);
-    expect(fs.readFileSync(host.pidFile, 'utf8').trim()).toBe(String(master.pid));
+    expect(fs.readFileSync(host.pidFile, 'utf8').split('\n')[0]).toBe(String(master.pid));
     expect((await rpc(['stop'], host.dir)).code).toBe(0);
     await waitFor(() => alivePids([master.pid]).length === 0, 5000, 'master exit');
   });

@@ -1,5 +1,6 @@
 import thrift from 'thrift';
 import { afterEach, describe, expect, it } from 'vitest';
+import { CLIENT_DEFAULTS, validateServiceOptions } from '../clients/client-options.js';
 import { ThriftClient } from '../clients/index.js';
 import { GEN_DIR, startHelloServer, startThriftServer, type TestServer } from './helpers/servers.js';
 
@@ -178,6 +179,22 @@ describe('ThriftClient config errors', () => {
       );
     });
   }
+
+  it('rejects every *Ms option beyond a Node.js timer (2^31 - 1 ms), naming it', () => {
+    const msKeys = Object.keys(CLIENT_DEFAULTS).filter((k) => k.endsWith('Ms'));
+    expect(msKeys).toContain('callTimeoutMs');
+    for (const key of msKeys) {
+      // backoffInitialMs must not exceed backoffMaxMs: raise both to the limit.
+      const ok = { addresses: ['127.0.0.1:1'], backoffMaxMs: 2 ** 31 - 1, [key]: 2 ** 31 - 1 };
+      expect(() => validateServiceOptions('HelloWorld', ok), key).not.toThrow();
+      expect(() => ThriftClient.config({ HelloWorld: { ...ok, [key]: 3_000_000_000 } } as never), key).toThrow(
+        expect.objectContaining({
+          code: 'ERR_CLIENT_CONFIG',
+          message: expect.stringContaining(`HelloWorld.${key} must be an integer from`),
+        }),
+      );
+    }
+  });
 
   it('rejects an unconfigured service with ERR_UNKNOWN_SERVICE', () => {
     expect(() => ThriftClient.instance('Nope')).toThrow(

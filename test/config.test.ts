@@ -58,6 +58,18 @@ describe('validateHostConfig', () => {
     ]);
   });
 
+  it('accepts listeners that can all be bound', () => {
+    const config = validateHostConfig(
+      {
+        services: [hello(), hello({ name: 'B', listen: '127.0.0.2:9999' }), hello({ name: 'C', listen: '127.0.0.1:0' })],
+        stats: { listen: '127.0.0.1:0', udp: '127.0.0.1:9999' },
+      },
+      '/x/rpc.config.json',
+    );
+    expect(config.services).toHaveLength(3);
+    expect(config.stats?.udp).toEqual({ host: '127.0.0.1', port: 9999 });
+  });
+
   it('accepts protocol and transport aliases', () => {
     const config = validateHostConfig(
       { services: [hello({ protocol: 'TCompactProtocol', transport: 'TFramedTransport' })] },
@@ -77,11 +89,47 @@ describe('validateHostConfig', () => {
     [{ services: [hello(), hello()] }, 'services[1].name "HelloWorld" is used twice'],
     [
       { services: [hello(), hello({ name: 'B' })] },
-      'services[1].listen port 9999 is already used by HelloWorld',
+      'services[1].listen 127.0.0.1:9999 is already used by services[0].listen',
+    ],
+    [
+      { services: [hello({ listen: 'tcp://0.0.0.0:9999' }), hello({ name: 'B', listen: '127.0.0.1:9999' })] },
+      'services[1].listen 0.0.0.0:9999 is already used by services[0].listen',
+    ],
+    [
+      { services: [hello()], stats: { listen: '127.0.0.1:9999' } },
+      'stats.listen 127.0.0.1:9999 is already used by services[0].listen',
+    ],
+    [
+      { services: [hello()], pidFile: `/tmp/${'p'.repeat(100)}` },
+      `pidFile /tmp/${'p'.repeat(100)} is too long: its control socket`,
     ],
   ])('rejects %j', (raw, message) => {
     expect(() => validateHostConfig(raw, '/x/rpc.config.json')).toThrow(ConfigError);
     expect(() => validateHostConfig(raw, '/x/rpc.config.json')).toThrow(message);
+  });
+});
+
+describe('millisecond settings', () => {
+  // Where each one goes in the file; a new *Ms default missing here fails the first test.
+  const PLACES: Record<string, (ms: number) => unknown> = {
+    gracefulTimeoutMs: (ms) => ({ services: [hello()], gracefulTimeoutMs: ms }),
+    idleTimeoutMs: (ms) => ({ services: [hello({ idleTimeoutMs: ms })] }),
+  };
+  const FIELD: Record<string, string> = {
+    gracefulTimeoutMs: 'gracefulTimeoutMs',
+    idleTimeoutMs: 'services[0].idleTimeoutMs',
+  };
+
+  it('every *Ms default is checked here', () => {
+    expect(Object.keys(PLACES).sort()).toEqual(Object.keys(DEFAULTS).filter((k) => k.endsWith('Ms')).sort());
+  });
+
+  it.each(Object.keys(PLACES))('%s beyond a Node.js timer (2^31 - 1 ms) is refused naming the field', (key) => {
+    const place = PLACES[key]!;
+    expect(() => validateHostConfig(place(2 ** 31 - 1), '/x/rpc.config.json')).not.toThrow();
+    expect(() => validateHostConfig(place(3_000_000_000), '/x/rpc.config.json')).toThrow(
+      `${FIELD[key]} must be an integer from 0 to 2147483647 (milliseconds; a Node.js timer cannot wait longer`,
+    );
   });
 });
 
@@ -123,6 +171,11 @@ describe('config errors through the CLI', () => {
       'No generated code for service Nope',
     ],
     ['json.json', '{"services": [', 'not valid JSON'],
+    [
+      'timer.json',
+      { genDir: GEN, services: [hello()], gracefulTimeoutMs: 3_000_000_000 },
+      'gracefulTimeoutMs must be an integer from 0 to 2147483647',
+    ],
   ])('%s exits 2 naming the file and the field', async (name, content, message) => {
     const res = await startWith(name, content);
     expect(res.code).toBe(2);
@@ -130,6 +183,18 @@ describe('config errors through the CLI', () => {
     expect(res.stderr).toContain(message);
     expect(res.stderr).toContain('[ERR_CONFIG_INVALID]');
     expect(res.stdout).toBe('');
+  });
+
+  it('a pidFile too long for its control socket exits 2 and creates no folder', async () => {
+    const folder = path.join(dir, 'f'.repeat(90));
+    const res = await startWith('longpid.json', {
+      genDir: GEN,
+      services: [hello()],
+      pidFile: path.join(folder, 'rpc.pid'),
+    });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain(`pidFile ${path.join(folder, 'rpc.pid')} is too long`);
+    expect(fs.existsSync(folder)).toBe(false);
   });
 
   it('a missing config file exits 2 and says how to point at one', async () => {

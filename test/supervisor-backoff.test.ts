@@ -3,7 +3,7 @@
  * Pure: randomness is injected, no timers.
  */
 import { describe, expect, it } from 'vitest';
-import { Backoff } from '../src/backoff.js';
+import { Backoff } from '../src/common/backoff.js';
 
 describe('Backoff', () => {
   it('doubles from 100 ms up to the 10 s ceiling', () => {
@@ -21,6 +21,12 @@ describe('Backoff', () => {
       expect(low.next()).toBe(Math.round(base * 0.8));
       expect(high.next()).toBeLessThanOrEqual(Math.round(base * 1.2));
     }
+  });
+
+  it('never waits longer than the ceiling, jitter included (the client back-off rule)', () => {
+    const high = new Backoff({ random: () => 0.999999 });
+    const delays = Array.from({ length: 12 }, () => high.next());
+    expect(Math.max(...delays)).toBe(10_000);
   });
 
   it('starts over once a worker stayed up for resetAfterMs', () => {

@@ -86,6 +86,23 @@ describe('control socket', () => {
     expect(fs.existsSync(sock)).toBe(false);
   });
 
+  it('refuses to take over a socket a live master answers on, and removes only its own file', async () => {
+    const sock = path.join(dir, 'rpc.pid.sock');
+    server = await listenControl(sock, handlers);
+    await expect(listenControl(sock, handlers)).rejects.toMatchObject({ code: 'ERR_ALREADY_RUNNING' });
+    expect(await controlRequest(sock, 'stop')).toEqual({ pids: [1] });
+    // Another master's socket file at the same path (this one's was removed by hand).
+    fs.unlinkSync(sock);
+    const other = await listenControl(sock, handlers);
+    try {
+      await server.close();
+      expect(await controlRequest(sock, 'stop')).toEqual({ pids: [1] });
+    } finally {
+      await other.close();
+    }
+    expect(fs.existsSync(sock)).toBe(false);
+  });
+
   it('names the socket when nothing listens, and times out a silent master', async () => {
     const missing = path.join(dir, 'none.sock');
     await expect(controlRequest(missing, 'status')).rejects.toMatchObject({ code: 'ERR_CONTROL' });

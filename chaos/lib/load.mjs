@@ -190,12 +190,23 @@ export function rawClient(port, { transport = 'buffered' } = {}) {
     max_attempts: 1,
   });
   let closed;
+  // The Apache client leaves a call pending when its connection closes (and with max_attempts
+  // it reconnects quietly, emitting 'reconnecting' instead of 'close'): the server closing the
+  // connection is an outcome the caller can see, so it settles the calls in flight here.
+  let onClosed;
+  const whenClosed = new Promise((_, reject) => {
+    onClosed = reject;
+  });
+  whenClosed.catch(() => {});
   conn.on('error', (err) => {
     closed ??= err;
   });
-  conn.on('close', () => {
+  const onClose = () => {
     closed ??= Object.assign(new Error('connection closed'), { code: 'RAW_CONNECTION_CLOSED' });
-  });
+    onClosed(closed);
+  };
+  conn.on('close', onClose);
+  conn.on('reconnecting', onClose);
   const client = thrift.createClient(HelloWorld, conn);
   const ready = new Promise((resolve) => {
     if (conn.connected) resolve();
@@ -208,12 +219,16 @@ export function rawClient(port, { transport = 'buffered' } = {}) {
     get closed() {
       return closed;
     },
-    /** Resolves the reply; rejects on a dead connection or after `timeoutMs` (the Apache client never does). */
+    /**
+     * Resolves the reply; rejects when the connection closes, or after `timeoutMs` without
+     * either (the Apache client does neither).
+     */
     sayHello(name, timeoutMs = 3000) {
       if (closed) return Promise.reject(closed);
       let timer;
       return Promise.race([
         client.sayHello(name),
+        whenClosed,
         new Promise((_, reject) => {
           timer = setTimeout(
             () =>

@@ -1,10 +1,11 @@
 // Scenario 2: SIGKILL of random workers every few hundred ms under load. Every call must either
 // succeed or fail with a clear (coded) error within its bound; the host must end with `count`
-// listening workers.
+// listening workers. Raw Apache clients (no call timeout of their own) run alongside: none may
+// hang, i.e. every raw call gets a reply or sees its connection close within RAW_HANG_MS.
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { FIXTURES, Host, sleep, waitFor } from '../lib/host.mjs';
-import { round, runLoops, ThriftClient, thriftClientFor } from '../lib/load.mjs';
+import { rawLoops, round, runLoops, ThriftClient, thriftClientFor } from '../lib/load.mjs';
 import { killPid } from '../lib/procs.mjs';
 
 const COUNT = 2;
@@ -12,6 +13,9 @@ const CALL_TIMEOUT_MS = 2000;
 const CONNECT_TIMEOUT_MS = 1000;
 // One attempt (retries: 0): pool wait + connect + reply, plus scheduling slack.
 const BOUND_MS = CALL_TIMEOUT_MS + CONNECT_TIMEOUT_MS + CALL_TIMEOUT_MS + 1000;
+// A raw call with neither a reply nor a close this long is hung: far past a respawn's first
+// back-off steps and the master's hold limit for connections waiting for a worker (2 s).
+const RAW_HANG_MS = 10_000;
 
 export default {
   id: '2',
@@ -37,6 +41,12 @@ export default {
         concurrency: 4,
         boundMs: BOUND_MS,
         call: (loop, n) => ({ promise: hello.sayHello(`k${loop}-${n}`), expect: `Hello k${loop}-${n}` }),
+      });
+      const raw = rawLoops({
+        label: 'raw thrift',
+        port: host.ports.HelloWorld,
+        connections: 4,
+        timeoutMs: RAW_HANG_MS,
       });
       await sleep(1000);
       const masterSocketsBefore = host.masterSockets();
@@ -67,7 +77,8 @@ export default {
       );
       if (okAt) firstOkAfter = okAt - lastKill;
       await sleep(1000);
-      const t = await load.stop();
+      const [t, r] = [await load.stop(), await raw.stop()];
+      const rawHung = (r.codes.RAW_TIMEOUT ?? 0) + r.neverSettled;
       await ThriftClient.destroy();
       await sleep(500);
       const masterSocketsAfter = host.masterSockets();
@@ -76,6 +87,7 @@ export default {
       const unexpected = host.unexpectedExits().filter((pid) => !killed.has(pid));
       const fatal = host.fatalLines();
       log(`${killed.size} workers killed; errors ${JSON.stringify(t.codes)}; max ${round(t.maxMs)} ms`);
+      log(`raw thrift: ${r.calls} calls, errors ${JSON.stringify(r.codes)}, hung ${rawHung}`);
       const pass =
         t.unclear === 0 &&
         t.overBound === 0 &&
@@ -98,6 +110,17 @@ export default {
               ? undefined
               : `unclear errors ${t.unclear}, over bound ${t.overBound}, wrong replies ${t.wrong}, listening ${listening}/${COUNT}, unexpected exits ${unexpected.length}, fatal log lines ${fatal.length}`,
           },
+          {
+            scenario: `2 ${killed.size} worker SIGKILLs: raw thrift`,
+            calls: r.calls,
+            failed: r.failed,
+            lost: r.wrong + rawHung,
+            crashes: `${unexpected.length} (+${killed.size} killed)`,
+            recover: `${rawHung} hung`,
+            target: `0 hung (reply or close within ${RAW_HANG_MS / 1000} s), 0 wrong replies`,
+            pass: rawHung === 0 && r.wrong === 0,
+            note: rawHung === 0 && r.wrong === 0 ? undefined : `hung ${rawHung}, wrong replies ${r.wrong}`,
+          },
         ],
         details: {
           killForMs,
@@ -117,6 +140,7 @@ export default {
           unexpectedExits: unexpected,
           fatalLogLines: fatal.slice(0, 5),
           load: t.summary(),
+          rawLoad: { ...r.summary(), hung: rawHung },
         },
       };
     } finally {

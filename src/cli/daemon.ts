@@ -11,7 +11,7 @@ import { type HostConfig, loadHostConfig } from '../config.js';
 import { AlreadyRunningError, PermissionError, RemoteError, StartError } from '../host-errors.js';
 import { createLogger } from '../logger.js';
 import { startMaster } from '../master.js';
-import { isProcessAlive, readPidFile } from '../pid-file.js';
+import { readPidRecord, staleReason } from '../pid-file.js';
 import type { HostStatus } from '../supervisor.js';
 
 /** The one message a daemon sends its parent. */
@@ -39,11 +39,12 @@ export async function spawnDaemon(
 ): Promise<{ status: HostStatus; notes: string[]; log: string }> {
   const config = loadHostConfig(configFile);
   const notes: string[] = [];
-  const running = readPidFile(config.pidFile);
+  const running = readPidRecord(config.pidFile);
   if (running !== undefined) {
-    if (isProcessAlive(running)) throw new AlreadyRunningError(running, config.pidFile);
+    const stale = staleReason(running);
+    if (stale === undefined) throw new AlreadyRunningError(running.pid, config.pidFile);
     fs.rmSync(config.pidFile, { force: true });
-    notes.push(`removed stale pid file ${config.pidFile} (pid ${running} is gone)`);
+    notes.push(`removed stale pid file ${config.pidFile} (${stale})`);
   }
   const log = daemonLogFile(config);
   let fd: number;

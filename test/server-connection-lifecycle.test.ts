@@ -1,5 +1,6 @@
 /**
- * Review findings on src/connection.ts, each shown with real sockets on 127.0.0.1.
+ * A server connection's life past the plain call: half-close, retire with hand-off, input in
+ * pieces, closing when idle; each shown with real sockets on 127.0.0.1.
  */
 import fs from 'node:fs';
 import net from 'node:net';
@@ -21,7 +22,7 @@ const argsOf = (m: string, a: object) => new (catalog.methods.get(m)!.Args as an
 
 /** A Catalog handler whose oneway `touch` finishes after `touchDelayMs`. */
 function slowTouchHandler(touchDelayMs: number): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'review-conn-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'th-conn-'));
   cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'handler.js');
   fs.writeFileSync(

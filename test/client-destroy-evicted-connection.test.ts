@@ -1,5 +1,6 @@
 /**
- * Review findings on the client's connection pool, with real sockets on 127.0.0.1.
+ * destroy() and a connection the pool already let go of: its pending call is still rejected
+ * (real sockets on 127.0.0.1).
  */
 import { afterEach, expect, it } from 'vitest';
 import { ThriftClient } from '../clients/index.js';

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { type HostPort, parseAddress } from './common/address.js';
 import { ThriftHostError } from './common/errors.js';
 import { loadGeneratedService } from './common/generated-service.js';
+import { findHandlerFile } from './handler-module.js';
 import {
   type ProtocolName,
   parseProtocolName,
@@ -43,8 +44,11 @@ export const DEFAULTS = {
   adminAllowRemote: false,
   /** Extra Node.js flags for worker processes, e.g. `--max-semi-space-size=1` for a smaller heap. */
   nodeArgs: [] as readonly string[],
-  /** Conventional handler location, relative to the config file's folder. */
-  handler: (service: string) => `services/${service}/handler.js`,
+  /**
+   * Conventional handler location, relative to the config file's folder, without its extension:
+   * the first of `.ts`, `.mts`, `.cts`, `.js`, `.mjs`, `.cjs` that exists (`findHandlerFile`).
+   */
+  handler: (service: string) => `services/${service}/handler`,
 } as const;
 
 /** Shortest admin token accepted (`stats.admin.token`): guessing it must not be practical. */
@@ -343,8 +347,14 @@ function validateService(
 function binding(v: Validator, o: Record<string, unknown>, at: string, baseDir: string): ServiceBinding {
   const service = v.string(o.service, `${at}.service`);
   if (!/^[A-Za-z_]\w*$/.test(service)) v.fail(`${at}.service`, `"${service}" is not a Thrift service name`);
-  const handler = v.optString(o.handler, `${at}.handler`) ?? DEFAULTS.handler(service);
-  return { service, handler: path.resolve(baseDir, handler) };
+  const handler = v.optString(o.handler, `${at}.handler`);
+  return {
+    service,
+    handler:
+      handler === undefined
+        ? findHandlerFile(path.resolve(baseDir, DEFAULTS.handler(service)))
+        : path.resolve(baseDir, handler),
+  };
 }
 
 function validateStats(v: Validator, raw: unknown): StatsConfig {

@@ -3,19 +3,13 @@
  * handler, wrapped so the connection code can call any method the same way whether the
  * handler returns a value, a promise, or takes a Node-style callback.
  */
-import { createRequire } from 'node:module';
 import thrift from 'thrift';
-import { ThriftHostError } from './common/errors.js';
 import { type GeneratedService, loadGeneratedService, type MethodInfo } from './common/generated-service.js';
 import type { ServiceBinding, ServiceConfig } from './config.js';
+import { HandlerLoadError, importHandlerModule, pickHandlerExport, requireHandlerModule } from './handler-module.js';
 import type { MethodCounter, StatsRegistry } from './stats.js';
 
-/** A handler module could not be loaded or does not implement its service. */
-export class HandlerLoadError extends ThriftHostError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('ERR_HANDLER_LOAD', message, options);
-  }
-}
+export { HandlerLoadError } from './handler-module.js';
 
 /** One callable method: generated description + user function + its counters. */
 export interface MethodEntry {
@@ -38,37 +32,48 @@ export interface ServiceTable {
 }
 
 /**
- * Loads the generated code and handler of every service a listener serves.
+ * Loads the generated code and handler of every service a listener serves, importing each
+ * handler with `import()` (ESM, CommonJS, TypeScript, top-level await). What workers use.
  * @throws GeneratedCodeError when the generated code is missing or of the wrong shape
  * @throws HandlerLoadError when the handler module throws, is missing, or lacks methods
  */
-export function loadServiceTable(config: ServiceConfig, stats: StatsRegistry): ServiceTable {
-  const methods = new Map<string, MethodEntry>();
+export async function importServiceTable(config: ServiceConfig, stats: StatsRegistry): Promise<ServiceTable> {
+  const handlers: Record<string, unknown>[] = [];
   for (const binding of config.bindings) {
     const generated = loadGeneratedService(config.genDir, binding.service);
-    const handler = loadHandler(binding, generated);
-    for (const info of generated.methods.values()) {
-      const wireName = config.multiplexed ? `${binding.service}:${info.name}` : info.name;
-      methods.set(wireName, createEntry(binding.service, info, handler, stats));
-    }
+    const mod = await importHandlerModule(binding.handler, describe(binding));
+    handlers.push(handlerFromModule(mod, binding, generated));
   }
-  return { multiplexed: config.multiplexed, methods, services: config.bindings.map((b) => b.service) };
+  return buildTable(config, stats, handlers);
 }
 
 /**
- * Requires a handler module and finds the handler in it: the export named `<Service>Handler`,
- * else `default`, else `handler`, else the module itself. A class is instantiated; a plain
- * function is called as a factory.
+ * {@link importServiceTable} with `require()` instead of `import()`: the synchronous path of
+ * `new ThriftServer()` in-process. Everything but an ES module with top-level await loads.
  */
+export function loadServiceTable(config: ServiceConfig, stats: StatsRegistry): ServiceTable {
+  const handlers = config.bindings.map((binding) => loadHandler(binding, loadGeneratedService(config.genDir, binding.service)));
+  return buildTable(config, stats, handlers);
+}
+
+/** Requires a handler module and returns its handler, as {@link handlerFromModule} finds it. */
 export function loadHandler(binding: ServiceBinding, generated: GeneratedService): Record<string, unknown> {
-  const where = `handler ${binding.handler} of service ${binding.service}`;
-  let mod: Record<string, unknown>;
-  try {
-    mod = createRequire(binding.handler)(binding.handler);
-  } catch (err) {
-    throw new HandlerLoadError(`Loading ${where} failed: ${(err as Error).message}`, { cause: err });
-  }
-  let handler: unknown = mod[`${binding.service}Handler`] ?? mod.default ?? mod.handler ?? mod;
+  return handlerFromModule(requireHandlerModule(binding.handler, describe(binding)), binding, generated);
+}
+
+/**
+ * Finds the handler in a loaded module: the export named `<Service>Handler`, else `default`,
+ * else `handler`, else the module itself. A class is instantiated; a plain function is called
+ * as a factory.
+ * @throws HandlerLoadError when there is no handler object or it lacks a method of the IDL
+ */
+export function handlerFromModule(
+  mod: Record<string, unknown>,
+  binding: ServiceBinding,
+  generated: GeneratedService,
+): Record<string, unknown> {
+  const where = describe(binding);
+  let handler: unknown = pickHandlerExport(mod, binding.service);
   if (typeof handler === 'function') {
     const fn = handler as Function & { prototype?: object };
     const isClass = /^class\b/.test(Function.prototype.toString.call(fn)) || hasOwnMethods(fn.prototype);
@@ -100,6 +105,26 @@ export function internalError(entry: MethodEntry): thrift.Thrift.TApplicationExc
 }
 
 // --- internal ---
+
+function describe(binding: ServiceBinding): string {
+  return `handler ${binding.handler} of service ${binding.service}`;
+}
+
+function buildTable(
+  config: ServiceConfig,
+  stats: StatsRegistry,
+  handlers: readonly Record<string, unknown>[],
+): ServiceTable {
+  const methods = new Map<string, MethodEntry>();
+  config.bindings.forEach((binding, i) => {
+    const generated = loadGeneratedService(config.genDir, binding.service);
+    for (const info of generated.methods.values()) {
+      const wireName = config.multiplexed ? `${binding.service}:${info.name}` : info.name;
+      methods.set(wireName, createEntry(binding.service, info, handlers[i]!, stats));
+    }
+  });
+  return { multiplexed: config.multiplexed, methods, services: config.bindings.map((b) => b.service) };
+}
 
 function createEntry(
   service: string,

@@ -2,6 +2,7 @@
  * Entry point of a worker process forked by the supervisor: reads its {@link WorkerBootstrap}
  * from the environment, serves its listener, and speaks the IPC protocol of ipc.ts.
  */
+import './common/int64-inspect.js';
 import { execFileSync } from 'node:child_process';
 import module from 'node:module';
 import type { Socket } from 'node:net';

@@ -4,6 +4,7 @@
  * object per service, `multi()` runs several calls at once and reports each outcome by key.
  */
 import type { CallObserver } from './call-report.js';
+import { callerDir } from './caller-dir.js';
 import { type ClientConfig, type ResolvedServiceOptions, validateClientConfig } from './client-options.js';
 import type { ServiceProxy, ThriftServiceMap, UntypedServiceProxy } from './client-types.js';
 import { ClientConfigError, UnknownServiceError } from './errors.js';
@@ -70,7 +71,8 @@ export class ThriftClient {
    * @throws ClientConfigError naming the service, the field and the constraint.
    */
   static config(config: ClientConfig, runtime?: ClientRuntimeOptions): void {
-    const resolved = validateClientConfig(config);
+    // Relative paths (serviceDir, generated) resolve like an import in the calling file.
+    const resolved = validateClientConfig(config, callerDir());
     if (runtime !== undefined) {
       if (typeof runtime !== 'object' || runtime === null)
         throw new ClientConfigError('ThriftClient.config: runtime options must be an object');

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { type HostPort, parseAddress } from './common/address.js';
 import { ThriftHostError } from './common/errors.js';
 import { loadGeneratedService } from './common/generated-service.js';
+import { ADMIN_KEYS, MULTIPLEX_KEYS, SERVICE_KEYS, STATS_KEYS, TLS_KEYS, TOP_LEVEL_KEYS } from './config-schema.js';
 import { findHandlerFile } from './handler-module.js';
 import {
   type ProtocolName,
@@ -176,15 +177,7 @@ export function loadHostConfig(file = DEFAULT_CONFIG_FILE, { checkFiles = true }
 export function validateHostConfig(raw: unknown, file: string): HostConfig {
   const v = new Validator(file);
   const top = v.object(raw, '(top level)');
-  v.keys(top, '(top level)', [
-    'services',
-    'pidFile',
-    'logDir',
-    'logLevel',
-    'gracefulTimeoutMs',
-    'genDir',
-    'stats',
-  ]);
+  v.keys(top, '(top level)', TOP_LEVEL_KEYS);
   const baseDir = path.dirname(file);
   const genDir = path.resolve(baseDir, v.optString(top.genDir, 'genDir') ?? DEFAULTS.genDir);
   const servicesRaw = top.services;
@@ -251,25 +244,6 @@ export function checkServiceFiles(config: HostConfig): void {
 
 // --- internal ---
 
-const SERVICE_KEYS = [
-  'name',
-  'service',
-  'handler',
-  'multiplex',
-  'listen',
-  'count',
-  'protocol',
-  'transport',
-  'genDir',
-  'maxFrameBytes',
-  'idleTimeoutMs',
-  'maxRequests',
-  'maxMemoryMB',
-  'user',
-  'group',
-  'tls',
-  'nodeArgs',
-];
 
 function validateService(
   v: Validator,
@@ -293,7 +267,7 @@ function validateService(
     }
     bindings = (o.multiplex as unknown[]).map((m, j) => {
       const mo = v.object(m, `${at}.multiplex[${j}]`);
-      v.keys(mo, `${at}.multiplex[${j}]`, ['service', 'handler']);
+      v.keys(mo, `${at}.multiplex[${j}]`, MULTIPLEX_KEYS);
       return binding(v, mo, `${at}.multiplex[${j}]`, baseDir);
     });
   } else {
@@ -316,7 +290,7 @@ function validateService(
   let tls: TlsConfig | undefined;
   if (o.tls !== undefined) {
     const t = v.object(o.tls, `${at}.tls`);
-    v.keys(t, `${at}.tls`, ['key', 'cert', 'ca']);
+    v.keys(t, `${at}.tls`, TLS_KEYS);
     tls = {
       key: path.resolve(baseDir, v.string(t.key, `${at}.tls.key`)),
       cert: path.resolve(baseDir, v.string(t.cert, `${at}.tls.cert`)),
@@ -359,7 +333,7 @@ function binding(v: Validator, o: Record<string, unknown>, at: string, baseDir: 
 
 function validateStats(v: Validator, raw: unknown): StatsConfig {
   const o = v.object(raw, 'stats');
-  v.keys(o, 'stats', ['listen', 'udp', 'user', 'password', 'admin']);
+  v.keys(o, 'stats', STATS_KEYS);
   const listen = parseAddress(v.string(o.listen, 'stats.listen'));
   if (typeof listen === 'string') v.fail('stats.listen', listen);
   let udp: HostPort | undefined;
@@ -379,7 +353,7 @@ function validateStats(v: Validator, raw: unknown): StatsConfig {
 
 function validateAdmin(v: Validator, raw: unknown): AdminConfig {
   const o = v.object(raw, 'stats.admin');
-  v.keys(o, 'stats.admin', ['token', 'allowRemote']);
+  v.keys(o, 'stats.admin', ADMIN_KEYS);
   const token = v.optString(o.token, 'stats.admin.token');
   if (token !== undefined && token.length < ADMIN_TOKEN_MIN_CHARS) {
     v.fail(

@@ -13,6 +13,7 @@ import { Command } from 'commander';
 import { loadHostConfig } from '../config.js';
 import { CompilerMissingError, GenError } from '../host-errors.js';
 import { type IdlJson, renderDeclarations, renderServicesMap } from './gen-types.js';
+import { findConfigFile } from './options.js';
 
 /** Generator options passed to the compiler. */
 export const GEN_TARGET = 'js:node,es6,ts';
@@ -75,11 +76,14 @@ export function generate({ idlDir, outDir, compiler = 'thrift' }: GenOptions): s
 export function genCommand(): Command {
   return new Command('gen')
     .description(`generate code for every idl/*.thrift into gen/<Name>/ (thrift --gen ${GEN_TARGET})`)
-    .option('--idl <dir>', 'IDL folder (default: ./idl, or beside the --config file)')
+    .option('--idl <dir>', 'IDL folder (default: idl/ beside the nearest rpc.config.json, else ./idl)')
     .option('--out <dir>', 'output folder (default: ./gen, or the config\'s "genDir")')
     .option('-c, --config <path>', 'take the defaults from this host config')
     .action((options: { idl?: string; out?: string; config?: string }) => {
-      const config = options.config ? loadHostConfig(options.config, { checkFiles: false }) : undefined;
+      // Without --config, the nearest rpc.config.json (if any) says where idl/ and gen/ are.
+      const file = options.config ?? findConfigFile();
+      const config =
+        options.config || fs.existsSync(file) ? loadHostConfig(file, { checkFiles: false }) : undefined;
       const idlDir = path.resolve(options.idl ?? (config ? path.join(config.baseDir, 'idl') : 'idl'));
       const outDir = path.resolve(options.out ?? config?.services[0]?.genDir ?? 'gen');
       for (const out of generate({ idlDir, outDir })) {

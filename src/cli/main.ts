@@ -10,6 +10,7 @@ import { Command, CommanderError } from 'commander';
 import { packageVersion } from '../version.js';
 import { describeError, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import { genCommand } from './gen.js';
+import { initCommand } from './init.js';
 import { reloadCommand } from './reload.js';
 import { restartCommand } from './restart.js';
 import { startCommand } from './start.js';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
     reloadCommand(),
     statusCommand(),
     genCommand(),
+    initCommand(),
   ]) {
     program.addCommand(sub.exitOverride());
   }

@@ -22,3 +22,5 @@ export const TLS_KEYS: readonly string[] = Object.keys(props.services.items.prop
 export const STATS_KEYS: readonly string[] = Object.keys(props.stats.properties);
 /** Keys of `stats.admin`. */
 export const ADMIN_KEYS: readonly string[] = Object.keys(props.stats.properties.admin.properties);
+/** Keys of `logRotate`. */
+export const LOG_ROTATE_KEYS: readonly string[] = Object.keys(props.logRotate.properties);

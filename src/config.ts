@@ -9,7 +9,15 @@ import path from 'node:path';
 import { type HostPort, parseAddress } from './common/address.js';
 import { ThriftHostError } from './common/errors.js';
 import { loadGeneratedService } from './common/generated-service.js';
-import { ADMIN_KEYS, MULTIPLEX_KEYS, SERVICE_KEYS, STATS_KEYS, TLS_KEYS, TOP_LEVEL_KEYS } from './config-schema.js';
+import {
+  ADMIN_KEYS,
+  LOG_ROTATE_KEYS,
+  MULTIPLEX_KEYS,
+  SERVICE_KEYS,
+  STATS_KEYS,
+  TLS_KEYS,
+  TOP_LEVEL_KEYS,
+} from './config-schema.js';
 import { findHandlerFile } from './handler-module.js';
 import {
   type ProtocolName,
@@ -50,6 +58,10 @@ export const DEFAULTS = {
    * the first of `.ts`, `.mts`, `.cts`, `.js`, `.mjs`, `.cjs` that exists (`findHandlerFile`).
    */
   handler: (service: string) => `services/${service}/handler`,
+  /** `logRotate.daily`, `.maxBytes` (0 = no size limit), `.keep` (rotated files kept). */
+  logRotateDaily: false,
+  logRotateMaxBytes: 0,
+  logRotateKeep: 7,
 } as const;
 
 /** Shortest admin token accepted (`stats.admin.token`): guessing it must not be practical. */
@@ -135,7 +147,19 @@ export interface HostConfig {
   logLevel: string;
   gracefulTimeoutMs: number;
   stats?: StatsConfig;
+  /** Rotation of `<logDir>/rpc.log` (`rpc start -d`); off when absent. */
+  logRotate?: LogRotateConfig;
   services: ServiceConfig[];
+}
+
+/** `logRotate`: when `rpc.log` is rotated (either condition), and how many old files stay. */
+export interface LogRotateConfig {
+  /** Rotate at the first check after midnight (local time). @default false */
+  daily: boolean;
+  /** Rotate once the file reaches this size. 0 = no size limit. @default 0 */
+  maxBytes: number;
+  /** Rotated files kept (older ones are deleted). @default 7 */
+  keep: number;
 }
 
 /** A config file that cannot be used. The CLI exits with code 2. */
@@ -213,6 +237,7 @@ export function validateHostConfig(raw: unknown, file: string): HostConfig {
     logLevel,
     gracefulTimeoutMs: v.optInt(top.gracefulTimeoutMs, 'gracefulTimeoutMs', 0) ?? DEFAULTS.gracefulTimeoutMs,
     stats: top.stats === undefined || top.stats === null ? undefined : validateStats(v, top.stats),
+    ...optional('logRotate', top.logRotate === undefined ? undefined : validateLogRotate(v, top.logRotate)),
     services,
   };
 }
@@ -349,6 +374,18 @@ function validateStats(v: Validator, raw: unknown): StatsConfig {
     ...optional('password', v.optString(o.password, 'stats.password')),
     ...optional('admin', o.admin === undefined ? undefined : validateAdmin(v, o.admin)),
   };
+}
+
+function validateLogRotate(v: Validator, raw: unknown): LogRotateConfig {
+  const o = v.object(raw, 'logRotate');
+  v.keys(o, 'logRotate', LOG_ROTATE_KEYS);
+  const rotate: LogRotateConfig = {
+    daily: v.optBool(o.daily, 'logRotate.daily') ?? DEFAULTS.logRotateDaily,
+    maxBytes: v.optInt(o.maxBytes, 'logRotate.maxBytes', 0) ?? DEFAULTS.logRotateMaxBytes,
+    keep: v.optInt(o.keep, 'logRotate.keep', 1) ?? DEFAULTS.logRotateKeep,
+  };
+  if (!rotate.daily && rotate.maxBytes === 0) v.fail('logRotate', 'needs "daily": true or "maxBytes" > 0');
+  return rotate;
 }
 
 function validateAdmin(v: Validator, raw: unknown): AdminConfig {

@@ -11,6 +11,7 @@ import { packageVersion } from '../version.js';
 import { describeError, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import { genCommand } from './gen.js';
 import { initCommand } from './init.js';
+import { logsCommand } from './logs.js';
 import { reloadCommand } from './reload.js';
 import { restartCommand } from './restart.js';
 import { startCommand } from './start.js';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
     statusCommand(),
     genCommand(),
     initCommand(),
+    logsCommand(),
   ]) {
     program.addCommand(sub.exitOverride());
   }

@@ -42,7 +42,7 @@ afterAll(async () => {
 });
 
 describe('the packed package in a new TypeScript project', () => {
-  it('installs, scaffolds, serves a TypeScript handler, answers a typed call and type-checks under three resolutions', { timeout: 120_000 }, async () => {
+  it('installs, scaffolds, serves a TypeScript handler, answers a typed call and type-checks under three resolutions', { timeout: 180_000 }, async () => {
     expect(fs.existsSync(path.join(REPO, 'dist', 'types', 'thrift.d.ts')), 'run `npm run build` first').toBe(true);
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'th-consumer-'));
 
@@ -81,8 +81,11 @@ describe('the packed package in a new TypeScript project', () => {
     // 4. Strict type checks, including lines that must not compile.
     fs.writeFileSync(
       path.join(app, 'src', 'must-fail.ts'),
-      `import { ThriftClient } from 'thrifthost/client';
+      `import { defineHandler } from 'thrifthost';
+import { ThriftClient } from 'thrifthost/client';
 import type { GreeterHandler } from '../gen/Greeter/Greeter.js';
+
+export const complete = defineHandler<GreeterHandler>({ greet: (n) => n, add: (a, b) => a.toNumber() + b.toNumber(), ping() {} });
 
 export function checks(): void {
   // @ts-expect-error a misspelt service name

@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   let server: ThriftServer;
   try {
     // Node strips a TypeScript handler's types with a WebAssembly parser that adds ~16 MiB to
-    // the process; with the compile cache, only a worker that meets a changed file loads it.
+    // the process; with the compile cache (Node 24), only a worker meeting a changed file loads it.
     module.enableCompileCache?.();
     server = await ThriftServer.create(service, log);
     module.flushCompileCache?.();

@@ -18,6 +18,7 @@ import {
 } from '../src/common/protocols.js';
 import type { ClientInterceptor } from './call-headers.js';
 import { isTimerMs, timerRangeText } from '../src/common/timer-range.js';
+import { moduleFile, nearestGenDir } from './caller-dir.js';
 import { ClientConfigError } from './errors.js';
 
 /** Every default of a service entry. */
@@ -57,10 +58,18 @@ export interface ServiceClientOptions {
   protocol?: string;
   /** `buffered` | `framed`, or `TFramedTransport`... Alias: `thrift_transport`. @default 'buffered' */
   transport?: string;
-  /** Where `<Service>/<Service>.js` is generated, relative to the working directory. Alias: `service_dir`. @default 'gen' */
+  /**
+   * Where `<Service>/<Service>.js` is generated; a relative path resolves against the folder of
+   * the file calling `ThriftClient.config()`. Alias: `service_dir`.
+   * @default the nearest `gen/` folder at or above that file
+   */
   serviceDir?: string;
-  /** Explicit path of the generated `<Service>.js`; overrides `serviceDir`. @default undefined */
-  generated?: string;
+  /**
+   * The generated `<Service>.js`: its path (relative as `serviceDir`), or the module itself
+   * (`require('./gen/X/X.js')`, `import * as X from './gen/X/X.js'`); overrides `serviceDir`.
+   * @default undefined
+   */
+  generated?: string | object;
   /** TCP connect timeout. @default 3000 */
   connectTimeoutMs?: number;
   /** Time a call may wait for its reply, and the lifetime of an uncollected `asend_`. @default 5000 */
@@ -195,20 +204,24 @@ const KNOWN_KEYS = new Set<string>([
  * Turns untrusted client config into resolved service entries.
  * @throws ClientConfigError naming the service, the field and the constraint.
  */
-export function validateClientConfig(raw: unknown): Map<string, ResolvedServiceOptions> {
+export function validateClientConfig(raw: unknown, baseDir = process.cwd()): Map<string, ResolvedServiceOptions> {
   if (!isRecord(raw))
     throw new ClientConfigError(
       'ThriftClient.config expects an object: { ServiceName: { addresses: [...] } }',
     );
   const services = new Map<string, ResolvedServiceOptions>();
   for (const [service, entry] of Object.entries(raw)) {
-    services.set(service, validateServiceOptions(service, entry));
+    services.set(service, validateServiceOptions(service, entry, baseDir));
   }
   return services;
 }
 
 /** Validates one service entry and applies {@link CLIENT_DEFAULTS}: the only place defaults are resolved. */
-export function validateServiceOptions(service: string, raw: unknown): ResolvedServiceOptions {
+export function validateServiceOptions(
+  service: string,
+  raw: unknown,
+  baseDir = process.cwd(),
+): ResolvedServiceOptions {
   const at = (field: string) => `ThriftClient.config: ${service}.${field}`;
   if (!isRecord(raw)) throw new ClientConfigError(`${at('')} must be an object with at least \`addresses\``);
   const o = canonicalKeys(service, raw);
@@ -262,10 +275,7 @@ export function validateServiceOptions(service: string, raw: unknown): ResolvedS
     at('idempotent'),
     'an array of method names',
   );
-  const generated =
-    o.generated === undefined
-      ? undefined
-      : optional(o.generated, '', isString, at('generated'), 'a file path');
+  const generated = generatedFile(o.generated, baseDir, at('generated'));
 
   const int = (field: keyof typeof d & keyof ServiceClientOptions, min: number) =>
     optional(
@@ -301,10 +311,11 @@ export function validateServiceOptions(service: string, raw: unknown): ResolvedS
     addresses,
     protocol,
     transport,
-    serviceDir: path.resolve(
-      optional(o.serviceDir, d.serviceDir, isString, at('serviceDir'), 'a folder path'),
-    ),
-    generated: generated === undefined ? undefined : path.resolve(generated),
+    serviceDir:
+      o.serviceDir === undefined
+        ? nearestGenDir(baseDir)
+        : path.resolve(baseDir, optional(o.serviceDir, d.serviceDir, isString, at('serviceDir'), 'a folder path')),
+    generated,
     connectTimeoutMs: ms('connectTimeoutMs', 1),
     callTimeoutMs: ms('callTimeoutMs', 1),
     retries: int('retries', 0),
@@ -404,4 +415,17 @@ function optional<T>(
   if (value === undefined) return fallback;
   if (!ok(value)) throw new ClientConfigError(`${field} must be ${expected}, got ${JSON.stringify(value)}`);
   return value as T;
+}
+
+/** The generated file of a `generated` option: a path (resolved against `baseDir`) or a loaded module. */
+function generatedFile(raw: unknown, baseDir: string, field: string): string | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw === 'string' && raw.length > 0) return path.resolve(baseDir, raw);
+  const file = typeof raw === 'object' && raw !== null ? moduleFile(raw) : undefined;
+  if (file === undefined) {
+    throw new ClientConfigError(
+      `${field} must be the path of the generated <Service>.js or that module as loaded (require('./gen/X/X.js')), got ${typeof raw}`,
+    );
+  }
+  return file;
 }

@@ -4,6 +4,7 @@
  * object per service, `multi()` runs several calls at once and reports each outcome by key.
  */
 import type { CallObserver } from './call-report.js';
+import { callerDir } from './caller-dir.js';
 import { type ClientConfig, type ResolvedServiceOptions, validateClientConfig } from './client-options.js';
 import type { ServiceProxy, ThriftServiceMap, UntypedServiceProxy } from './client-types.js';
 import { ClientConfigError, UnknownServiceError } from './errors.js';
@@ -35,6 +36,12 @@ export interface MultiResult<T extends MultiCalls> {
   errors: { [K in keyof T]?: unknown };
 }
 
+/**
+ * The names `instance()` accepts without a type argument: any while {@link ThriftServiceMap} is
+ * empty (untyped), else only its keys, so that a misspelt service name fails to compile.
+ */
+export type UnregisteredName = [keyof ThriftServiceMap] extends [never] ? string : keyof ThriftServiceMap;
+
 const SERVICE_CLIENT = Symbol('thrifthost.serviceClient');
 
 /**
@@ -64,7 +71,8 @@ export class ThriftClient {
    * @throws ClientConfigError naming the service, the field and the constraint.
    */
   static config(config: ClientConfig, runtime?: ClientRuntimeOptions): void {
-    const resolved = validateClientConfig(config);
+    // Relative paths (serviceDir, generated) resolve like an import in the calling file.
+    const resolved = validateClientConfig(config, callerDir());
     if (runtime !== undefined) {
       if (typeof runtime !== 'object' || runtime === null)
         throw new ClientConfigError('ThriftClient.config: runtime options must be an object');
@@ -85,18 +93,19 @@ export class ThriftClient {
 
   /**
    * The client of a configured service: cached per name; `forceNew` builds a fresh one (own
-   * pools) and caches it instead (the previous one keeps working for whoever holds it). Typed from the generated client given as `C`, or from
-   * {@link ThriftServiceMap} when the service name is registered there.
+   * pools) and caches it instead (the previous one keeps working for whoever holds it). Typed
+   * from {@link ThriftServiceMap} (filled in by the `services.d.ts` that `rpc gen` writes: a
+   * name missing from it is then a type error), or from the generated client given as `C`.
    * @throws UnknownServiceError when the service is not configured or its generated code is missing.
    */
   static instance<K extends keyof ThriftServiceMap>(
     name: K,
     forceNew?: boolean,
   ): ServiceProxy<ThriftServiceMap[K]>;
-  static instance<C>(
-    name: string,
+  static instance<C = never>(
+    name: [C] extends [never] ? UnregisteredName : string,
     forceNew?: boolean,
-  ): unknown extends C ? UntypedServiceProxy : ServiceProxy<C>;
+  ): [C] extends [never] ? UntypedServiceProxy : ServiceProxy<C>;
   static instance(name: string, forceNew = false): unknown {
     let client = forceNew ? undefined : ThriftClient.instances.get(name);
     if (!client) {

@@ -19,6 +19,16 @@ import { isTimerMs, timerRangeText } from './common/timer-range.js';
 import { controlSocketPath, MAX_SOCKET_PATH_BYTES } from './control.js';
 import { findCollision, type Listener } from './listener-collisions.js';
 import {
+  ADMIN_KEYS,
+  LOG_ROTATE_KEYS,
+  MULTIPLEX_KEYS,
+  SERVICE_KEYS,
+  STATS_KEYS,
+  TLS_KEYS,
+  TOP_LEVEL_KEYS,
+} from './config-schema.js';
+import { findHandlerFile } from './handler-module.js';
+import {
   type ProtocolName,
   parseProtocolName,
   parseTransportName,
@@ -59,8 +69,15 @@ export const DEFAULTS = {
   adminAllowRemote: false,
   /** Extra Node.js flags for worker processes, e.g. `--max-semi-space-size=1` for a smaller heap. */
   nodeArgs: [] as readonly string[],
-  /** Conventional handler location, relative to the config file's folder. */
-  handler: (service: string) => `services/${service}/handler.js`,
+  /**
+   * Conventional handler location, relative to the config file's folder, without its extension:
+   * the first of `.ts`, `.mts`, `.cts`, `.js`, `.mjs`, `.cjs` that exists (`findHandlerFile`).
+   */
+  handler: (service: string) => `services/${service}/handler`,
+  /** `logRotate.daily`, `.maxBytes` (0 = no size limit), `.keep` (rotated files kept). */
+  logRotateDaily: false,
+  logRotateMaxBytes: 0,
+  logRotateKeep: 7,
 } as const;
 
 /** Shortest admin token accepted (`stats.admin.token`): guessing it must not be practical. */
@@ -156,7 +173,19 @@ export interface HostConfig {
   logLevel: string;
   gracefulTimeoutMs: number;
   stats?: StatsConfig;
+  /** Rotation of `<logDir>/rpc.log` (`rpc start -d`); off when absent. */
+  logRotate?: LogRotateConfig;
   services: ServiceConfig[];
+}
+
+/** `logRotate`: when `rpc.log` is rotated (either condition), and how many old files stay. */
+export interface LogRotateConfig {
+  /** Rotate at the first check after midnight (local time). @default false */
+  daily: boolean;
+  /** Rotate once the file reaches this size. 0 = no size limit. @default 0 */
+  maxBytes: number;
+  /** Rotated files kept (older ones are deleted). @default 7 */
+  keep: number;
 }
 
 /** A config file that cannot be used. The CLI exits with code 2. */
@@ -198,15 +227,7 @@ export function loadHostConfig(file = DEFAULT_CONFIG_FILE, { checkFiles = true }
 export function validateHostConfig(raw: unknown, file: string): HostConfig {
   const v = new Validator(file);
   const top = v.object(raw, '(top level)');
-  v.keys(top, '(top level)', [
-    'services',
-    'pidFile',
-    'logDir',
-    'logLevel',
-    'gracefulTimeoutMs',
-    'genDir',
-    'stats',
-  ]);
+  v.keys(top, '(top level)', TOP_LEVEL_KEYS);
   const baseDir = path.dirname(file);
   const genDir = path.resolve(baseDir, v.optString(top.genDir, 'genDir') ?? DEFAULTS.genDir);
   const servicesRaw = top.services;
@@ -244,6 +265,7 @@ export function validateHostConfig(raw: unknown, file: string): HostConfig {
     logLevel,
     gracefulTimeoutMs: v.optMs(top.gracefulTimeoutMs, 'gracefulTimeoutMs', 0) ?? DEFAULTS.gracefulTimeoutMs,
     stats,
+    ...optional('logRotate', top.logRotate === undefined ? undefined : validateLogRotate(v, top.logRotate)),
     services,
   };
 }
@@ -275,33 +297,6 @@ export function checkServiceFiles(config: HostConfig): void {
 
 // --- internal ---
 
-const SERVICE_KEYS = [
-  'name',
-  'service',
-  'handler',
-  'multiplex',
-  'listen',
-  'count',
-  'protocol',
-  'transport',
-  'genDir',
-  'maxMessageBytes',
-  'maxFrameBytes',
-  'maxStringBytes',
-  'maxContainerElements',
-  'maxDepth',
-  'i64',
-  'interceptors',
-  'callContext',
-  'env',
-  'idleTimeoutMs',
-  'maxRequests',
-  'maxMemoryMB',
-  'user',
-  'group',
-  'tls',
-  'nodeArgs',
-];
 
 function validateService(
   v: Validator,
@@ -325,7 +320,7 @@ function validateService(
     }
     bindings = (o.multiplex as unknown[]).map((m, j) => {
       const mo = v.object(m, `${at}.multiplex[${j}]`);
-      v.keys(mo, `${at}.multiplex[${j}]`, ['service', 'handler']);
+      v.keys(mo, `${at}.multiplex[${j}]`, MULTIPLEX_KEYS);
       return binding(v, mo, `${at}.multiplex[${j}]`, baseDir);
     });
   } else {
@@ -351,7 +346,7 @@ function validateService(
   let tls: TlsConfig | undefined;
   if (o.tls !== undefined) {
     const t = v.object(o.tls, `${at}.tls`);
-    v.keys(t, `${at}.tls`, ['key', 'cert', 'ca']);
+    v.keys(t, `${at}.tls`, TLS_KEYS);
     tls = {
       key: path.resolve(baseDir, v.string(t.key, `${at}.tls.key`)),
       cert: path.resolve(baseDir, v.string(t.cert, `${at}.tls.cert`)),
@@ -442,13 +437,19 @@ function checkListeners(v: Validator, services: ServiceConfig[], stats: StatsCon
 function binding(v: Validator, o: Record<string, unknown>, at: string, baseDir: string): ServiceBinding {
   const service = v.string(o.service, `${at}.service`);
   if (!/^[A-Za-z_]\w*$/.test(service)) v.fail(`${at}.service`, `"${service}" is not a Thrift service name`);
-  const handler = v.optString(o.handler, `${at}.handler`) ?? DEFAULTS.handler(service);
-  return { service, handler: path.resolve(baseDir, handler) };
+  const handler = v.optString(o.handler, `${at}.handler`);
+  return {
+    service,
+    handler:
+      handler === undefined
+        ? findHandlerFile(path.resolve(baseDir, DEFAULTS.handler(service)))
+        : path.resolve(baseDir, handler),
+  };
 }
 
 function validateStats(v: Validator, raw: unknown): StatsConfig {
   const o = v.object(raw, 'stats');
-  v.keys(o, 'stats', ['listen', 'udp', 'user', 'password', 'admin']);
+  v.keys(o, 'stats', STATS_KEYS);
   const listen = parseAddress(v.string(o.listen, 'stats.listen'));
   if (typeof listen === 'string') v.fail('stats.listen', listen);
   let udp: HostPort | undefined;
@@ -466,9 +467,21 @@ function validateStats(v: Validator, raw: unknown): StatsConfig {
   };
 }
 
+function validateLogRotate(v: Validator, raw: unknown): LogRotateConfig {
+  const o = v.object(raw, 'logRotate');
+  v.keys(o, 'logRotate', LOG_ROTATE_KEYS);
+  const rotate: LogRotateConfig = {
+    daily: v.optBool(o.daily, 'logRotate.daily') ?? DEFAULTS.logRotateDaily,
+    maxBytes: v.optInt(o.maxBytes, 'logRotate.maxBytes', 0) ?? DEFAULTS.logRotateMaxBytes,
+    keep: v.optInt(o.keep, 'logRotate.keep', 1) ?? DEFAULTS.logRotateKeep,
+  };
+  if (!rotate.daily && rotate.maxBytes === 0) v.fail('logRotate', 'needs "daily": true or "maxBytes" > 0');
+  return rotate;
+}
+
 function validateAdmin(v: Validator, raw: unknown): AdminConfig {
   const o = v.object(raw, 'stats.admin');
-  v.keys(o, 'stats.admin', ['token', 'allowRemote']);
+  v.keys(o, 'stats.admin', ADMIN_KEYS);
   const token = v.optString(o.token, 'stats.admin.token');
   if (token !== undefined && token.length < ADMIN_TOKEN_MIN_CHARS) {
     v.fail(

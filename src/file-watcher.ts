@@ -114,7 +114,7 @@ export function watchFiles(options: FileWatcherOptions): FileWatcher {
  * What `--watch` watches for `config`: the folder of every handler module and every service's
  * generated-code folder; ignored: dotfiles and dot folders, `node_modules`, `logs` and the log
  * folder, the pid file and the control socket, editor backup and swap files. Only modules count
- * (`.js`, `.cjs`, `.mjs`, `.json`, `.node`): output redirected into a watched folder
+ * (`.js`, `.cjs`, `.mjs`, `.ts`, `.mts`, `.cts`, `.json`, `.node`): output redirected into a watched folder
  * (`rpc start --watch > out.txt`) must not reload, which would write more output.
  */
 export function watchTargets(config: HostConfig): Pick<FileWatcherOptions, 'roots' | 'ignore' | 'relevant'> {
@@ -193,7 +193,7 @@ export function reloadOnChange(
 const IGNORED_NAME = /^(\..*|node_modules|logs|4913|.*~|.*\.sw[a-p])$/;
 
 /** Files that `require` loads: the only ones whose change can alter a worker. */
-const MODULE_EXTENSIONS = new Set(['.js', '.cjs', '.mjs', '.json', '.node']);
+const MODULE_EXTENSIONS = new Set(['.js', '.cjs', '.mjs', '.ts', '.mts', '.cts', '.json', '.node']);
 
 function isDirectory(file: string): boolean {
   try {

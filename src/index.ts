@@ -26,6 +26,7 @@ export {
   type ServiceConfig,
   validateHostConfig,
 } from './config.js';
+export { defineHandler } from './define-handler.js';
 export { createLogger, type Logger } from './logger.js';
 export { type Master, type MasterOptions, startMaster } from './master.js';
 export { HandlerLoadError } from './service-loader.js';

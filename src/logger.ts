@@ -37,23 +37,30 @@ const LEVELS: Record<number, string> = {
 };
 const SKIP = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'name', 'service']);
 
+/** Level names by pino number, and back. */
+export const LOG_LEVELS: Readonly<Record<number, string>> = LEVELS;
+
+/**
+ * One pino record as a readable line: `time LEVEL [service pid] message key=value ...`, an
+ * error's stack on the lines below. `fullDate` prints the date too (`rpc logs`).
+ */
+export function formatRecord(rec: Record<string, unknown>, fullDate = false): string {
+  const iso = new Date(rec.time as number).toISOString();
+  const time = fullDate ? `${iso.slice(0, 10)} ${iso.slice(11, 23)}` : iso.slice(11, 23);
+  const who = rec.service ? `${rec.service as string} ${rec.pid}` : `master ${rec.pid}`;
+  const extra = Object.entries(rec)
+    .filter(([k]) => !SKIP.has(k))
+    .map(([k, v]) =>
+      k === 'err' ? `\n${(v as { stack?: string }).stack ?? JSON.stringify(v)}` : ` ${k}=${JSON.stringify(v)}`,
+    )
+    .join('');
+  return `${time} ${LEVELS[rec.level as number] ?? rec.level} [${who}] ${rec.msg ?? ''}${extra}`;
+}
+
 function prettyStream(): { write(line: string): void } {
   return {
     write(line: string) {
-      const rec = JSON.parse(line) as Record<string, unknown>;
-      const time = new Date(rec.time as number).toISOString().slice(11, 23);
-      const who = rec.service ? `${rec.service as string} ${rec.pid}` : `master ${rec.pid}`;
-      const extra = Object.entries(rec)
-        .filter(([k]) => !SKIP.has(k))
-        .map(([k, v]) =>
-          k === 'err'
-            ? `\n${(v as { stack?: string }).stack ?? JSON.stringify(v)}`
-            : ` ${k}=${JSON.stringify(v)}`,
-        )
-        .join('');
-      process.stdout.write(
-        `${time} ${LEVELS[rec.level as number] ?? rec.level} [${who}] ${rec.msg ?? ''}${extra}\n`,
-      );
+      process.stdout.write(`${formatRecord(JSON.parse(line) as Record<string, unknown>)}\n`);
     },
   };
 }

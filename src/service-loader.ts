@@ -1,22 +1,18 @@
 /**
  * Service name -> what a worker needs to serve it: the generated method table and the user's
  * handler, wrapped so the connection code can call any method the same way whether the
- * handler returns a value, a promise, or takes a Node-style callback.
+ * handler returns a value, a promise, or takes a Node-style callback; with the handler module's
+ * interceptors and `init` / `close` hooks.
  */
-import { createRequire } from 'node:module';
 import thrift from 'thrift';
 import type { ServerInterceptor } from './call-context.js';
 import { ThriftHostError } from './common/errors.js';
 import { type GeneratedService, loadGeneratedService, type MethodInfo } from './common/generated-service.js';
 import type { ServiceBinding, ServiceConfig } from './config.js';
+import { HandlerLoadError, importHandlerModule, pickHandlerExport, requireHandlerModule } from './handler-module.js';
 import type { MethodCounter, StatsRegistry } from './stats.js';
 
-/** A handler module could not be loaded or does not implement its service. */
-export class HandlerLoadError extends ThriftHostError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('ERR_HANDLER_LOAD', message, options);
-  }
-}
+export { HandlerLoadError } from './handler-module.js';
 
 /** A handler module's `init()` threw: the worker does not start (a reload keeps the old workers). */
 export class HandlerInitError extends ThriftHostError {
@@ -76,46 +72,56 @@ export interface LifecycleHooks {
 }
 
 /**
- * Loads the generated code and handler of every service a listener serves.
+ * Loads the generated code, handler, interceptors and hooks of every service a listener serves,
+ * importing each module with `import()` (ESM, CommonJS, TypeScript, top-level await). What
+ * workers use.
  * @throws GeneratedCodeError when the generated code is missing or of the wrong shape
- * @throws HandlerLoadError when the handler module throws, is missing, or lacks methods
+ * @throws HandlerLoadError when a module throws, is missing, or lacks methods
  */
-export function loadServiceTable(config: ServiceConfig, stats: StatsRegistry): ServiceTable {
-  const methods = new Map<string, MethodEntry>();
-  const configured = config.interceptors.flatMap((file) => loadInterceptors(file, `service ${config.name}`));
-  const lifecycle: LifecycleHooks[] = [];
+export async function importServiceTable(config: ServiceConfig, stats: StatsRegistry): Promise<ServiceTable> {
+  const modules: Record<string, unknown>[] = [];
   for (const binding of config.bindings) {
-    const generated = loadGeneratedService(config.genDir, binding.service);
-    const handler = loadHandler(binding, generated);
-    const interceptors = [...configured, ...handlerInterceptors(binding)];
-    lifecycle.push(lifecycleHooks(binding));
-    for (const info of generated.methods.values()) {
-      const wireName = config.multiplexed ? `${binding.service}:${info.name}` : info.name;
-      methods.set(wireName, createEntry(binding.service, info, handler, stats, interceptors, config.callContext));
-    }
+    modules.push(binding.module ?? (await importHandlerModule(binding.handler, describe(binding))));
   }
-  return {
-    multiplexed: config.multiplexed,
-    methods,
-    services: config.bindings.map((b) => b.service),
-    lifecycle,
-  };
+  const interceptorModules: Record<string, unknown>[] = [];
+  for (const file of config.interceptors) {
+    interceptorModules.push(await importHandlerModule(file, interceptorOwner(file, config)));
+  }
+  return buildTable(config, stats, modules, interceptorModules);
 }
 
 /**
- * Requires a handler module and finds the handler in it: the export named `<Service>Handler`,
- * else `default`, else `handler`, else the module itself. A class is instantiated; a plain
- * function is called as a factory.
+ * {@link importServiceTable} with `require()` instead of `import()`: the synchronous path of
+ * `new ThriftServer()` in-process. Everything but an ES module with top-level await loads.
  */
+export function loadServiceTable(config: ServiceConfig, stats: StatsRegistry): ServiceTable {
+  const modules = config.bindings.map((b) => b.module ?? requireHandlerModule(b.handler, describe(b)));
+  const interceptorModules = config.interceptors.map((file) => requireHandlerModule(file, interceptorOwner(file, config)));
+  return buildTable(config, stats, modules, interceptorModules);
+}
+
+/** Requires a handler module and returns its handler, as {@link handlerFromModule} finds it. */
 export function loadHandler(binding: ServiceBinding, generated: GeneratedService): Record<string, unknown> {
-  const where = `handler ${binding.handler} of service ${binding.service}`;
-  let mod: Record<string, unknown>;
-  try {
-    mod = binding.module ?? createRequire(binding.handler)(binding.handler);
-  } catch (err) {
-    throw new HandlerLoadError(`Loading ${where} failed: ${(err as Error).message}`, { cause: err });
-  }
-  let handler: unknown = mod[`${binding.service}Handler`] ?? mod.default ?? mod.handler ?? mod;
+  return handlerFromModule(
+    binding.module ?? requireHandlerModule(binding.handler, describe(binding)),
+    binding,
+    generated,
+  );
+}
+
+/**
+ * Finds the handler in a loaded module: the export named `<Service>Handler`, else `default`,
+ * else `handler`, else the module itself. A class is instantiated; a plain function is called
+ * as a factory.
+ * @throws HandlerLoadError when there is no handler object or it lacks a method of the IDL
+ */
+export function handlerFromModule(
+  mod: Record<string, unknown>,
+  binding: ServiceBinding,
+  generated: GeneratedService,
+): Record<string, unknown> {
+  const where = describe(binding);
+  let handler: unknown = pickHandlerExport(mod, binding.service);
   if (typeof handler === 'function') {
     const fn = handler as Function & { prototype?: object };
     const isClass = /^class\b/.test(Function.prototype.toString.call(fn)) || hasOwnMethods(fn.prototype);
@@ -148,56 +154,82 @@ export function internalError(entry: MethodEntry): thrift.Thrift.TApplicationExc
 
 // --- internal ---
 
+function describe(binding: ServiceBinding): string {
+  return `handler ${binding.handler} of service ${binding.service}`;
+}
+
+function interceptorOwner(file: string, config: ServiceConfig): string {
+  return `interceptor module ${file} of service ${config.name}`;
+}
+
+function buildTable(
+  config: ServiceConfig,
+  stats: StatsRegistry,
+  modules: readonly Record<string, unknown>[],
+  interceptorModules: readonly Record<string, unknown>[],
+): ServiceTable {
+  const configured = interceptorModules.flatMap((mod, i) => interceptorsOf(mod, config.interceptors[i]!, config));
+  const methods = new Map<string, MethodEntry>();
+  const lifecycle: LifecycleHooks[] = [];
+  config.bindings.forEach((binding, i) => {
+    const mod = modules[i]!;
+    const generated = loadGeneratedService(config.genDir, binding.service);
+    const handler = handlerFromModule(mod, binding, generated);
+    const interceptors = [...configured, ...handlerInterceptors(mod, binding)];
+    lifecycle.push(lifecycleHooks(mod, binding));
+    for (const info of generated.methods.values()) {
+      const wireName = config.multiplexed ? `${binding.service}:${info.name}` : info.name;
+      methods.set(wireName, createEntry(binding.service, info, handler, stats, interceptors, config.callContext));
+    }
+  });
+  return { multiplexed: config.multiplexed, methods, services: config.bindings.map((b) => b.service), lifecycle };
+}
+
+/** An export of a module loaded either way (import() of CommonJS puts module.exports in `default`). */
+function exported(mod: Record<string, unknown>, name: string): unknown {
+  if (mod[name] !== undefined) return mod[name];
+  const cjs = mod.default;
+  return cjs !== null && typeof cjs === 'object' ? (cjs as Record<string, unknown>)[name] : undefined;
+}
+
 /**
- * The interceptors a module exports: `default`, `interceptors` or `interceptor` (a function or
+ * The interceptors a module exports: `interceptors`, `default` or `interceptor` (a function or
  * an array of functions), or the module itself when it is a function.
  */
-function loadInterceptors(file: string, owner: string): ServerInterceptor[] {
-  let mod: Record<string, unknown>;
-  try {
-    mod = createRequire(file)(file);
-  } catch (err) {
-    throw new HandlerLoadError(`Loading interceptor module ${file} of ${owner} failed: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-  const found = typeof mod === 'function' ? mod : (mod.interceptors ?? mod.default ?? mod.interceptor);
+function interceptorsOf(mod: Record<string, unknown>, file: string, config: ServiceConfig): ServerInterceptor[] {
+  const found = typeof mod === 'function' ? mod : (exported(mod, 'interceptors') ?? mod.default ?? exported(mod, 'interceptor'));
   const list = Array.isArray(found) ? found : [found];
   if (list.length === 0 || list.some((f) => typeof f !== 'function')) {
     throw new HandlerLoadError(
-      `Interceptor module ${file} of ${owner} exports no interceptor: export default (or \`interceptors\`) a function (context, next) => result, or an array of them`,
+      `${interceptorOwner(file, config)} exports no interceptor: export default (or \`interceptors\`) a function (context, next) => result, or an array of them`,
     );
   }
   return list as ServerInterceptor[];
 }
 
 /** The `init` and `close` functions a handler module exports, if any. */
-function lifecycleHooks(binding: ServiceBinding): LifecycleHooks {
-  const mod = (binding.module ?? createRequire(binding.handler)(binding.handler)) as Record<string, unknown>;
-  for (const name of ['init', 'close'] as const) {
-    if (mod[name] !== undefined && typeof mod[name] !== 'function') {
-      throw new HandlerLoadError(
-        `handler ${binding.handler} of service ${binding.service} exports \`${name}\` that is not a function`,
-      );
+function lifecycleHooks(mod: Record<string, unknown>, binding: ServiceBinding): LifecycleHooks {
+  const init = exported(mod, 'init');
+  const close = exported(mod, 'close');
+  for (const [name, fn] of [['init', init], ['close', close]] as const) {
+    if (fn !== undefined && typeof fn !== 'function') {
+      throw new HandlerLoadError(`${describe(binding)} exports \`${name}\` that is not a function`);
     }
   }
   return {
     service: binding.service,
     handler: binding.handler,
-    ...(mod.init ? { init: mod.init as LifecycleHooks['init'] } : {}),
-    ...(mod.close ? { close: mod.close as LifecycleHooks['close'] } : {}),
+    ...(init ? { init: init as LifecycleHooks['init'] } : {}),
+    ...(close ? { close: close as LifecycleHooks['close'] } : {}),
   };
 }
 
 /** Interceptors the handler module exports as `interceptors` (an array of functions), if any. */
-function handlerInterceptors(binding: ServiceBinding): ServerInterceptor[] {
-  const mod = (binding.module ?? createRequire(binding.handler)(binding.handler)) as Record<string, unknown>;
-  const list = mod.interceptors;
+function handlerInterceptors(mod: Record<string, unknown>, binding: ServiceBinding): ServerInterceptor[] {
+  const list = exported(mod, 'interceptors');
   if (list === undefined) return [];
   if (!Array.isArray(list) || list.some((f) => typeof f !== 'function')) {
-    throw new HandlerLoadError(
-      `handler ${binding.handler} of service ${binding.service} exports \`interceptors\` that is not an array of functions`,
-    );
+    throw new HandlerLoadError(`${describe(binding)} exports \`interceptors\` that is not an array of functions`);
   }
   return list as ServerInterceptor[];
 }

@@ -2,7 +2,9 @@
  * Entry point of a worker process forked by the supervisor: reads its {@link WorkerBootstrap}
  * from the environment, serves its listener, and speaks the IPC protocol of ipc.ts.
  */
+import './common/int64-inspect.js';
 import { execFileSync } from 'node:child_process';
+import module from 'node:module';
 import type { Socket } from 'node:net';
 import type { HostPort } from './common/address.js';
 import { ThriftHostError } from './common/errors.js';
@@ -42,7 +44,11 @@ async function main(): Promise<void> {
 
   let server: ThriftServer;
   try {
-    server = new ThriftServer(service, log);
+    // Node strips a TypeScript handler's types with a WebAssembly parser that adds ~16 MiB to
+    // the process; with the compile cache (Node 24), only a worker meeting a changed file loads it.
+    module.enableCompileCache?.();
+    server = await ThriftServer.create(service, log);
+    module.flushCompileCache?.();
   } catch (err) {
     const code = err instanceof ThriftHostError ? err.code : 'ERR_HANDLER_LOAD';
     log.error({ err }, 'cannot load service');

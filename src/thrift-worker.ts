@@ -11,12 +11,12 @@ import type { ServiceConfig } from './config.js';
 import { type HandOff, ServerConnection } from './connection.js';
 import type { WorkerStats } from './ipc.js';
 import type { Logger } from './logger.js';
-import { HandlerInitError, loadServiceTable, type ServiceTable } from './service-loader.js';
+import { HandlerInitError, importServiceTable, loadServiceTable, type ServiceTable } from './service-loader.js';
 import { StatsRegistry } from './stats.js';
 
 /** A listener serving one {@link ServiceConfig}. */
 export class ThriftServer {
-  readonly stats = new StatsRegistry();
+  readonly stats: StatsRegistry;
   readonly table: ServiceTable;
   readonly startedAt = Date.now();
   private readonly server: net.Server;
@@ -27,13 +27,30 @@ export class ThriftServer {
   private drainHandOff: HandOff | undefined;
 
   /**
-   * Loads the generated code and the handler. Throws GeneratedCodeError / HandlerLoadError.
+   * Loads the generated code and `import()`s the handler (ESM, CommonJS, TypeScript, top-level
+   * await): what workers use.
+   * @throws GeneratedCodeError, HandlerLoadError
+   * @example
+   * const server = await ThriftServer.create(config.services[0], createLogger());
+   * await server.listen();
+   */
+  static async create(config: ServiceConfig, log: Logger): Promise<ThriftServer> {
+    const stats = new StatsRegistry();
+    return new ThriftServer(config, log, { stats, table: await importServiceTable(config, stats) });
+  }
+
+  /**
+   * Loads the generated code and `require()`s the handler (everything but an ES module with
+   * top-level await: use {@link ThriftServer.create} for that), or takes a table already loaded.
+   * @throws GeneratedCodeError, HandlerLoadError
    */
   constructor(
     readonly config: ServiceConfig,
     private readonly log: Logger,
+    loaded?: { stats: StatsRegistry; table: ServiceTable },
   ) {
-    this.table = loadServiceTable(config, this.stats);
+    this.stats = loaded?.stats ?? new StatsRegistry();
+    this.table = loaded?.table ?? loadServiceTable(config, this.stats);
     const onSocket = (socket: Socket) => this.adopt(socket);
     this.server = config.tls
       ? tls.createServer(

@@ -223,6 +223,19 @@ describe('rpc gen', () => {
       expect(js).not.toContain('thrift.Q');
       expect(fs.existsSync(path.join(out, name, `${name}.d.ts`))).toBe(true);
     }
+    // The handler types and the services map; the committed gen/ is what `npm run gen` writes.
+    expect(fs.readFileSync(path.join(out, 'Catalog', 'Catalog.d.ts'), 'utf8')).toContain(
+      'export interface CatalogHandler<M extends I64Mode = ',
+    );
+    expect(fs.readFileSync(path.join(out, 'services.d.ts'), 'utf8')).toContain('interface ThriftServiceMap');
+    const files = (dir: string) => (fs.readdirSync(dir, { recursive: true }) as string[]).sort();
+    const committed = path.join(REPO, 'gen');
+    expect(files(out)).toEqual(files(committed));
+    for (const f of files(committed).filter((f) => fs.statSync(path.join(committed, f)).isFile())) {
+      expect(fs.readFileSync(path.join(out, f), 'utf8'), `gen/${f} is stale: run npm run gen`).toBe(
+        fs.readFileSync(path.join(committed, f), 'utf8'),
+      );
+    }
   });
 
   it('names the package to install when the compiler is missing (exit 8)', async () => {

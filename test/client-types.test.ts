@@ -1,19 +1,16 @@
 // The instance types derived from the generated `.d.ts`. The type assertions here fail
 // `npx tsc -p tsconfig.test.json` (part of `npm test`); the runtime ones check the object shape.
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
-import { type ServiceProxy, ThriftClient, type UntypedServiceProxy } from '../clients/index.js';
+import { type ServiceProxy, ThriftClient } from '../clients/index.js';
 import { GEN_DIR } from './helpers/servers.js';
 
 type Hello = import('../gen/HelloWorld/HelloWorld.js').Client;
 type Catalog = import('../gen/Catalog/Catalog.js').Client;
 type Item = import('../gen/Catalog/Catalog_types.js').Item;
+type Int64 = import('../gen/Catalog/Catalog_types.js').Int64;
 
-// Registering a service name once types `instance('Catalog')` everywhere, without a type argument.
-declare module '../clients/client-types.js' {
-  interface ThriftServiceMap {
-    Catalog: Catalog;
-  }
-}
+// gen/services.d.ts (written by `rpc gen`, part of tsconfig.test.json) registers HelloWorld and
+// Catalog in ThriftServiceMap: `instance('Catalog')` is typed everywhere, without a type argument.
 
 afterEach(() => ThriftClient.reset());
 
@@ -49,12 +46,22 @@ describe('instance types', () => {
     expect(typeof catalog.arecv_echo).toBe('function');
   });
 
-  it('falls back to an untyped shape without a type argument', () => {
+  it('rejects a service name missing from the generated services map at compile time', () => {
     ThriftClient.config({
       HelloWorld: { addresses: ['127.0.0.1:9'], serviceDir: GEN_DIR, shareState: false },
     });
-    const untyped = ThriftClient.instance('HelloWorld');
-    expectTypeOf(untyped).toEqualTypeOf<UntypedServiceProxy>();
-    expect(typeof untyped.sayHello).toBe('function');
+    const hello = ThriftClient.instance('HelloWorld');
+    expectTypeOf(hello).toEqualTypeOf<ServiceProxy<Hello>>();
+    // @ts-expect-error misspelt service name
+    expect(() => ThriftClient.instance('HeloWorld')).toThrow(expect.objectContaining({ code: 'ERR_UNKNOWN_SERVICE' }));
+    // A type argument still types any configured name (e.g. a second entry of one service).
+    expectTypeOf(() => ThriftClient.instance<Hello>('Other')).returns.toEqualTypeOf<ServiceProxy<Hello>>();
+  });
+
+  it('types i64 as bigint with the "bigint" mode of the generated client', () => {
+    type CatalogBig = import('../gen/Catalog/Catalog.js').Client<'bigint'>;
+    expectTypeOf<ServiceProxy<CatalogBig>['add']>().parameters.toEqualTypeOf<[a: bigint | number, b: bigint | number]>();
+    expectTypeOf<ServiceProxy<CatalogBig>['add']>().returns.toEqualTypeOf<Promise<bigint>>();
+    expectTypeOf<ServiceProxy<Catalog>['add']>().returns.toEqualTypeOf<Promise<Int64>>();
   });
 });

@@ -54,7 +54,7 @@ describe('validateHostConfig', () => {
       listen: { host: '0.0.0.0', port: 9090 },
     });
     expect(s?.bindings).toEqual([
-      { service: 'HelloWorld', handler: '/srv/app/services/HelloWorld/handler.js' },
+      { service: 'HelloWorld', handler: '/srv/app/services/HelloWorld/handler.ts' },
     ]);
   });
 

@@ -7,9 +7,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ThriftHostError } from '../common/errors.js';
-import { type HostConfig, loadHostConfig } from '../config.js';
+import { DEFAULTS, type HostConfig, loadHostConfig } from '../config.js';
 import { AlreadyRunningError, PermissionError, RemoteError, StartError } from '../host-errors.js';
 import { createLogger } from '../logger.js';
+import { startLogRotation } from '../log-rotation.js';
 import { startMaster } from '../master.js';
 import { readPidRecord, staleReason } from '../pid-file.js';
 import type { HostStatus } from '../supervisor.js';
@@ -99,9 +100,17 @@ export async function runDaemonChild(
     const config = loadHostConfig(configFile);
     const logger = createLogger({ level: config.logLevel });
     const master = await startMaster({ config, logger, watch: options.watch ?? false });
+    // SIGUSR2 rotates now; without "logRotate" it only copies when asked.
+    const rotation = startLogRotation(
+      { file: daemonLogFile(config), daily: false, maxBytes: 0, keep: DEFAULTS.logRotateKeep, ...config.logRotate },
+      logger,
+    );
+    if (!config.logRotate) rotation.close();
+    process.on('SIGUSR2', () => rotation.rotate());
     await tellParent({ t: 'ready', status: await master.supervisor.status() });
     process.disconnect?.();
     await master.done;
+    rotation.close();
     logger.info('master exiting');
   } catch (err) {
     const code = err instanceof ThriftHostError ? err.code : 'ERR_INTERNAL';

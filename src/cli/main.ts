@@ -10,6 +10,8 @@ import { Command, CommanderError } from 'commander';
 import { packageVersion } from '../version.js';
 import { describeError, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import { genCommand } from './gen.js';
+import { initCommand } from './init.js';
+import { logsCommand } from './logs.js';
 import { reloadCommand } from './reload.js';
 import { restartCommand } from './restart.js';
 import { startCommand } from './start.js';
@@ -30,6 +32,8 @@ export function buildProgram(): Command {
     reloadCommand(),
     statusCommand(),
     genCommand(),
+    initCommand(),
+    logsCommand(),
   ]) {
     program.addCommand(sub.exitOverride());
   }

@@ -21,7 +21,9 @@ require.extensions['.ts'] = (module, filename) => {
   const { outputText } = ts.transpileModule(fs.readFileSync(filename, 'utf8'), {
     fileName: filename,
     compilerOptions: {
-      module: ts.ModuleKind.CommonJS,
+      // Node16 emits CommonJS as `tsc -p .` does here, and keeps `import()` (handler-module.ts
+      // imports handlers); ModuleKind.CommonJS would turn it into require().
+      module: ts.ModuleKind.Node16,
       target: ts.ScriptTarget.ES2022,
       esModuleInterop: true,
       sourceMap: false,

@@ -1,0 +1,23 @@
+// Loads HelloWorld handler files the way a worker does (built code, dist/src/service-loader.js:
+// import(), Node's own type stripping) and calls sayHello('x') on each. Prints one JSON line per
+// file: {file, reply} or {file, code, message}. Usage: node load-handler-child.cjs GEN_DIR FILE...
+'use strict';
+const path = require('node:path');
+const dist = path.resolve(__dirname, '../../dist/src');
+const { importServiceTable } = require(path.join(dist, 'service-loader.js'));
+const { StatsRegistry } = require(path.join(dist, 'stats.js'));
+
+async function main() {
+  const [genDir, ...files] = process.argv.slice(2);
+  for (const file of files) {
+    const config = { bindings: [{ service: 'HelloWorld', handler: file }], genDir, multiplexed: false };
+    try {
+      const table = await importServiceTable(config, new StatsRegistry());
+      const reply = await table.methods.get('sayHello').invoke({ name: 'x' });
+      process.stdout.write(`${JSON.stringify({ file, reply })}\n`);
+    } catch (err) {
+      process.stdout.write(`${JSON.stringify({ file, code: err.code, message: err.message })}\n`);
+    }
+  }
+}
+main();

@@ -78,7 +78,7 @@ export async function createTestServer(options: TestServerOptions): Promise<Test
     [`${service}Handler`]: options.handler,
     interceptors: options.interceptors ?? [],
   };
-  const server = new ThriftServer(serviceConfig, options.log ?? pino({ level: 'silent' }));
+  const server = await ThriftServer.create(serviceConfig, options.log ?? pino({ level: 'silent' }));
   await server.init();
   const { host, port } = await server.listen();
   return {

@@ -15,6 +15,7 @@ import {
   parseTransportName,
   type TransportName,
 } from './common/protocols.js';
+import { DEFAULT_REGISTRY_PREFIX } from './common/registry-record.js';
 
 /** Default config file name, looked up in the working directory. */
 export const DEFAULT_CONFIG_FILE = 'rpc.config.json';
@@ -43,6 +44,16 @@ export const DEFAULTS = {
   adminAllowRemote: false,
   /** Extra Node.js flags for worker processes, e.g. `--max-semi-space-size=1` for a smaller heap. */
   nodeArgs: [] as readonly string[],
+  /** `registry.prefix`: etcd key prefix of service instances. */
+  registryPrefix: DEFAULT_REGISTRY_PREFIX,
+  /** `registry.ttlSeconds`: lease TTL; a killed host's keys vanish this long after its last renewal. */
+  registryTtlSeconds: 10,
+  /** `registry.weight` of every instance. */
+  registryWeight: 1,
+  /** `registry.deregisterDelayMs`: wait after deregistering before draining, so callers move away first. */
+  registryDeregisterDelayMs: 1_000,
+  /** `registry.requestTimeoutMs`: bound of one request to etcd. */
+  registryRequestTimeoutMs: 2_000,
   /** Conventional handler location, relative to the config file's folder. */
   handler: (service: string) => `services/${service}/handler.js`,
 } as const;
@@ -119,6 +130,33 @@ export interface AdminConfig {
   allowRemote: boolean;
 }
 
+/** `registry`: announce every service instance in etcd (docs/many-machines.md). */
+export interface RegistryConfig {
+  /** etcd client URLs, `http://host:port` or `https://host:port`. */
+  endpoints: string[];
+  /** @default '/thrifthost/services/' */
+  prefix: string;
+  /** Lease TTL in seconds. @default 10 */
+  ttlSeconds: number;
+  /** Host callers connect to; required when a listener binds 0.0.0.0 or ::. @default each listener's host */
+  advertise?: string;
+  /** Identifies this host in the registry. @default os.hostname() */
+  hostId: string;
+  /** @default 1 */
+  weight: number;
+  /** Version label written into every instance. */
+  version?: string;
+  /** etcd user; the password may come from `THRIFTHOST_ETCD_PASSWORD` instead. */
+  username?: string;
+  password?: string;
+  /** PEM paths for https endpoints (absolute). */
+  tls?: { ca?: string; cert?: string; key?: string };
+  /** @default 1000 */
+  deregisterDelayMs: number;
+  /** @default 2000 */
+  requestTimeoutMs: number;
+}
+
 /** The whole validated host configuration. */
 export interface HostConfig {
   /** Absolute path of the file this came from. */
@@ -130,6 +168,8 @@ export interface HostConfig {
   logLevel: string;
   gracefulTimeoutMs: number;
   stats?: StatsConfig;
+  /** Service registry; off when absent. */
+  registry?: RegistryConfig;
   services: ServiceConfig[];
 }
 
@@ -180,6 +220,7 @@ export function validateHostConfig(raw: unknown, file: string): HostConfig {
     'gracefulTimeoutMs',
     'genDir',
     'stats',
+    'registry',
   ]);
   const baseDir = path.dirname(file);
   const genDir = path.resolve(baseDir, v.optString(top.genDir, 'genDir') ?? DEFAULTS.genDir);
@@ -216,6 +257,7 @@ export function validateHostConfig(raw: unknown, file: string): HostConfig {
     logLevel,
     gracefulTimeoutMs: v.optInt(top.gracefulTimeoutMs, 'gracefulTimeoutMs', 0) ?? DEFAULTS.gracefulTimeoutMs,
     stats: top.stats === undefined || top.stats === null ? undefined : validateStats(v, top.stats),
+    ...optional('registry', top.registry === undefined ? undefined : validateRegistry(v, top.registry, services, baseDir)),
     services,
   };
 }
@@ -380,6 +422,70 @@ function validateAdmin(v: Validator, raw: unknown): AdminConfig {
   return {
     ...optional('token', token),
     allowRemote: v.optBool(o.allowRemote, 'stats.admin.allowRemote') ?? DEFAULTS.adminAllowRemote,
+  };
+}
+
+function validateRegistry(v: Validator, raw: unknown, services: ServiceConfig[], baseDir: string): RegistryConfig {
+  const at = 'registry';
+  const o = v.object(raw, at);
+  v.keys(o, at, [
+    'endpoints',
+    'prefix',
+    'ttlSeconds',
+    'advertise',
+    'hostId',
+    'weight',
+    'version',
+    'username',
+    'password',
+    'tls',
+    'deregisterDelayMs',
+    'requestTimeoutMs',
+  ]);
+  if (!Array.isArray(o.endpoints) || o.endpoints.length === 0) {
+    v.fail(`${at}.endpoints`, 'must be a non-empty array of etcd client URLs, e.g. ["http://10.0.0.1:2379"]');
+  }
+  const endpoints = (o.endpoints as unknown[]).map((e, i) => {
+    const text = v.string(e, `${at}.endpoints[${i}]`);
+    if (!/^https?:\/\/[^/\s]+\/?$/.test(text)) v.fail(`${at}.endpoints[${i}]`, `"${text}" is not http(s)://host:port`);
+    return text.replace(/\/$/, '');
+  });
+  const prefix = v.optString(o.prefix, `${at}.prefix`) ?? DEFAULTS.registryPrefix;
+  if (!prefix.endsWith('/')) v.fail(`${at}.prefix`, `"${prefix}" must end with "/"`);
+  const advertise = v.optString(o.advertise, `${at}.advertise`);
+  services.forEach((s, i) => {
+    if (s.listen.port === 0) v.fail(`services[${i}].listen`, 'port 0 cannot be registered: give a fixed port');
+    if (!advertise && ['0.0.0.0', '::', ''].includes(s.listen.host)) {
+      v.fail(`${at}.advertise`, `is required: services[${i}] listens on ${s.listen.host || 'every address'}, which callers cannot connect to (give this machine's address)`);
+    }
+  });
+  let tls: RegistryConfig['tls'];
+  if (o.tls !== undefined) {
+    const t = v.object(o.tls, `${at}.tls`);
+    v.keys(t, `${at}.tls`, ['ca', 'cert', 'key']);
+    tls = {};
+    for (const k of ['ca', 'cert', 'key'] as const) {
+      const file = v.optString(t[k], `${at}.tls.${k}`);
+      if (file) tls[k] = path.resolve(baseDir, file);
+    }
+  }
+  const weight = o.weight === undefined ? DEFAULTS.registryWeight : o.weight;
+  if (typeof weight !== 'number' || !(weight >= 0)) v.fail(`${at}.weight`, `must be a number >= 0, got ${show(weight)}`);
+  return {
+    endpoints,
+    prefix,
+    ttlSeconds: v.optInt(o.ttlSeconds, `${at}.ttlSeconds`, 2, 3600) ?? DEFAULTS.registryTtlSeconds,
+    hostId: v.optString(o.hostId, `${at}.hostId`) ?? os.hostname(),
+    weight,
+    deregisterDelayMs:
+      v.optInt(o.deregisterDelayMs, `${at}.deregisterDelayMs`, 0, 600_000) ?? DEFAULTS.registryDeregisterDelayMs,
+    requestTimeoutMs:
+      v.optInt(o.requestTimeoutMs, `${at}.requestTimeoutMs`, 100, 60_000) ?? DEFAULTS.registryRequestTimeoutMs,
+    ...optional('advertise', advertise),
+    ...optional('version', v.optString(o.version, `${at}.version`)),
+    ...optional('username', v.optString(o.username, `${at}.username`)),
+    ...optional('password', v.optString(o.password, `${at}.password`)),
+    ...optional('tls', tls),
   };
 }
 

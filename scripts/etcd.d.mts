@@ -1,4 +1,4 @@
-// Types of scripts/etcd.mjs for the TypeScript tests.
+// Types of scripts/etcd.mjs for the TypeScript tests (test/helpers/etcd.ts).
 export declare const ETCD_BIN: string;
 export declare function etcdAvailable(): boolean;
 export interface EtcdHandle {

@@ -49,7 +49,7 @@ function record(address: string, extra: Record<string, unknown> = {}): string {
   });
 }
 
-function configure(extra: Record<string, unknown> = {}, log?: (l: string, m: string) => void): Hello {
+function configure(extra: Record<string, unknown> = {}, log?: (l: string, m: string) => void) {
   ThriftClient.config(
     {
       HelloWorld: {

@@ -302,7 +302,8 @@ export default {
             s.failedElsewhere === 0 &&
             s.failedLaterThan1sS === 0 &&
             s.keyGoneAfterS !== null &&
-            s.keyGoneAfterS <= ttlSeconds &&
+            // etcd checks lease expiry every 500 ms, and the watch event has to arrive.
+            s.keyGoneAfterS <= ttlSeconds + 1 &&
             !s.keyLeft;
           recover = `${s.failedOnIt} calls in flight on it failed; key gone ${s.keyGoneAfterS} s after the kill (TTL ${ttlSeconds} s)`;
         } else if (s.step === 'killed host restarted') {

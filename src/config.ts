@@ -249,6 +249,7 @@ export function validateHostConfig(raw: unknown, file: string): HostConfig {
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     v.fail('logLevel', `"${logLevel}" is not one of fatal, error, warn, info, debug, trace, silent`);
   }
+  const stats = top.stats === undefined || top.stats === null ? undefined : validateStats(v, top.stats);
   return {
     file,
     baseDir,
@@ -256,8 +257,8 @@ export function validateHostConfig(raw: unknown, file: string): HostConfig {
     logDir: path.resolve(baseDir, v.optString(top.logDir, 'logDir') ?? DEFAULTS.logDir),
     logLevel,
     gracefulTimeoutMs: v.optInt(top.gracefulTimeoutMs, 'gracefulTimeoutMs', 0) ?? DEFAULTS.gracefulTimeoutMs,
-    stats: top.stats === undefined || top.stats === null ? undefined : validateStats(v, top.stats),
-    ...optional('registry', top.registry === undefined ? undefined : validateRegistry(v, top.registry, services, baseDir)),
+    stats,
+    ...optional('registry', top.registry === undefined ? undefined : validateRegistry(v, top.registry, services, stats, baseDir)),
     services,
   };
 }
@@ -425,7 +426,13 @@ function validateAdmin(v: Validator, raw: unknown): AdminConfig {
   };
 }
 
-function validateRegistry(v: Validator, raw: unknown, services: ServiceConfig[], baseDir: string): RegistryConfig {
+function validateRegistry(
+  v: Validator,
+  raw: unknown,
+  services: ServiceConfig[],
+  stats: StatsConfig | undefined,
+  baseDir: string,
+): RegistryConfig {
   const at = 'registry';
   const o = v.object(raw, at);
   v.keys(o, at, [
@@ -453,12 +460,17 @@ function validateRegistry(v: Validator, raw: unknown, services: ServiceConfig[],
   const prefix = v.optString(o.prefix, `${at}.prefix`) ?? DEFAULTS.registryPrefix;
   if (!prefix.endsWith('/')) v.fail(`${at}.prefix`, `"${prefix}" must end with "/"`);
   const advertise = v.optString(o.advertise, `${at}.advertise`);
-  services.forEach((s, i) => {
-    if (s.listen.port === 0) v.fail(`services[${i}].listen`, 'port 0 cannot be registered: give a fixed port');
-    if (!advertise && ['0.0.0.0', '::', ''].includes(s.listen.host)) {
-      v.fail(`${at}.advertise`, `is required: services[${i}] listens on ${s.listen.host || 'every address'}, which callers cannot connect to (give this machine's address)`);
+  const listeners = services.map((s, i) => ({ field: `services[${i}]`, listen: s.listen }));
+  if (stats) listeners.push({ field: 'stats', listen: stats.listen });
+  for (const { field, listen } of listeners) {
+    if (listen.port === 0) v.fail(`${field}.listen`, 'port 0 cannot be registered: give a fixed port');
+    if (!advertise && ['0.0.0.0', '::', ''].includes(listen.host)) {
+      v.fail(
+        `${at}.advertise`,
+        `is required: ${field} listens on ${listen.host || 'every address'}, which callers cannot connect to (give this machine's address)`,
+      );
     }
-  });
+  }
   let tls: RegistryConfig['tls'];
   if (o.tls !== undefined) {
     const t = v.object(o.tls, `${at}.tls`);

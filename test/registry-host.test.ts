@@ -38,6 +38,8 @@ describe('host registration in etcd', () => {
     });
     const wild = { services: [{ name: 'HelloWorld', listen: '0.0.0.0:9090' }], registry: { endpoints: ['http://e:2379'] } };
     expect(() => validateHostConfig(wild, FILE)).toThrow(/registry\.advertise is required: services\[0\] listens on 0\.0\.0\.0/);
+    const statsWild = { ...base, stats: { listen: '0.0.0.0:1', user: 'u', password: 'p' }, registry: { endpoints: ['http://e:2379'] } };
+    expect(() => validateHostConfig(statsWild, FILE)).toThrow(/registry\.advertise is required: stats listens on 0\.0\.0\.0/);
     const zero = { services: [{ name: 'HelloWorld', listen: '127.0.0.1:0' }], registry: { endpoints: ['http://e:2379'] } };
     expect(() => validateHostConfig(zero, FILE)).toThrow(/services\[0\]\.listen port 0 cannot be registered/);
     expect(() => validateHostConfig({ ...base, registry: { endpoints: ['http://e:2379'], ttl: 5 } }, FILE)).toThrow(

@@ -125,7 +125,8 @@ export class ServiceClient {
     let address: string | undefined;
     let lastError: unknown;
     try {
-      if (this.discoveryReady) await this.awaitFirstListing(name);
+      // Only while no address is known: once the registry (or a static list) gave one, no wait.
+      if (this.discoveryReady && this.addresses.addresses.length === 0) await this.awaitFirstListing(name);
       for (let attempt = 0; attempt <= this.options.retries; attempt++) {
         address = this.addresses.pick(tried, lastError).address;
         tried.add(address);

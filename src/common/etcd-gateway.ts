@@ -237,7 +237,7 @@ export class EtcdGateway {
   }
 
   /** One unary request, failing over across endpoints; authenticates first when configured. */
-  private async call<T = unknown>(path: string, body: object): Promise<T> {
+  private async call<T = unknown>(path: string, body: object, reauthenticated = false): Promise<T> {
     if (this.options.username && !this.token && path !== '/v3/auth/authenticate') await this.authenticate();
     let lastError: Error | undefined;
     for (let i = 0; i < this.options.endpoints.length; i++) {
@@ -253,10 +253,10 @@ export class EtcdGateway {
       if (answer.status === 200 && !answer.json.error) return answer.json as T;
       const message = String(answer.json.message ?? answer.json.error ?? `HTTP ${answer.status}`);
       // code 16 = UNAUTHENTICATED: the token expired (etcd's simple tokens last 5 minutes).
-      if (answer.json.code === 16 && this.options.username && path !== '/v3/auth/authenticate') {
+      if (answer.json.code === 16 && this.options.username && path !== '/v3/auth/authenticate' && !reauthenticated) {
         this.token = undefined;
         await this.authenticate();
-        return this.call<T>(path, body);
+        return this.call<T>(path, body, true);
       }
       throw new RegistryError('ERR_REGISTRY_REQUEST', `etcd ${endpoint}${path}: ${message}`);
     }

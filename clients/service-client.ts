@@ -278,6 +278,13 @@ export class ServiceClient {
     method: MethodInfo,
     payload: Record<string, unknown>,
   ): Promise<unknown> {
+    if (this.options.registry && !this.addresses.addresses.includes(address)) {
+      // It left the registry between the pick and now (deregistered, or expired): go elsewhere.
+      throw new ConnectFailedError(
+        `${this.options.service}.${method.name}: ${address} left the registry before the call was written`,
+        { service: this.options.service, method: method.name, address },
+      );
+    }
     const pool = this.pool(address);
     let conn: Connection;
     try {

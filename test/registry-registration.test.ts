@@ -54,6 +54,29 @@ describe('EtcdRegistration', () => {
     kv.close();
   });
 
+  it('a host started while etcd is down keeps retrying and registers once etcd answers', async () => {
+    const later = await startEtcd();
+    try {
+      await later.kill();
+      const reg = new EtcdRegistration(
+        registryConfig({ endpoints: [later.endpoint], prefix: '/down/', requestTimeoutMs: 300 }),
+        [{ key: '/down/S/a:1', value: '{}' }],
+        silent,
+        {},
+      );
+      await reg.start();
+      expect(reg.status()).toMatchObject({ state: 'unreachable', registrations: 0, lastError: expect.stringMatching(/etcd unreachable at/) });
+      await later.restart();
+      await waitFor(() => reg.status().state === 'registered', 10_000, 'registration after etcd came up');
+      const kv = etcdClient(later.endpoint);
+      expect((await kv.range('/down/')).kvs.map((k) => k.key)).toEqual(['/down/S/a:1']);
+      kv.close();
+      await reg.deregister();
+    } finally {
+      await later.stop();
+    }
+  });
+
   it('registers with a user and password when etcd requires them; a wrong password is reported, not thrown', async () => {
     const secured = await startEtcd();
     try {

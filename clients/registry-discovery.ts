@@ -51,8 +51,12 @@ export interface RegistryDiscoveryOptions {
   log: DiscoveryLog;
 }
 
-/** Retry delays after an etcd failure: first, and ceiling (doubling in between). */
-const RETRY_MS = { first: 250, max: 5_000 } as const;
+/**
+ * Retry delays after an etcd failure: first, and ceiling (doubling in between, ±20 % so that a
+ * fleet of callers does not come back in step). A refused connect costs etcd nothing, so the
+ * ceiling stays low: callers follow changes again soon after etcd is back.
+ */
+const RETRY_MS = { first: 250, max: 2_000, jitter: 0.2 } as const;
 
 /** The watch of one service's instances. */
 export class RegistryDiscovery {
@@ -158,7 +162,7 @@ export class RegistryDiscovery {
       if (this.closed) return;
       await new Promise<void>((resolve) => {
         this.wakeRetry = resolve;
-        this.retryTimer = setTimeout(resolve, delay);
+        this.retryTimer = setTimeout(resolve, delay * (1 - RETRY_MS.jitter + 2 * RETRY_MS.jitter * Math.random()));
         this.retryTimer.unref();
       });
       delay = Math.min(delay * 2, RETRY_MS.max);

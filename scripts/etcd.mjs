@@ -54,7 +54,7 @@ export async function startEtcd({ host = '127.0.0.1', readyTimeoutMs = 20_000 } 
     async kill() {
       const child = handle.child;
       handle.child = undefined;
-      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
       process.kill(child.pid, 'SIGKILL');
       await exited;
@@ -73,6 +73,9 @@ export async function startEtcd({ host = '127.0.0.1', readyTimeoutMs = 20_000 } 
   const launch = async () => {
     const child = spawn(ETCD_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
+    child.on('error', (err) => {
+      stderr = err.code === 'ENOENT' ? `${ETCD_BIN} not found (apt-get install etcd-server, or set ETCD_BIN)` : err.message;
+    });
     child.stderr.on('data', (d) => {
       stderr = (stderr + d).slice(-4000);
     });
@@ -80,7 +83,7 @@ export async function startEtcd({ host = '127.0.0.1', readyTimeoutMs = 20_000 } 
     handle.pid = child.pid;
     const deadline = Date.now() + readyTimeoutMs;
     while (!(await healthy(endpoint))) {
-      if (child.exitCode !== null || Date.now() > deadline) {
+      if (child.exitCode !== null || child.pid === undefined || Date.now() > deadline) {
         await handle.kill();
         throw new Error(`etcd did not become healthy at ${endpoint}: ${stderr || 'see ' + dataDir}`);
       }

@@ -185,6 +185,7 @@ export class EtcdGateway {
       });
       res.on('end', () => end(unavailable(`etcd ${endpoint}: watch stream ended`)));
       res.on('error', (err) => end(unavailable(`etcd ${endpoint}: watch stream failed (${err.message})`, err)));
+      res.on('close', () => end(unavailable(`etcd ${endpoint}: watch stream closed`)));
     });
     return {
       close: () => {

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { validateHostConfig } from '../src/config.js';
-import { cleanupHost, freePort, makeHost, rpc, statusJson, type TestHost } from './helpers/cli.js';
+import { cleanupHost, freePort, makeHost, rpc, statusJson, type TestHost, waitFor } from './helpers/cli.js';
 import { etcdClient, type EtcdHandle, startEtcd } from './helpers/etcd.js';
 import { request } from './helpers/http-request.js';
 
@@ -50,7 +50,7 @@ describe('host registration in etcd', () => {
     );
   });
 
-  it('registers on start, keeps the same lease through a reload, serves /sd/prometheus, deregisters on stop', async () => {
+  it('registers on start, keeps the same lease through a reload and a worker crash, serves /sd/prometheus, deregisters on stop', async () => {
     const port = await freePort();
     const statsPort = await freePort();
     host = await makeHost({ count: 1, service: { listen: `tcp://127.0.0.2:${port}` } });
@@ -98,6 +98,16 @@ describe('host registration in etcd', () => {
       for (const e of events) if (e.type === 'delete') deletes.push(e.kv.key);
     }, () => {});
     expect((await rpc(['reload'], host.dir)).code).toBe(0);
+    expect((await kv.range('/h/')).kvs.find((k) => k.key === instanceKey)?.lease).toBe(instance.lease);
+    expect(deletes).toEqual([]);
+    // Nor does a crashed worker: the master respawns it, the registration does not move.
+    const victim = (await statusJson(host)).workers[0]!.pid;
+    process.kill(victim, 'SIGKILL');
+    const running = host;
+    await waitFor(async () => {
+      const w = (await statusJson(running)).workers;
+      return w.length === 1 && w[0]!.pid !== victim && w[0]!.state === 'listening';
+    }, 15_000, 'a respawned worker');
     expect((await kv.range('/h/')).kvs.find((k) => k.key === instanceKey)?.lease).toBe(instance.lease);
     expect(deletes).toEqual([]);
 

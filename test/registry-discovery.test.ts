@@ -53,7 +53,7 @@ function configure(extra: Record<string, unknown> = {}, log?: (l: string, m: str
   ThriftClient.config(
     {
       HelloWorld: {
-        registry: { endpoints: [etcd.endpoint], prefix: PREFIX, requestTimeoutMs: 500 },
+        registry: { endpoints: [etcd.endpoint], prefix: PREFIX, requestTimeoutMs: 3000 },
         serviceDir: GEN_DIR,
         shareState: false,
         connectTimeoutMs: 500,
@@ -127,7 +127,7 @@ describe('registry discovery in ThriftClient', () => {
     const prefix = PREFIX;
     await kv.put(`${prefix}HelloWorld/${a.address}`, record(a.address));
     const logs: string[] = [];
-    const client = configure({ registry: { endpoints: [etcd.endpoint], prefix, requestTimeoutMs: 500 } }, (_l, m) =>
+    const client = configure({ registry: { endpoints: [etcd.endpoint], prefix, requestTimeoutMs: 3000 } }, (_l, m) =>
       logs.push(m),
     );
     expect(await client.sayHello('before')).toMatch(/before/);

@@ -44,7 +44,7 @@ describe('EtcdRegistration', () => {
     await kv.revokeLease(first.lease!);
     expect((await kv.range('/r/')).kvs).toEqual([]);
     // Renewal runs every third of the TTL: the next one notices and registers again.
-    await waitFor(() => reg.status().registrations === 2, 5000, 'a second registration');
+    await waitFor(() => reg.status().registrations >= 2, 5000, 'a second registration');
     const { kvs } = await kv.range('/r/');
     expect(kvs.map((k) => [k.key, k.lease])).toEqual([['/r/S/1.2.3.4:5', reg.status().lease]]);
     expect(reg.status().lease).not.toBe(first.lease);

@@ -348,10 +348,14 @@ function validateRegistry(service: string, raw: unknown): ResolvedRegistryOption
   if (!isRecord(raw)) throw new ClientConfigError(`${at('')} must be an object: { endpoints: ["http://host:2379"] }`);
   const known = ['endpoints', 'prefix', 'service', 'username', 'password', 'tls', 'requestTimeoutMs'];
   for (const key of Object.keys(raw)) {
-    if (!known.includes(key)) throw new ClientConfigError(`${at(`.${key}`)} is not a known option (known: ${known.join(', ')})`);
+    if (!known.includes(key)) {
+      throw new ClientConfigError(`${at(`.${key}`)} is not a known option (known: ${known.join(', ')})`);
+    }
   }
   if (!Array.isArray(raw.endpoints) || raw.endpoints.length === 0) {
-    throw new ClientConfigError(`${at('.endpoints')} must be a non-empty array of etcd URLs, e.g. ["http://127.0.0.1:2379"]`);
+    throw new ClientConfigError(
+      `${at('.endpoints')} must be a non-empty array of etcd URLs, e.g. ["http://127.0.0.1:2379"]`,
+    );
   }
   const endpoints = raw.endpoints.map((e, i) => {
     if (typeof e !== 'string' || !/^https?:\/\/[^/\s]+\/?$/.test(e)) {
@@ -369,7 +373,9 @@ function validateRegistry(service: string, raw: unknown): ResolvedRegistryOption
   if (!prefix.endsWith('/')) throw new ClientConfigError(`${at('.prefix')} "${prefix}" must end with "/"`);
   let tls: { ca?: string; cert?: string; key?: string } | undefined;
   if (raw.tls !== undefined) {
-    if (!isRecord(raw.tls)) throw new ClientConfigError(`${at('.tls')} must be an object { ca?, cert?, key? } of PEM file paths`);
+    if (!isRecord(raw.tls)) {
+      throw new ClientConfigError(`${at('.tls')} must be an object { ca?, cert?, key? } of PEM file paths`);
+    }
     tls = {};
     for (const k of ['ca', 'cert', 'key'] as const) {
       const v = raw.tls[k];

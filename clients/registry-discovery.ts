@@ -138,7 +138,9 @@ export class RegistryDiscovery {
         this.refused.clear();
         for (const kv of kvs) this.apply({ type: 'put', kv });
         this.publish();
-        if (this.state === 'unreachable') this.options.log('info', `${this.who()}: etcd answers again; ${this.current.length} instance(s)`);
+        if (this.state === 'unreachable') {
+          this.options.log('info', `${this.who()}: etcd answers again; ${this.current.length} instance(s)`);
+        }
         this.setState('watching');
         this.lastError = undefined;
         this.resolveFirst(true);
@@ -178,7 +180,8 @@ export class RegistryDiscovery {
     this.setState('unreachable');
     this.options.log(
       'warn',
-      `${this.who()}: ${err.message}; keeping the last known ${this.current.length} address(es) (${this.current.join(', ') || 'none'}) and retrying`,
+      `${this.who()}: ${err.message}; keeping the last known ${this.current.length} address(es) ` +
+        `(${this.current.join(', ') || 'none'}) and retrying`,
     );
   }
 
@@ -241,7 +244,8 @@ export class RegistryDiscovery {
   }
 
   private who(): string {
-    return `ThriftClient ${this.options.service}: registry ${this.options.registry.endpoints.join(', ')} ${this.keyPrefix}`;
+    const { service, registry } = this.options;
+    return `ThriftClient ${service}: registry ${registry.endpoints.join(', ')} ${this.keyPrefix}`;
   }
 }
 

@@ -258,7 +258,10 @@ export function validateHostConfig(raw: unknown, file: string): HostConfig {
     logLevel,
     gracefulTimeoutMs: v.optInt(top.gracefulTimeoutMs, 'gracefulTimeoutMs', 0) ?? DEFAULTS.gracefulTimeoutMs,
     stats,
-    ...optional('registry', top.registry === undefined ? undefined : validateRegistry(v, top.registry, services, stats, baseDir)),
+    ...optional(
+      'registry',
+      top.registry === undefined ? undefined : validateRegistry(v, top.registry, services, stats, baseDir),
+    ),
     services,
   };
 }
@@ -467,7 +470,8 @@ function validateRegistry(
     if (!advertise && ['0.0.0.0', '::', ''].includes(listen.host)) {
       v.fail(
         `${at}.advertise`,
-        `is required: ${field} listens on ${listen.host || 'every address'}, which callers cannot connect to (give this machine's address)`,
+        `is required: ${field} listens on ${listen.host || 'every address'}, which callers cannot ` +
+          "connect to (give this machine's address)",
       );
     }
   }

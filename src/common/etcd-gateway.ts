@@ -50,7 +50,11 @@ export interface EtcdWatch {
  * `ERR_REGISTRY_REQUEST` (etcd answered with an error, e.g. authentication failed).
  */
 export class RegistryError extends ThriftHostError {
-  constructor(code: 'ERR_REGISTRY_UNAVAILABLE' | 'ERR_REGISTRY_REQUEST', message: string, options?: ThriftHostErrorOptions) {
+  constructor(
+    code: 'ERR_REGISTRY_UNAVAILABLE' | 'ERR_REGISTRY_REQUEST',
+    message: string,
+    options?: ThriftHostErrorOptions,
+  ) {
     super(code, message, options);
   }
 }
@@ -181,7 +185,9 @@ export class EtcdGateway {
           buffered = buffered.slice(nl + 1);
           if (line) this.onWatchLine(line, endpoint, () => clearTimeout(connectTimer), onEvents, end);
         }
-        if (buffered.length > 16 * 1024 * 1024) end(new RegistryError('ERR_REGISTRY_REQUEST', `etcd ${endpoint}: watch line too long`));
+        if (buffered.length > 16 * 1024 * 1024) {
+          end(new RegistryError('ERR_REGISTRY_REQUEST', `etcd ${endpoint}: watch line too long`));
+        }
       });
       res.on('end', () => end(unavailable(`etcd ${endpoint}: watch stream ended`)));
       res.on('error', (err) => end(unavailable(`etcd ${endpoint}: watch stream failed (${err.message})`, err)));
@@ -229,7 +235,8 @@ export class EtcdGateway {
     if (!r) return;
     if (r.created) established();
     if (r.canceled || r.compact_revision) {
-      end(new RegistryError('ERR_REGISTRY_REQUEST', `etcd ${endpoint}: watch canceled (${r.cancel_reason ?? `compacted at ${r.compact_revision}`})`));
+      const why = r.cancel_reason ?? `compacted at ${r.compact_revision}`;
+      end(new RegistryError('ERR_REGISTRY_REQUEST', `etcd ${endpoint}: watch canceled (${why})`));
       return;
     }
     if (r.events?.length) {
@@ -277,7 +284,11 @@ export class EtcdGateway {
     this.token = res.token;
   }
 
-  private unary(endpoint: string, path: string, body: string): Promise<{ status: number; json: Record<string, unknown> }> {
+  private unary(
+    endpoint: string,
+    path: string,
+    body: string,
+  ): Promise<{ status: number; json: Record<string, unknown> }> {
     return new Promise((resolve, reject) => {
       const req = this.send(endpoint, path, body);
       req.setTimeout(this.options.requestTimeoutMs, () =>

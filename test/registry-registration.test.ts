@@ -90,7 +90,8 @@ describe('EtcdRegistration', () => {
       await call('/v3/auth/user/grant', { user: 'root', role: 'root' });
       await call('/v3/auth/enable', {});
 
-      const cfg = registryConfig({ endpoints: [secured.endpoint], username: 'root', prefix: '/auth/' });
+      // etcd checks passwords with bcrypt: slow on a loaded machine, so a generous bound.
+      const cfg = registryConfig({ endpoints: [secured.endpoint], username: 'root', prefix: '/auth/', requestTimeoutMs: 10_000 });
       const wrong = new EtcdRegistration({ ...cfg, password: 'nope' }, [{ key: '/auth/S/a:1', value: '{}' }], silent, {});
       await wrong.start();
       expect(wrong.status()).toMatchObject({ state: 'unreachable', lastError: expect.stringMatching(/authentication failed/) });

@@ -63,6 +63,7 @@ const SCENARIOS = [
   './scenarios/s6-slow-clients.mjs',
   './scenarios/s7-soak.mjs',
   './scenarios/s8-graceful-stop.mjs',
+  './scenarios/s9-registry.mjs',
 ];
 
 installSignalCleanup();

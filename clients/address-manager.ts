@@ -14,6 +14,11 @@ import { NoAvailableAddressError } from './errors.js';
 export interface AddressManagerOptions {
   service: string;
   addresses: readonly string[];
+  /**
+   * What keys the shared state file instead of `addresses`, for address sets that change at run
+   * time (registry discovery): e.g. the registry endpoints and prefix. @default addresses
+   */
+  stateKey?: readonly string[];
   /** @default 0.0005 (from client options) */
   detectRate: number;
   backoff: BackoffPolicy;
@@ -31,7 +36,7 @@ export interface AddressManagerOptions {
 
 /** Failover state of one service's addresses. */
 export class AddressManager {
-  readonly addresses: readonly string[];
+  private current: readonly string[];
   /** The shared state file, when sharing is on. */
   readonly stateFile: AddressStateFile | undefined;
   private evictedMap = new Map<string, EvictionEntry>();
@@ -41,7 +46,7 @@ export class AddressManager {
   private readonly random: () => number;
 
   constructor(private readonly options: AddressManagerOptions) {
-    this.addresses = options.addresses;
+    this.current = options.addresses;
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.stateFile =
@@ -50,8 +55,28 @@ export class AddressManager {
         : new AddressStateFile(
             options.stateDir,
             options.service,
-            addressConfigHash(options.service, options.addresses),
+            addressConfigHash(options.service, options.stateKey ?? options.addresses),
           );
+  }
+
+  /** The addresses calls are spread over. */
+  get addresses(): readonly string[] {
+    return this.current;
+  }
+
+  /**
+   * Replaces the address set (registry discovery). Addresses that enter start healthy: their
+   * host has just announced itself, so an old eviction of the same address is forgotten.
+   */
+  setAddresses(next: readonly string[]): void {
+    const entering = next.filter((a) => !this.current.includes(a));
+    this.current = [...next];
+    for (const a of entering) this.failures.delete(a);
+    if (entering.some((a) => this.sync(this.now()).has(a))) {
+      this.update((map) => {
+        for (const a of entering) map.delete(a);
+      });
+    }
   }
 
   /**

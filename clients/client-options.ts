@@ -19,6 +19,7 @@ import {
 import type { ClientInterceptor } from './call-headers.js';
 import { isTimerMs, timerRangeText } from '../src/common/timer-range.js';
 import { moduleFile, nearestGenDir } from './caller-dir.js';
+import { DEFAULT_REGISTRY_PREFIX } from '../src/common/registry-record.js';
 import { ClientConfigError } from './errors.js';
 
 /** Every default of a service entry. */
@@ -48,12 +49,50 @@ export const CLIENT_DEFAULTS = {
   shareState: true,
   stateDir: () => os.tmpdir(),
   stateSyncMs: 200,
+  /** `registry.prefix`: the host's default, so both sides agree without configuration. */
+  registryPrefix: DEFAULT_REGISTRY_PREFIX,
+  /** `registry.requestTimeoutMs`: bound of one request to etcd (and of the first listing a call waits for). */
+  registryRequestTimeoutMs: 2_000,
 } as const;
+
+/** `registry` of a service entry: follow the instances hosts announce in etcd. */
+export interface RegistryClientOptions {
+  /** etcd client URLs, `http://host:port` or `https://host:port`. */
+  endpoints: string[];
+  /** Key prefix the hosts register under. @default '/thrifthost/services/' */
+  prefix?: string;
+  /** Service name in the registry, when it differs from the configured name. @default the configured name */
+  service?: string;
+  /** etcd user and password, when etcd runs with authentication. */
+  username?: string;
+  password?: string;
+  /** PEM file paths for https endpoints. */
+  tls?: { ca?: string; cert?: string; key?: string };
+  /** @default 2000 */
+  requestTimeoutMs?: number;
+}
+
+/** A validated `registry`. */
+export interface ResolvedRegistryOptions {
+  readonly endpoints: readonly string[];
+  readonly prefix: string;
+  readonly service: string;
+  readonly username: string | undefined;
+  readonly password: string | undefined;
+  /** Absolute paths. */
+  readonly tls: { ca?: string; cert?: string; key?: string } | undefined;
+  readonly requestTimeoutMs: number;
+}
 
 /** One service entry of `ThriftClient.config({ [service]: options })`. */
 export interface ServiceClientOptions {
-  /** `host:port` addresses of the service (at least one). */
-  addresses: string[];
+  /** `host:port` addresses of the service (at least one, unless `registry` is given). */
+  addresses?: string[];
+  /**
+   * Follow the instances hosts register in etcd; static `addresses`, if any, are used as well
+   * (and alone while etcd has never been read). @default undefined
+   */
+  registry?: RegistryClientOptions;
   /** `binary` | `compact` | `json`, or `TBinaryProtocol`... Alias: `thrift_protocol`. @default 'binary' */
   protocol?: string;
   /** `buffered` | `framed`, or `TFramedTransport`... Alias: `thrift_transport`. @default 'buffered' */
@@ -126,8 +165,10 @@ export type ClientConfig = Record<string, ServiceClientOptions>;
 /** A service entry with every default applied and every value checked. */
 export interface ResolvedServiceOptions {
   readonly service: string;
-  /** Normalised `host:port` strings, deduplicated, in config order. */
+  /** Normalised `host:port` strings, deduplicated, in config order (static ones only). */
   readonly addresses: readonly string[];
+  /** Discovery through etcd, when configured. */
+  readonly registry: ResolvedRegistryOptions | undefined;
   readonly protocol: ProtocolName;
   readonly transport: TransportName;
   /** Absolute. */
@@ -170,6 +211,7 @@ const ALIASES: Record<string, keyof ServiceClientOptions> = {
 
 const KNOWN_KEYS = new Set<string>([
   'addresses',
+  'registry',
   'protocol',
   'transport',
   'serviceDir',
@@ -227,11 +269,15 @@ export function validateServiceOptions(
   const o = canonicalKeys(service, raw);
   const d = CLIENT_DEFAULTS;
 
-  if (!Array.isArray(o.addresses) || o.addresses.length === 0) {
-    throw new ClientConfigError(`${at('addresses')} must be a non-empty array of "host:port" strings`);
+  const registry = o.registry === undefined ? undefined : validateRegistry(service, o.registry);
+  if (o.addresses === undefined && registry) o.addresses = [];
+  if (!Array.isArray(o.addresses) || (o.addresses.length === 0 && !registry)) {
+    throw new ClientConfigError(
+      `${at('addresses')} must be a non-empty array of "host:port" strings (or give \`registry\`)`,
+    );
   }
   const addresses: string[] = [];
-  for (const [i, a] of o.addresses.entries()) {
+  for (const [i, a] of (o.addresses as unknown[]).entries()) {
     const parsed = typeof a === 'string' ? parseAddress(a, { allowPortZero: false }) : 'not a string';
     if (typeof parsed === 'string') throw new ClientConfigError(`${at(`addresses[${i}]`)}: ${parsed}`);
     const text = formatAddress(parsed);
@@ -309,6 +355,7 @@ export function validateServiceOptions(
   const resolved: ResolvedServiceOptions = {
     service,
     addresses,
+    registry,
     protocol,
     transport,
     serviceDir:
@@ -383,6 +430,62 @@ export function validateServiceOptions(
 }
 
 // --- internal ---
+
+function validateRegistry(service: string, raw: unknown): ResolvedRegistryOptions {
+  const at = (field: string) => `ThriftClient.config: ${service}.registry${field}`;
+  if (!isRecord(raw)) throw new ClientConfigError(`${at('')} must be an object: { endpoints: ["http://host:2379"] }`);
+  const known = ['endpoints', 'prefix', 'service', 'username', 'password', 'tls', 'requestTimeoutMs'];
+  for (const key of Object.keys(raw)) {
+    if (!known.includes(key)) {
+      throw new ClientConfigError(`${at(`.${key}`)} is not a known option (known: ${known.join(', ')})`);
+    }
+  }
+  if (!Array.isArray(raw.endpoints) || raw.endpoints.length === 0) {
+    throw new ClientConfigError(
+      `${at('.endpoints')} must be a non-empty array of etcd URLs, e.g. ["http://127.0.0.1:2379"]`,
+    );
+  }
+  const endpoints = raw.endpoints.map((e, i) => {
+    if (typeof e !== 'string' || !/^https?:\/\/[^/\s]+\/?$/.test(e)) {
+      throw new ClientConfigError(`${at(`.endpoints[${i}]`)} must be "http(s)://host:port", got ${JSON.stringify(e)}`);
+    }
+    return e.replace(/\/$/, '');
+  });
+  const text = (field: string, fallback: string | undefined) => {
+    const v = raw[field];
+    if (v === undefined) return fallback;
+    if (typeof v !== 'string' || v === '') throw new ClientConfigError(`${at(`.${field}`)} must be a non-empty string`);
+    return v;
+  };
+  const prefix = text('prefix', CLIENT_DEFAULTS.registryPrefix) as string;
+  if (!prefix.endsWith('/')) throw new ClientConfigError(`${at('.prefix')} "${prefix}" must end with "/"`);
+  let tls: { ca?: string; cert?: string; key?: string } | undefined;
+  if (raw.tls !== undefined) {
+    if (!isRecord(raw.tls)) {
+      throw new ClientConfigError(`${at('.tls')} must be an object { ca?, cert?, key? } of PEM file paths`);
+    }
+    tls = {};
+    for (const k of ['ca', 'cert', 'key'] as const) {
+      const v = raw.tls[k];
+      if (v === undefined) continue;
+      if (typeof v !== 'string' || v === '') throw new ClientConfigError(`${at(`.tls.${k}`)} must be a file path`);
+      tls[k] = path.resolve(v);
+    }
+  }
+  const timeout = raw.requestTimeoutMs ?? CLIENT_DEFAULTS.registryRequestTimeoutMs;
+  if (!Number.isInteger(timeout) || (timeout as number) < 1) {
+    throw new ClientConfigError(`${at('.requestTimeoutMs')} must be an integer >= 1, got ${JSON.stringify(timeout)}`);
+  }
+  return {
+    endpoints,
+    prefix,
+    service: text('service', service) as string,
+    username: text('username', undefined),
+    password: text('password', undefined),
+    tls,
+    requestTimeoutMs: timeout as number,
+  };
+}
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

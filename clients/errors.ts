@@ -126,3 +126,13 @@ export class PoolAcquireTimeoutError extends CallTransportError {
     super('ERR_POOL_ACQUIRE_TIMEOUT', message, target, options);
   }
 }
+
+/**
+ * A service configured with `registry` and without static addresses could not learn any
+ * address: etcd has not been read successfully yet (down, wrong endpoints, refused credentials).
+ */
+export class RegistryUnavailableError extends ThriftHostError {
+  constructor(message: string, options?: ThriftHostErrorOptions) {
+    super('ERR_REGISTRY_UNAVAILABLE', message, options);
+  }
+}

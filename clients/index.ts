@@ -18,6 +18,8 @@ export type { CallObserver, CallReport } from './call-report.js';
 export {
   CLIENT_DEFAULTS,
   type ClientConfig,
+  type RegistryClientOptions,
+  type ResolvedRegistryOptions,
   type ResolvedServiceOptions,
   type ServiceClientOptions,
   validateClientConfig,
@@ -42,11 +44,13 @@ export {
   ConnectionClosedError,
   NoAvailableAddressError,
   PoolAcquireTimeoutError,
+  RegistryUnavailableError,
   ReplyDecodeError,
   ThriftHostError,
   UnknownMethodError,
   UnknownServiceError,
 } from './errors.js';
+export type { DiscoveryLog, DiscoveryState, DiscoveryStatus } from './registry-discovery.js';
 export {
   createStatsReporter,
   type ReportedCall,

@@ -24,11 +24,14 @@ import {
   CallTransportError,
   ClientClosedError,
   ConnectFailedError,
+  NoAvailableAddressError,
   PoolAcquireTimeoutError,
+  RegistryUnavailableError,
   ThriftHostError,
   UnknownMethodError,
   UnknownServiceError,
 } from './errors.js';
+import type { DiscoveryLog, DiscoveryStatus, RegistryDiscovery } from './registry-discovery.js';
 import { SplitCalls } from './split-calls.js';
 
 /** Hooks injected by tests and by `ThriftClient.config(..., runtime)`. */
@@ -36,6 +39,8 @@ export interface ServiceClientRuntime {
   now?: () => number;
   random?: () => number;
   onCallDone?: CallObserver;
+  /** Registry discovery notices (etcd outages, refused instances). @default process.emitWarning for warnings */
+  log?: DiscoveryLog;
 }
 
 /** Calls to one service across its addresses. */
@@ -45,6 +50,9 @@ export class ServiceClient {
   readonly split: SplitCalls;
   private readonly pools = new Map<string, ConnectionPool>();
   private closed = false;
+  /** Registry discovery, loaded lazily (only entries with `registry` pay for it). */
+  private discovery: RegistryDiscovery | undefined;
+  private discoveryReady: Promise<RegistryDiscovery | undefined> | undefined;
 
   constructor(
     readonly options: ResolvedServiceOptions,
@@ -70,12 +78,27 @@ export class ServiceClient {
         multiplier: options.backoffMultiplier,
         jitter: options.backoffJitter,
       },
+      ...(options.registry
+        ? {
+            stateKey: [
+              ...options.registry.endpoints,
+              `${options.registry.prefix}${options.registry.service}/`,
+              ...options.addresses,
+            ],
+          }
+        : {}),
       stateDir: options.shareState ? options.stateDir : undefined,
       stateSyncMs: options.stateSyncMs,
       now: runtime.now,
       random: runtime.random,
     });
     this.split = new SplitCalls(options.service, options.callTimeoutMs);
+    if (options.registry) this.discoveryReady = this.startDiscovery();
+  }
+
+  /** Where registry discovery stands; undefined for an entry without `registry` (or before it loaded). */
+  discoveryStatus(): DiscoveryStatus | undefined {
+    return this.discovery?.status();
   }
 
   /** The method's description. @throws UnknownMethodError */
@@ -124,6 +147,8 @@ export class ServiceClient {
     let address: string | undefined;
     let lastError: unknown;
     try {
+      // Only while no address is known: once the registry (or a static list) gave one, no wait.
+      if (this.discoveryReady && this.addresses.addresses.length === 0) await this.awaitFirstListing(name);
       for (let attempt = 0; attempt <= this.options.retries; attempt++) {
         address = this.addresses.pick(tried, lastError).address;
         tried.add(address);
@@ -199,6 +224,7 @@ export class ServiceClient {
   /** Drains: no new calls; pending ones finish (bounded by the call timeout). Idempotent. */
   async close(): Promise<void> {
     this.closed = true;
+    this.stopDiscovery();
     this.split.clear();
     await Promise.all([...this.pools.values()].map((p) => p.close()));
   }
@@ -206,11 +232,75 @@ export class ServiceClient {
   /** Aborts: pending calls are rejected now. Idempotent. */
   async destroy(): Promise<void> {
     this.closed = true;
+    this.stopDiscovery();
     this.split.clear();
     await Promise.all([...this.pools.values()].map((p) => p.close(true)));
   }
 
   // --- internal ---
+
+  private async startDiscovery(): Promise<RegistryDiscovery | undefined> {
+    const { RegistryDiscovery } = await import('./registry-discovery.js');
+    if (this.closed) return undefined;
+    const o = this.options;
+    const log = this.runtime.log ?? defaultLog;
+    this.discovery = new RegistryDiscovery({
+      service: o.service,
+      registry: o.registry as NonNullable<typeof o.registry>,
+      protocol: o.protocol,
+      transport: o.transport,
+      log,
+      onChange: (found, added, removed) => {
+        this.addresses.setAddresses([...new Set([...o.addresses, ...found])]);
+        for (const a of removed) {
+          if (o.addresses.includes(a)) continue;
+          // Calls in flight on it finish; its idle connections close; none is lent again.
+          const pool = this.pools.get(a);
+          this.pools.delete(a);
+          void pool?.close().catch(() => {});
+        }
+        if (added.length || removed.length) {
+          log('info', `ThriftClient ${o.service}: registry: +[${added.join(', ')}] -[${removed.join(', ')}]`);
+        }
+      },
+    });
+    return this.discovery;
+  }
+
+  /**
+   * The first call of a discovering client waits for the first listing (bounded by the
+   * registry's request timeout); without any address then, it fails with a clear error.
+   */
+  private async awaitFirstListing(method: string): Promise<void> {
+    const discovery = await this.discoveryReady;
+    if (!discovery || this.addresses.addresses.length > 0) return;
+    const timeout = new Promise<boolean>((resolve) => {
+      setTimeout(resolve, this.options.registry?.requestTimeoutMs ?? 0, false).unref();
+    });
+    const listed = await Promise.race([discovery.firstListing, timeout]);
+    if (this.addresses.addresses.length > 0) return;
+    const st = discovery.status();
+    if (listed) {
+      const refused = st.refused.map((r) => `${r.key}: ${r.reason}`).join('; ');
+      throw new NoAvailableAddressError(
+        `No available address for service ${this.options.service}: the registry at ${st.endpoints.join(', ')} ` +
+          `lists no usable instance under ${st.keyPrefix}${refused ? ` (refused: ${refused})` : ''}. ` +
+          'Check that a host serving it runs with a "registry" block.',
+        [],
+        [],
+      );
+    }
+    throw new RegistryUnavailableError(
+      `${this.options.service}.${method}: no address known yet: the registry at ${st.endpoints.join(', ')} ` +
+        `could not be read (${st.lastError ?? 'no answer in time'}). Start etcd, fix registry.endpoints, ` +
+        'or give static addresses as a fallback.',
+    );
+  }
+
+  private stopDiscovery(): void {
+    this.discovery?.close();
+    this.discoveryReady = undefined;
+  }
 
   private async attempt(
     address: string,
@@ -218,6 +308,13 @@ export class ServiceClient {
     payload: Record<string, unknown>,
     headers: ReadonlyMap<string, string> | undefined,
   ): Promise<unknown> {
+    if (this.options.registry && !this.addresses.addresses.includes(address)) {
+      // It left the registry between the pick and now (deregistered, or expired): go elsewhere.
+      throw new ConnectFailedError(
+        `${this.options.service}.${method.name}: ${address} left the registry before the call was written`,
+        { service: this.options.service, method: method.name, address },
+      );
+    }
     const pool = this.pool(address);
     let conn: Connection;
     try {
@@ -288,6 +385,10 @@ function loadService(o: ResolvedServiceOptions): GeneratedService {
       { cause: err },
     );
   }
+}
+
+function defaultLog(level: 'info' | 'warn', message: string): void {
+  if (level === 'warn') process.emitWarning(message, { code: 'THRIFTHOST_REGISTRY' });
 }
 
 function errorCode(err: unknown): string {

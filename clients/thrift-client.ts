@@ -8,6 +8,7 @@ import { callerDir } from './caller-dir.js';
 import { type ClientConfig, type ResolvedServiceOptions, validateClientConfig } from './client-options.js';
 import type { ServiceProxy, ThriftServiceMap, UntypedServiceProxy } from './client-types.js';
 import { ClientConfigError, UnknownServiceError } from './errors.js';
+import type { DiscoveryLog, DiscoveryStatus } from './registry-discovery.js';
 import { ServiceClient } from './service-client.js';
 import { createStatsReporter, type StatsReporter } from './stats-reporter.js';
 
@@ -25,6 +26,11 @@ export interface ClientRuntimeOptions {
    * @default undefined (no reports)
    */
   statistics?: string;
+  /**
+   * Registry discovery notices: etcd unreachable / back, instances refused, instances entering
+   * and leaving ('info'). @default warnings go to `process.emitWarning`, notices are dropped
+   */
+  log?: DiscoveryLog;
 }
 
 /** What {@link ThriftClient.multi} accepts: a call (a function returning a Promise) or a Promise per key. */
@@ -158,6 +164,14 @@ export class ThriftClient {
   /** The engine behind an instance: pools, address state, split calls. For diagnostics and tests. */
   static serviceClientOf(instance: object): ServiceClient | undefined {
     return (instance as { [SERVICE_CLIENT]?: ServiceClient })[SERVICE_CLIENT];
+  }
+
+  /**
+   * Where registry discovery of a service stands (state, addresses in use, refused instances,
+   * outages): undefined for a service without `registry` or not instantiated yet.
+   */
+  static discoveryStatus(name: string): DiscoveryStatus | undefined {
+    return ThriftClient.instances.get(name)?.discoveryStatus();
   }
 
   /** Drains every instance handed out: pending calls finish, connections close. Config is kept. Idempotent. */

@@ -24,3 +24,5 @@ export const STATS_KEYS: readonly string[] = Object.keys(props.stats.properties)
 export const ADMIN_KEYS: readonly string[] = Object.keys(props.stats.properties.admin.properties);
 /** Keys of `logRotate`. */
 export const LOG_ROTATE_KEYS: readonly string[] = Object.keys(props.logRotate.properties);
+/** Keys of `registry`. */
+export const REGISTRY_KEYS: readonly string[] = Object.keys(props.registry.properties);

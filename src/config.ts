@@ -22,6 +22,7 @@ import {
   ADMIN_KEYS,
   LOG_ROTATE_KEYS,
   MULTIPLEX_KEYS,
+  REGISTRY_KEYS,
   SERVICE_KEYS,
   STATS_KEYS,
   TLS_KEYS,
@@ -34,6 +35,7 @@ import {
   parseTransportName,
   type TransportName,
 } from './common/protocols.js';
+import { DEFAULT_REGISTRY_PREFIX } from './common/registry-record.js';
 
 /** Default config file name, looked up in the working directory. */
 export const DEFAULT_CONFIG_FILE = 'rpc.config.json';
@@ -78,6 +80,16 @@ export const DEFAULTS = {
   logRotateDaily: false,
   logRotateMaxBytes: 0,
   logRotateKeep: 7,
+  /** `registry.prefix`: etcd key prefix of service instances. */
+  registryPrefix: DEFAULT_REGISTRY_PREFIX,
+  /** `registry.ttlSeconds`: lease TTL; a killed host's keys vanish this long after its last renewal. */
+  registryTtlSeconds: 10,
+  /** `registry.weight` of every instance. */
+  registryWeight: 1,
+  /** `registry.deregisterDelayMs`: wait after deregistering before draining, so callers move away first. */
+  registryDeregisterDelayMs: 1_000,
+  /** `registry.requestTimeoutMs`: bound of one request to etcd. */
+  registryRequestTimeoutMs: 2_000,
 } as const;
 
 /** Shortest admin token accepted (`stats.admin.token`): guessing it must not be practical. */
@@ -162,6 +174,33 @@ export interface AdminConfig {
   allowRemote: boolean;
 }
 
+/** `registry`: announce every service instance in etcd (docs/many-machines.md). */
+export interface RegistryConfig {
+  /** etcd client URLs, `http://host:port` or `https://host:port`. */
+  endpoints: string[];
+  /** @default '/thrifthost/services/' */
+  prefix: string;
+  /** Lease TTL in seconds. @default 10 */
+  ttlSeconds: number;
+  /** Host callers connect to; required when a listener binds 0.0.0.0 or ::. @default each listener's host */
+  advertise?: string;
+  /** Identifies this host in the registry. @default os.hostname() */
+  hostId: string;
+  /** @default 1 */
+  weight: number;
+  /** Version label written into every instance. */
+  version?: string;
+  /** etcd user; the password may come from `THRIFTHOST_ETCD_PASSWORD` instead. */
+  username?: string;
+  password?: string;
+  /** PEM paths for https endpoints (absolute). */
+  tls?: { ca?: string; cert?: string; key?: string };
+  /** @default 1000 */
+  deregisterDelayMs: number;
+  /** @default 2000 */
+  requestTimeoutMs: number;
+}
+
 /** The whole validated host configuration. */
 export interface HostConfig {
   /** Absolute path of the file this came from. */
@@ -175,6 +214,8 @@ export interface HostConfig {
   stats?: StatsConfig;
   /** Rotation of `<logDir>/rpc.log` (`rpc start -d`); off when absent. */
   logRotate?: LogRotateConfig;
+  /** Service registry; off when absent. */
+  registry?: RegistryConfig;
   services: ServiceConfig[];
 }
 
@@ -266,6 +307,10 @@ export function validateHostConfig(raw: unknown, file: string): HostConfig {
     gracefulTimeoutMs: v.optMs(top.gracefulTimeoutMs, 'gracefulTimeoutMs', 0) ?? DEFAULTS.gracefulTimeoutMs,
     stats,
     ...optional('logRotate', top.logRotate === undefined ? undefined : validateLogRotate(v, top.logRotate)),
+    ...optional(
+      'registry',
+      top.registry === undefined ? undefined : validateRegistry(v, top.registry, services, stats, baseDir),
+    ),
     services,
   };
 }
@@ -492,6 +537,69 @@ function validateAdmin(v: Validator, raw: unknown): AdminConfig {
   return {
     ...optional('token', token),
     allowRemote: v.optBool(o.allowRemote, 'stats.admin.allowRemote') ?? DEFAULTS.adminAllowRemote,
+  };
+}
+
+function validateRegistry(
+  v: Validator,
+  raw: unknown,
+  services: ServiceConfig[],
+  stats: StatsConfig | undefined,
+  baseDir: string,
+): RegistryConfig {
+  const at = 'registry';
+  const o = v.object(raw, at);
+  v.keys(o, at, REGISTRY_KEYS);
+  if (!Array.isArray(o.endpoints) || o.endpoints.length === 0) {
+    v.fail(`${at}.endpoints`, 'must be a non-empty array of etcd client URLs, e.g. ["http://10.0.0.1:2379"]');
+  }
+  const endpoints = (o.endpoints as unknown[]).map((e, i) => {
+    const text = v.string(e, `${at}.endpoints[${i}]`);
+    if (!/^https?:\/\/[^/\s]+\/?$/.test(text)) v.fail(`${at}.endpoints[${i}]`, `"${text}" is not http(s)://host:port`);
+    return text.replace(/\/$/, '');
+  });
+  const prefix = v.optString(o.prefix, `${at}.prefix`) ?? DEFAULTS.registryPrefix;
+  if (!prefix.endsWith('/')) v.fail(`${at}.prefix`, `"${prefix}" must end with "/"`);
+  const advertise = v.optString(o.advertise, `${at}.advertise`);
+  const listeners = services.map((s, i) => ({ field: `services[${i}]`, listen: s.listen }));
+  if (stats) listeners.push({ field: 'stats', listen: stats.listen });
+  for (const { field, listen } of listeners) {
+    if (listen.port === 0) v.fail(`${field}.listen`, 'port 0 cannot be registered: give a fixed port');
+    if (!advertise && ['0.0.0.0', '::', ''].includes(listen.host)) {
+      v.fail(
+        `${at}.advertise`,
+        `is required: ${field} listens on ${listen.host || 'every address'}, which callers cannot ` +
+          "connect to (give this machine's address)",
+      );
+    }
+  }
+  let tls: RegistryConfig['tls'];
+  if (o.tls !== undefined) {
+    const t = v.object(o.tls, `${at}.tls`);
+    v.keys(t, `${at}.tls`, ['ca', 'cert', 'key']);
+    tls = {};
+    for (const k of ['ca', 'cert', 'key'] as const) {
+      const file = v.optString(t[k], `${at}.tls.${k}`);
+      if (file) tls[k] = path.resolve(baseDir, file);
+    }
+  }
+  const weight = o.weight === undefined ? DEFAULTS.registryWeight : o.weight;
+  if (typeof weight !== 'number' || !(weight >= 0)) v.fail(`${at}.weight`, `must be a number >= 0, got ${show(weight)}`);
+  return {
+    endpoints,
+    prefix,
+    ttlSeconds: v.optInt(o.ttlSeconds, `${at}.ttlSeconds`, 2, 3600) ?? DEFAULTS.registryTtlSeconds,
+    hostId: v.optString(o.hostId, `${at}.hostId`) ?? os.hostname(),
+    weight,
+    deregisterDelayMs:
+      v.optInt(o.deregisterDelayMs, `${at}.deregisterDelayMs`, 0, 600_000) ?? DEFAULTS.registryDeregisterDelayMs,
+    requestTimeoutMs:
+      v.optInt(o.requestTimeoutMs, `${at}.requestTimeoutMs`, 100, 60_000) ?? DEFAULTS.registryRequestTimeoutMs,
+    ...optional('advertise', advertise),
+    ...optional('version', v.optString(o.version, `${at}.version`)),
+    ...optional('username', v.optString(o.username, `${at}.username`)),
+    ...optional('password', v.optString(o.password, `${at}.password`)),
+    ...optional('tls', tls),
   };
 }
 

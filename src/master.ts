@@ -12,6 +12,8 @@ import { type FileWatcher, reloadOnChange } from './file-watcher.js';
 import { StartError } from './host-errors.js';
 import type { Logger } from './logger.js';
 import { acquirePidFile, releasePidFile } from './pid-file.js';
+import { type EtcdRegistration, startHostRegistration } from './registry/etcd-registration.js';
+import { renderPrometheusSd } from './registry/prometheus-sd.js';
 import { checkStatsAccess, type StatsServer, startStatsServer } from './stats-server.js';
 import { type HostStatus, Supervisor, type SupervisorOptions } from './supervisor.js';
 
@@ -57,6 +59,7 @@ export async function startMaster(options: MasterOptions): Promise<Master> {
   let stats: StatsServer | undefined;
   let watcher: FileWatcher | undefined;
   let rated: RatedStatus<HostStatus> | undefined;
+  let registration: EtcdRegistration | undefined;
   let stopping: Promise<void> | undefined;
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => {
@@ -64,6 +67,8 @@ export async function startMaster(options: MasterOptions): Promise<Master> {
   });
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      // Callers watching the registry must stop picking this host before its workers drain.
+      await registration?.deregister();
       watcher?.close();
       rated?.close();
       await stats?.close();
@@ -92,8 +97,14 @@ export async function startMaster(options: MasterOptions): Promise<Master> {
     if (config.stats) checkStatsAccess(config.stats);
     const sup = new Supervisor({ config, logger, ...options.supervisor });
     supervisor = sup;
-    const withRates = trackCallRates(() => sup.status());
-    rated = withRates;
+    const rates = trackCallRates(() => sup.status());
+    rated = rates;
+    const withRates = {
+      status: async () => {
+        const status = await rates.status();
+        return registration ? { ...status, registry: registration.status() } : status;
+      },
+    };
     control = await listenControl(controlSocketPath(config.pidFile), {
       status: () => withRates.status(),
       reload: () => sup.reload(),
@@ -113,12 +124,20 @@ export async function startMaster(options: MasterOptions): Promise<Master> {
         stop,
         restartWorker: (pid) => sup.restartWorker(pid),
       };
-      stats = await startStatsServer(config.stats, { collect: () => sup.status() }, logger, { admin });
+      const serviceDiscovery = config.registry
+        ? async () => renderPrometheusSd((await registration?.fleet()) ?? [])
+        : undefined;
+      stats = await startStatsServer(config.stats, { collect: () => sup.status() }, logger, {
+        admin,
+        ...(serviceDiscovery ? { serviceDiscovery } : {}),
+      });
     }
+    registration = await startHostRegistration(config, stats?.address, logger);
     if (stopping) throw new StartError('Stopped by a signal while starting');
     if (options.watch) watcher = reloadOnChange(config, () => sup.reload(), logger);
     return { supervisor: sup, done, stop };
   } catch (err) {
+    await registration?.deregister();
     await stop();
     throw err;
   }

@@ -49,6 +49,11 @@ export interface StatsServerOptions {
   env?: NodeJS.ProcessEnv;
   /** What `/admin/` does; the admin endpoints answer only with this and `stats.admin` set. */
   admin?: AdminActions;
+  /**
+   * What `/sd/prometheus` serves (Prometheus http_sd target groups); 404 when absent. Set by the
+   * master when the host has a `registry`.
+   */
+  serviceDiscovery?: () => Promise<unknown>;
 }
 
 /** A running statistics server. */
@@ -102,7 +107,7 @@ export async function startStatsServer(
   }
 
   const server = http.createServer((req, res) => {
-    handle(req, res, auth, adminRoutes, collector, log).catch((err) => {
+    handle(req, res, auth, adminRoutes, collector, log, options.serviceDiscovery).catch((err) => {
       log.warn({ err }, 'stats request failed');
       if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
       res.end('statistics are not available right now\n');
@@ -207,6 +212,7 @@ async function handle(
   admin: AdminContext | undefined,
   collector: StatsCollector,
   log: Logger,
+  serviceDiscovery: (() => Promise<unknown>) | undefined,
 ): Promise<void> {
   const path = (req.url ?? '/').split('?')[0] ?? '/';
   // Admin requests carry their own credential (a Bearer token) instead of the statistics one.
@@ -227,6 +233,20 @@ async function handle(
     return;
   }
   const common = { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' };
+  if (path === '/sd/prometheus' && serviceDiscovery) {
+    let groups: unknown;
+    try {
+      groups = await serviceDiscovery();
+    } catch (err) {
+      // Prometheus keeps its last targets while discovery fails: the right thing during an outage.
+      log.warn({ err: (err as Error).message }, 'stats: /sd/prometheus: registry unavailable');
+      const text = `registry unavailable: ${(err as Error).message}\n`;
+      send(res, req, 503, { ...common, 'Content-Type': 'text/plain; charset=utf-8' }, text);
+      return;
+    }
+    send(res, req, 200, { ...common, 'Content-Type': 'application/json' }, JSON.stringify(groups));
+    return;
+  }
   switch (path) {
     case '/metrics': {
       const { metrics } = await collector.refresh();

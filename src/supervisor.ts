@@ -12,6 +12,7 @@ import type { HostConfig } from './config.js';
 import { ReloadError, StartError, WorkerNotFoundError } from './host-errors.js';
 import type { FailureRecord, MethodStats } from './ipc.js';
 import type { Logger } from './logger.js';
+import type { RegistrationStatus } from './registry/etcd-registration.js';
 import type { ForkOptions, ManagedWorker, WorkerState } from './managed-worker.js';
 import { packageVersion } from './version.js';
 import { type Replacement, WorkerGroup } from './worker-group.js';
@@ -76,6 +77,8 @@ export interface HostStatus {
   workers: WorkerStatus[];
   /** Calls per second per method over the last interval; added by the master for `rpc status`. */
   rates?: CallRatesView;
+  /** The host's registration in etcd; added by the master when the config has a `registry`. */
+  registry?: RegistrationStatus;
 }
 
 /** What `rpc reload` prints. */

@@ -157,6 +157,19 @@ describe('AddressManager with a scripted clock', () => {
     expect(m.evicted()).toEqual([]);
   });
 
+  it('a registry change replaces the address set; an address that re-enters starts healthy', () => {
+    const m = new AddressManager(options({ random: () => 0.99 }));
+    m.connectFailed(B);
+    m.setAddresses([A]);
+    expect(m.addresses).toEqual([A]);
+    expect(m.evicted()).toEqual([]);
+    for (let i = 0; i < 5; i++) expect(m.pick().address).toBe(A);
+    // B registered again: its host just announced itself, so the old eviction is forgotten.
+    m.setAddresses([A, B, C]);
+    expect(m.entry(B)).toBeUndefined();
+    expect(m.pick()).toEqual({ address: C, reason: 'healthy' });
+  });
+
   it('a failed probe doubles the back-off', () => {
     const m = new AddressManager(options({ random: () => 0.5 }));
     m.connectFailed(B);

@@ -50,25 +50,34 @@ export function rpc(args, cwd, { timeoutMs = 60_000, env = {} } = {}) {
 
 /**
  * One host. `services`: [{ name, service?, handler, count, ...extra keys }]; each gets a free
- * port unless `port` is given.
+ * port unless `port` is given. `bind`: the loopback address its listeners use (127.0.0.2 ...
+ * stand for other machines); `config`: extra top-level keys (e.g. `registry`, `stats`).
  */
 export class Host {
-  static async create({ label = 'host', services, gracefulTimeoutMs = 5000, env = {} }) {
+  static async create({
+    label = 'host',
+    services,
+    gracefulTimeoutMs = 5000,
+    env = {},
+    bind = '127.0.0.1',
+    config: extra = {},
+  }) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `chaos-${label}-`));
     const ports = {};
     const entries = [];
     for (const s of services) {
       const { port, ...rest } = s;
       ports[s.name] = port ?? (await freePort());
-      entries.push({ count: 2, ...rest, listen: `tcp://127.0.0.1:${ports[s.name]}` });
+      entries.push({ count: 2, ...rest, listen: `tcp://${bind}:${ports[s.name]}` });
     }
-    const config = { genDir: GEN_DIR, gracefulTimeoutMs, logLevel: 'info', services: entries };
+    const config = { genDir: GEN_DIR, gracefulTimeoutMs, logLevel: 'info', services: entries, ...extra };
     fs.writeFileSync(path.join(dir, 'rpc.config.json'), JSON.stringify(config, null, 2));
-    return new Host(label, dir, ports, env);
+    return new Host(label, dir, ports, env, bind);
   }
 
-  constructor(label, dir, ports, env) {
+  constructor(label, dir, ports, env, bind = '127.0.0.1') {
     this.label = label;
+    this.bind = bind;
     this.dir = dir;
     this.ports = ports;
     this.env = env;
@@ -80,9 +89,9 @@ export class Host {
     this.cleanup = onCleanup(() => this.killAll(true));
   }
 
-  /** `127.0.0.1:<port>` of a service. */
+  /** `<bind>:<port>` of a service. */
   address(service = 'HelloWorld') {
-    return `127.0.0.1:${this.ports[service]}`;
+    return `${this.bind}:${this.ports[service]}`;
   }
 
   /** `rpc start -d`; throws with the CLI's output when it fails. */

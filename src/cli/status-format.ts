@@ -19,6 +19,7 @@ export function formatStatus(status: HostStatus): string {
       (w.starting ? `, ${w.starting} starting` : '') +
       (w.draining ? `, ${w.draining} draining` : '') +
       `   generation ${master.generation}   master RSS ${bytes(master.rssBytes)}`,
+    ...registryLine(status),
     '',
     table(
       ['PID', 'SERVICE', 'LISTEN', 'STATE', 'UPTIME', 'RSS', 'CONNS', 'REQUESTS', 'ERRORS', 'RESTARTS'],
@@ -125,4 +126,15 @@ function duration(ms: number): string {
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
   if (s < 86400) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
   return `${Math.floor(s / 86400)}d${String(Math.floor((s % 86400) / 3600)).padStart(2, '0')}h`;
+}
+
+function registryLine({ registry: r }: HostStatus): string[] {
+  if (!r) return [];
+  const since = duration(Date.now() - r.since);
+  return [
+    `registry ${r.state} for ${since} at ${r.endpoints.join(', ')}   host id ${r.hostId}   ` +
+      `${r.keys.length} key(s) under ${r.prefix}   lease ${r.lease ?? '-'} (ttl ${r.ttlSeconds} s)` +
+      (r.outages ? `   outages ${r.outages}` : '') +
+      (r.lastError ? `\n  last error: ${r.lastError}` : ''),
+  ];
 }

@@ -19,6 +19,17 @@ export {
   type ServiceConfig,
   validateHostConfig,
 } from './config.js';
+export {
+  type CounterOptions,
+  Counter,
+  DEFAULT_HISTOGRAM_BUCKETS,
+  type HistogramOptions,
+  Histogram,
+  type LabelValues,
+  MetricsError,
+  MetricsRegistry,
+  metrics,
+} from './custom-metrics.js';
 export { createLogger, type Logger } from './logger.js';
 export { type Master, type MasterOptions, startMaster } from './master.js';
 export { HandlerLoadError } from './service-loader.js';

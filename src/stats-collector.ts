@@ -130,6 +130,7 @@ export class StatsCollector {
       services,
       workers: snapshot.workers,
       master: snapshot.master,
+      custom: this.totals.custom(),
       ...(client && clientMethods
         ? { client: { counts: client.callCounts(), byMethod: clientMethods, udp: { ...client.udp } } }
         : {}),

@@ -71,8 +71,8 @@ export class Counter {
       n = labels;
       labels = undefined;
     }
-    const series = this.seriesOf(labels);
     if (!(n >= 0) || n === Number.POSITIVE_INFINITY) throw badValue(this.definition.name, 'inc', n);
+    const series = this.seriesOf(labels);
     if (series) series.value += n;
   }
 
@@ -119,8 +119,12 @@ export class Histogram {
    * @throws MetricsError `ERR_METRIC_LABELS`, `ERR_METRIC_VALUE`
    */
   observe(labels: LabelValues | number, value?: number): void {
-    if (typeof labels === 'number') this.record(this.seriesOf(undefined), labels);
-    else this.record(this.seriesOf(labels), value);
+    const given = typeof labels === 'number' ? undefined : labels;
+    if (typeof labels === 'number') value = labels;
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      throw badValue(this.definition.name, 'observe', value);
+    }
+    this.record(this.seriesOf(given), value);
   }
 
   /** The series of `labels`, bound: `bound.observe(v)` skips the label lookup on hot paths. */
@@ -378,6 +382,7 @@ function seriesKey(d: MetricDefinition, labels: LabelValues | undefined): string
     return '';
   }
   if (labels === undefined || labels === null) throw badLabels(d, labels);
+  // Counted without Object.keys: no allocation on the call path.
   let given = 0;
   for (const k in labels) if (k !== undefined) given++;
   if (given !== names.length) throw badLabels(d, labels);

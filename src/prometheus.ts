@@ -194,6 +194,7 @@ function renderCustom(out: string[], custom: CustomTotals): void {
   for (const name of names) {
     const f = custom.families.get(name)!;
     family(out, name, f.type, f.help);
+    const les = [...(f.buckets ?? []).map(String), '+Inf'];
     const series = [...f.series.values()].sort((a, b) => compareKeys([a.service, ...a.labels], [b.service, ...b.labels]));
     for (const s of series) {
       const labels: Record<string, string> = { service: s.service };
@@ -204,14 +205,7 @@ function renderCustom(out: string[], custom: CustomTotals): void {
         sample(out, name, labels, s.value);
         continue;
       }
-      const bounds = f.buckets ?? [];
-      let cumulative = 0;
-      for (let i = 0; i <= bounds.length; i++) {
-        cumulative += s.counts[i] ?? 0;
-        sample(out, `${name}_bucket`, { ...labels, le: i < bounds.length ? String(bounds[i]) : '+Inf' }, cumulative);
-      }
-      sample(out, `${name}_sum`, labels, s.sum);
-      sample(out, `${name}_count`, labels, cumulative);
+      histogramLines(out, name, labels, les, s.counts, s.sum);
     }
   }
 }
@@ -235,19 +229,47 @@ function sample(out: string[], name: string, labels: Record<string, string>, val
 }
 
 function histogram(out: string[], name: string, labels: Record<string, string>, m: MethodStats): void {
+  histogramLines(out, name, labels, LE, m.buckets, m.totalMs / 1000);
+}
+
+/**
+ * The `_bucket`, `_sum` and `_count` lines of one series; `counts` per bucket, not cumulative.
+ * The label text is built once per series, not once per bucket: this is most of the output.
+ */
+function histogramLines(
+  out: string[],
+  name: string,
+  labels: Record<string, string>,
+  les: readonly string[],
+  counts: readonly number[],
+  sum: number,
+): void {
+  const inner = labelPairs(labels);
+  const open = inner === '' ? '{' : `{${inner},`;
   let cumulative = 0;
-  for (let i = 0; i < LE.length; i++) {
-    cumulative += m.buckets[i] ?? 0;
-    sample(out, `${name}_bucket`, { ...labels, le: LE[i]! }, cumulative);
+  for (let i = 0; i < les.length; i++) {
+    cumulative += counts[i] ?? 0;
+    out.push(`${name}_bucket${open}le="${les[i]}"} ${cumulative}`);
   }
-  sample(out, `${name}_sum`, labels, m.totalMs / 1000);
-  sample(out, `${name}_count`, labels, cumulative);
+  const tail = inner === '' ? '' : `{${inner}}`;
+  out.push(`${name}_sum${tail} ${formatValue(sum)}`, `${name}_count${tail} ${cumulative}`);
 }
 
 function formatLabels(labels: Record<string, string>): string {
-  const parts = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
-  return parts.length === 0 ? '' : `{${parts.join(',')}}`;
+  const inner = labelPairs(labels);
+  return inner === '' ? '' : `{${inner}}`;
 }
+
+function labelPairs(labels: Record<string, string>): string {
+  let text = '';
+  for (const k in labels) {
+    const v = labels[k]!;
+    text += `${text === '' ? '' : ','}${k}="${NEEDS_ESCAPE.test(v) ? escapeLabel(v) : v}"`;
+  }
+  return text;
+}
+
+const NEEDS_ESCAPE = /[\\"\n]/;
 
 function escapeLabel(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');

@@ -246,7 +246,7 @@ async function handle(
     }
     case '/api/stats': {
       const { view } = await collector.refresh();
-      send(res, req, 200, { ...common, 'Content-Type': 'application/json' }, JSON.stringify(view));
+      send(res, req, 200, { ...common, 'Content-Type': 'application/json' }, JSON.stringify(view()));
       return;
     }
     case '/':

@@ -284,7 +284,7 @@ function promWorker() {
       name,
       help,
       labelNames: ['service', 'pid'],
-      aggregator: 'omit',
+      // The default 'sum' keeps one series per pid label: one per worker, as thrifthost shows.
       collect() {
         this.set({ service: 'Catalog', pid: String(process.pid) }, read());
       },

@@ -55,6 +55,7 @@ export class MetricsError extends ThriftHostError {}
 export class Counter {
   /** @internal */
   readonly series = new Map<string, CounterSeries>();
+  private unlabelled: CounterSeries | undefined;
 
   /** @internal */
   constructor(
@@ -89,12 +90,14 @@ export class Counter {
   }
 
   private seriesOf(labels: LabelValues | undefined): CounterSeries | undefined {
+    if (labels === undefined && this.unlabelled) return this.unlabelled;
     const key = seriesKey(this.definition, labels);
     let s = this.series.get(key);
     if (!s) {
       if (this.registry.full(this.series.size)) return undefined;
       s = { labels: labelList(this.definition, labels), value: 0 };
       this.series.set(key, s);
+      if (key === '' && this.definition.labelNames.length === 0) this.unlabelled = s;
     }
     return s;
   }
@@ -104,6 +107,7 @@ export class Counter {
 export class Histogram {
   /** @internal */
   readonly series = new Map<string, HistogramSeries>();
+  private unlabelled: HistogramSeries | undefined;
   private readonly bounds: readonly number[];
 
   /** @internal */
@@ -146,12 +150,14 @@ export class Histogram {
   }
 
   private seriesOf(labels: LabelValues | undefined): HistogramSeries | undefined {
+    if (labels === undefined && this.unlabelled) return this.unlabelled;
     const key = seriesKey(this.definition, labels);
     let s = this.series.get(key);
     if (!s) {
       if (this.registry.full(this.series.size)) return undefined;
       s = { labels: labelList(this.definition, labels), counts: new Array(this.bounds.length + 1).fill(0), sum: 0 };
       this.series.set(key, s);
+      if (key === '' && this.definition.labelNames.length === 0) this.unlabelled = s;
     }
     return s;
   }

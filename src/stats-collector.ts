@@ -69,6 +69,8 @@ export interface StatsCollectorOptions {
   now?: () => number;
   /** @default 60 */
   historyMinutes?: number;
+  /** Told once per handler metric whose definition differs between workers (see `custom-metrics-totals.ts`). */
+  onCustomConflict?: (name: string) => void;
 }
 
 /** Snapshots in, views out. */
@@ -76,6 +78,7 @@ export class StatsCollector {
   private readonly totals = new ServerTotals();
   private readonly history: StatsHistory;
   private readonly now: () => number;
+  private readonly conflictsTold = new Set<string>();
   private running: Promise<{ view: () => StatsView; metrics: MetricsInput }> | undefined;
 
   constructor(
@@ -100,6 +103,11 @@ export class StatsCollector {
     const snapshot = await this.source.collect();
     const at = this.now();
     const server = this.totals.update(snapshot, at);
+    for (const name of this.totals.custom().conflicts) {
+      if (this.conflictsTold.has(name)) continue;
+      this.conflictsTold.add(name);
+      this.options.onCustomConflict?.(name);
+    }
     this.history.record('server', server, at);
     const client = this.options.client;
     const clientMethods = client?.byMethod();

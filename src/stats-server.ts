@@ -95,6 +95,12 @@ export async function startStatsServer(
   const collector = new StatsCollector(source, {
     ...(client ? { client } : {}),
     ...(options.now ? { now: options.now } : {}),
+    onCustomConflict: (name) =>
+      log.warn(
+        { metric: name },
+        `handler metric ${name} is defined differently in some workers (labels, buckets or type); ` +
+          'their figures of it are left out of /metrics until those workers are gone',
+      ),
   });
 
   let udp: StatsUdpReceiver | undefined;

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { MAX_SERIES_PER_METRIC, MetricsError, MetricsRegistry, metrics } from '../src/custom-metrics.js';
 import { CustomTotals } from '../src/custom-metrics-totals.js';
 import { renderMetrics } from '../src/prometheus.js';
+import { StatsCollector } from '../src/stats-collector.js';
 import { Metrics } from './helpers/stats-host.js';
 
 function refused(fn: () => unknown): MetricsError {
@@ -135,5 +136,40 @@ describe('summing workers', () => {
     const totals = new CustomTotals().add('Jobs', a.snapshot()).add('Jobs', b.snapshot());
     expect([...totals.families.get('jobs_total')!.series.values()].map((s) => s.labels)).toEqual([['a']]);
     expect([...totals.conflicts]).toEqual(['jobs_total']);
+  });
+
+  it('tells the statistics server once about a metric whose definition differs between workers', async () => {
+    const a = new MetricsRegistry();
+    a.counter({ name: 'jobs_total', help: 'Jobs.', labelNames: ['kind'] }).inc({ kind: 'a' });
+    const b = new MetricsRegistry();
+    b.counter({ name: 'jobs_total', help: 'Jobs.', labelNames: ['queue'] }).inc({ queue: 'q' });
+    const worker = (pid: number, custom: ReturnType<MetricsRegistry['snapshot']>) => ({
+      pid,
+      service: 'Jobs',
+      state: 'listening',
+      generation: 1,
+      restarts: 0,
+      startedAt: 1,
+      connections: 0,
+      requests: 0,
+      errors: 0,
+      rssBytes: 1,
+      methods: {},
+      custom,
+    });
+    const told: string[] = [];
+    const collector = new StatsCollector(
+      {
+        collect: async () => ({
+          master: { pid: 1, startedAt: 0, rssBytes: 1 },
+          workers: [worker(10, a.snapshot()), worker(11, b.snapshot())],
+        }),
+      },
+      { onCustomConflict: (name) => told.push(name) },
+    );
+    await collector.refresh();
+    const { metrics: input } = await collector.refresh();
+    expect(told).toEqual(['jobs_total']);
+    expect(renderMetrics(input)).toContain('jobs_total{service="Jobs",kind="a"} 1\n');
   });
 });

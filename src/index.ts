@@ -27,6 +27,17 @@ export {
   validateHostConfig,
 } from './config.js';
 export { defineHandler } from './define-handler.js';
+export {
+  type CounterOptions,
+  Counter,
+  DEFAULT_HISTOGRAM_BUCKETS,
+  type HistogramOptions,
+  Histogram,
+  type LabelValues,
+  MetricsError,
+  MetricsRegistry,
+  metrics,
+} from './custom-metrics.js';
 export { createLogger, type Logger } from './logger.js';
 export { type Master, type MasterOptions, startMaster } from './master.js';
 export { HandlerLoadError } from './service-loader.js';

@@ -6,6 +6,8 @@
  */
 import type { HostPort } from './common/address.js';
 import type { ServiceConfig } from './config.js';
+import type { CustomMetricSnapshot } from './custom-metrics.js';
+import type { ProcessFigures } from './process-figures.js';
 
 /** Figures of one method in one worker (or aggregated). Histogram buckets: {@link LATENCY_BUCKETS_MS}. */
 export interface MethodStats {
@@ -39,6 +41,10 @@ export interface WorkerStats {
   methods: Record<string, MethodStats>;
   /** The last few failed calls, oldest first (for the dashboard's failure log). */
   recentFailures?: FailureRecord[];
+  /** Event-loop delay, heap, GC and RSS of the worker process (absent for in-process listeners). */
+  process?: ProcessFigures;
+  /** The handlers' own metrics (`custom-metrics.ts`). */
+  custom?: CustomMetricSnapshot[];
 }
 
 /** One failed call, kept in a worker's small ring of recent failures. */

@@ -115,23 +115,32 @@ export async function startMaster(options: MasterOptions): Promise<Master> {
         return { pids };
       },
     }, config.pidFile);
-    await sup.start();
+    let markStarted!: () => void;
+    const started = new Promise<void>((resolve) => {
+      markStarted = resolve;
+    });
     if (config.stats) {
+      // Up before the workers, so probes see /healthz answer and /readyz say 503 during a start.
+      // Admin operations that change workers wait until the start is over.
       const admin: AdminActions = {
         status: () => withRates.status(),
-        reload: () => sup.reload(),
+        reload: () => started.then(() => sup.reload()),
         stopPids: () => [process.pid, ...sup.workerPids()],
         stop,
-        restartWorker: (pid) => sup.restartWorker(pid),
+        restartWorker: (pid) => started.then(() => sup.restartWorker(pid)),
       };
       const serviceDiscovery = config.registry
         ? async () => renderPrometheusSd((await registration?.fleet()) ?? [])
         : undefined;
       stats = await startStatsServer(config.stats, { collect: () => sup.status() }, logger, {
         admin,
+        readiness: sup,
         ...(serviceDiscovery ? { serviceDiscovery } : {}),
       });
     }
+    await sup.start();
+    markStarted();
+    // Announced once every worker listens.
     registration = await startHostRegistration(config, stats?.address, logger);
     if (stopping) throw new StartError('Stopped by a signal while starting');
     if (options.watch) watcher = reloadOnChange(config, () => sup.reload(), logger);

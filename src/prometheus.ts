@@ -9,6 +9,7 @@
  * Writing the text from those sums is a few hundred lines cheaper, adds nothing to the call
  * path, and keeps one source of truth for `rpc status`, `/api/stats` and `/metrics`.
  */
+import type { CustomTotals } from './custom-metrics-totals.js';
 import { LATENCY_BUCKETS_MS, type MethodStats } from './ipc.js';
 import {
   type MasterSnapshot,
@@ -28,6 +29,8 @@ export interface MetricsInput {
   services: ServiceFigures[];
   workers: WorkerSnapshot[];
   master: MasterSnapshot;
+  /** The handlers' own metrics, summed per service. */
+  custom?: CustomTotals;
   client?: {
     counts: ClientCallCount[];
     byMethod: Record<string, MethodStats>;
@@ -106,6 +109,8 @@ export function renderMetrics(input: MetricsInput): string {
     );
   }
 
+  renderProcessFigures(out, input.workers);
+
   family(out, 'process_resident_memory_bytes', 'gauge', 'Resident memory of the master process.');
   sample(out, 'process_resident_memory_bytes', {}, input.master.rssBytes);
   family(out, 'process_start_time_seconds', 'gauge', 'Start time of the master process since the epoch.');
@@ -149,11 +154,68 @@ export function renderMetrics(input: MetricsInput): string {
     );
     sample(out, 'thrift_stats_udp_reports_dropped_total', {}, client.udp.dropped);
   }
+  if (input.custom) renderCustom(out, input.custom);
   out.push('');
   return out.join('\n');
 }
 
 // --- internal ---
+
+/** Per-worker process figures, from the workers that answered. */
+function renderProcessFigures(out: string[], workers: readonly WorkerSnapshot[]): void {
+  const answered = workers.filter((w) => w.process !== undefined);
+  const each = (
+    name: string,
+    type: string,
+    help: string,
+    value: (p: NonNullable<WorkerSnapshot['process']>) => number,
+  ) => {
+    family(out, name, type, help);
+    for (const w of answered) sample(out, name, { service: w.service, pid: String(w.pid) }, value(w.process!));
+  };
+  each(
+    'thrift_server_worker_event_loop_delay_p99_seconds',
+    'gauge',
+    'p99 of the event-loop delay of each worker over the last 10 s window.',
+    (p) => p.eventLoopDelayP99Ms / 1000,
+  );
+  each('thrift_server_worker_heap_used_bytes', 'gauge', 'V8 heap used by each worker.', (p) => p.heapUsedBytes);
+  each(
+    'thrift_server_worker_gc_pause_seconds_total',
+    'counter',
+    'Time each worker spent paused in garbage collection since it started.',
+    (p) => p.gcPauseMs / 1000,
+  );
+}
+
+/** The handlers' own metrics, each series labelled with its service entry. */
+function renderCustom(out: string[], custom: CustomTotals): void {
+  const names = [...custom.families.keys()].sort();
+  for (const name of names) {
+    const f = custom.families.get(name)!;
+    family(out, name, f.type, f.help);
+    const les = [...(f.buckets ?? []).map(String), '+Inf'];
+    const series = [...f.series.values()].sort((a, b) => compareKeys([a.service, ...a.labels], [b.service, ...b.labels]));
+    for (const s of series) {
+      const labels: Record<string, string> = { service: s.service };
+      f.labelNames.forEach((l, i) => {
+        labels[l] = s.labels[i] ?? '';
+      });
+      if (f.type === 'counter') {
+        sample(out, name, labels, s.value);
+        continue;
+      }
+      histogramLines(out, name, labels, les, s.counts, s.sum);
+    }
+  }
+}
+
+function compareKeys(a: readonly string[], b: readonly string[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    if (a[i]! !== b[i]!) return a[i]! < b[i]! ? -1 : 1;
+  }
+  return a.length - b.length;
+}
 
 /** `le` label values: the bucket bounds in seconds, then `+Inf`. */
 const LE = [...LATENCY_BUCKETS_MS.map((ms) => String(Number((ms / 1000).toPrecision(12)))), '+Inf'];
@@ -167,19 +229,47 @@ function sample(out: string[], name: string, labels: Record<string, string>, val
 }
 
 function histogram(out: string[], name: string, labels: Record<string, string>, m: MethodStats): void {
+  histogramLines(out, name, labels, LE, m.buckets, m.totalMs / 1000);
+}
+
+/**
+ * The `_bucket`, `_sum` and `_count` lines of one series; `counts` per bucket, not cumulative.
+ * The label text is built once per series, not once per bucket: this is most of the output.
+ */
+function histogramLines(
+  out: string[],
+  name: string,
+  labels: Record<string, string>,
+  les: readonly string[],
+  counts: readonly number[],
+  sum: number,
+): void {
+  const inner = labelPairs(labels);
+  const open = inner === '' ? '{' : `{${inner},`;
   let cumulative = 0;
-  for (let i = 0; i < LE.length; i++) {
-    cumulative += m.buckets[i] ?? 0;
-    sample(out, `${name}_bucket`, { ...labels, le: LE[i]! }, cumulative);
+  for (let i = 0; i < les.length; i++) {
+    cumulative += counts[i] ?? 0;
+    out.push(`${name}_bucket${open}le="${les[i]}"} ${cumulative}`);
   }
-  sample(out, `${name}_sum`, labels, m.totalMs / 1000);
-  sample(out, `${name}_count`, labels, cumulative);
+  const tail = inner === '' ? '' : `{${inner}}`;
+  out.push(`${name}_sum${tail} ${formatValue(sum)}`, `${name}_count${tail} ${cumulative}`);
 }
 
 function formatLabels(labels: Record<string, string>): string {
-  const parts = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
-  return parts.length === 0 ? '' : `{${parts.join(',')}}`;
+  const inner = labelPairs(labels);
+  return inner === '' ? '' : `{${inner}}`;
 }
+
+function labelPairs(labels: Record<string, string>): string {
+  let text = '';
+  for (const k in labels) {
+    const v = labels[k]!;
+    text += `${text === '' ? '' : ','}${k}="${NEEDS_ESCAPE.test(v) ? escapeLabel(v) : v}"`;
+  }
+  return text;
+}
+
+const NEEDS_ESCAPE = /[\\"\n]/;
 
 function escapeLabel(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');

@@ -8,7 +8,10 @@
  * as a counter reset and turns into a spike. So the master remembers the last figures of every
  * worker process it has seen and keeps them in the total after the process is gone.
  */
+import type { CustomMetricSnapshot } from './custom-metrics.js';
+import { CustomTotals } from './custom-metrics-totals.js';
 import type { FailureRecord, MethodStats } from './ipc.js';
+import type { ProcessFigures } from './process-figures.js';
 import { mergeMethodStats } from './stats.js';
 
 /** The master process, as the supervisor reports it. */
@@ -40,6 +43,10 @@ export interface WorkerSnapshot {
   rssBytes: number | null;
   methods: Record<string, MethodStats>;
   recentFailures?: FailureRecord[];
+  /** Event-loop delay, heap and GC of the process (absent when it did not answer). */
+  process?: ProcessFigures;
+  /** The handlers' own metrics. */
+  custom?: CustomMetricSnapshot[];
 }
 
 /** Everything the statistics server reads from the master, at one moment. */
@@ -81,10 +88,17 @@ export class ServerTotals {
   /** Last figures of every worker process seen, keyed `pid:startedAt` (pids are reused). */
   private readonly lastSeen = new Map<
     string,
-    { methods: Record<string, MethodStats>; absentSince: number }
+    {
+      methods: Record<string, MethodStats>;
+      service: string;
+      custom: CustomMetricSnapshot[] | undefined;
+      absentSince: number;
+    }
   >();
   /** Figures of processes forgotten after {@link FORGET_AFTER_MS}. */
   private retired: Record<string, MethodStats> = {};
+  private readonly retiredCustom = new CustomTotals();
+  private customTotals = new CustomTotals();
   private readonly failureSeq = new Map<string, number>();
   private readonly failures: FailureLine[] = [];
 
@@ -100,7 +114,9 @@ export class ServerTotals {
       const id = `${w.pid}:${w.startedAt}`;
       present.add(id);
       // A worker that did not answer keeps its last figures.
-      if (w.requests !== null) this.lastSeen.set(id, { methods: w.methods, absentSince: 0 });
+      if (w.requests !== null) {
+        this.lastSeen.set(id, { methods: w.methods, service: w.service, custom: w.custom, absentSince: 0 });
+      }
       this.takeFailures(id, w);
     }
     for (const [id, seen] of this.lastSeen) {
@@ -108,6 +124,7 @@ export class ServerTotals {
       if (seen.absentSince === 0) seen.absentSince = now;
       else if (now - seen.absentSince > FORGET_AFTER_MS) {
         this.retired = addAll(this.retired, seen.methods, false);
+        this.retiredCustom.add(seen.service, seen.custom);
         this.lastSeen.delete(id);
         this.failureSeq.delete(id);
       }
@@ -115,7 +132,18 @@ export class ServerTotals {
     let totals: Record<string, MethodStats> = {};
     for (const key of Object.keys(this.retired)) totals[key] = { ...this.retired[key]!, inFlight: 0 };
     for (const [id, seen] of this.lastSeen) totals = addAll(totals, seen.methods, present.has(id));
+    const custom = new CustomTotals().addAll(this.retiredCustom);
+    for (const seen of this.lastSeen.values()) custom.add(seen.service, seen.custom);
+    this.customTotals = custom;
     return totals;
+  }
+
+  /**
+   * The handlers' own metrics summed per service over every worker process seen, as of the last
+   * {@link update}; like the call counts, they keep counting across restarts.
+   */
+  custom(): CustomTotals {
+    return this.customTotals;
   }
 
   /** The latest failures of every worker, newest last. */

@@ -43,7 +43,7 @@ export interface MethodRow {
 }
 
 /** A worker row of the dashboard (the snapshot without its per-method figures). */
-export type WorkerRow = Omit<WorkerSnapshot, 'methods' | 'recentFailures'>;
+export type WorkerRow = Omit<WorkerSnapshot, 'methods' | 'recentFailures' | 'custom'>;
 
 /** What `/api/stats` answers. */
 export interface StatsView {
@@ -69,6 +69,8 @@ export interface StatsCollectorOptions {
   now?: () => number;
   /** @default 60 */
   historyMinutes?: number;
+  /** Told once per handler metric whose definition differs between workers (see `custom-metrics-totals.ts`). */
+  onCustomConflict?: (name: string) => void;
 }
 
 /** Snapshots in, views out. */
@@ -76,7 +78,8 @@ export class StatsCollector {
   private readonly totals = new ServerTotals();
   private readonly history: StatsHistory;
   private readonly now: () => number;
-  private running: Promise<{ view: StatsView; metrics: MetricsInput }> | undefined;
+  private readonly conflictsTold = new Set<string>();
+  private running: Promise<{ view: () => StatsView; metrics: MetricsInput }> | undefined;
 
   constructor(
     private readonly source: StatsSource,
@@ -87,7 +90,7 @@ export class StatsCollector {
   }
 
   /** Takes a fresh snapshot (or joins the one being taken) and returns both outputs. */
-  refresh(): Promise<{ view: StatsView; metrics: MetricsInput }> {
+  refresh(): Promise<{ view: () => StatsView; metrics: MetricsInput }> {
     this.running ??= this.take().finally(() => {
       this.running = undefined;
     });
@@ -96,10 +99,15 @@ export class StatsCollector {
 
   // --- internal ---
 
-  private async take(): Promise<{ view: StatsView; metrics: MetricsInput }> {
+  private async take(): Promise<{ view: () => StatsView; metrics: MetricsInput }> {
     const snapshot = await this.source.collect();
     const at = this.now();
     const server = this.totals.update(snapshot, at);
+    for (const name of this.totals.custom().conflicts) {
+      if (this.conflictsTold.has(name)) continue;
+      this.conflictsTold.add(name);
+      this.options.onCustomConflict?.(name);
+    }
     this.history.record('server', server, at);
     const client = this.options.client;
     const clientMethods = client?.byMethod();
@@ -108,11 +116,13 @@ export class StatsCollector {
     const failures = [...this.totals.recentFailures(), ...(client?.recentFailures() ?? [])]
       .sort((a, b) => b.at - a.at)
       .slice(0, MAX_FAILURE_LINES);
-    const view: StatsView = {
+    // Built only when asked for: /metrics, the most frequent request, does not need it.
+    let built: StatsView | undefined;
+    const view = (): StatsView => (built ??= {
       at,
       master: snapshot.master,
       services,
-      workers: snapshot.workers.map(({ methods: _m, recentFailures: _f, ...row }) => row),
+      workers: snapshot.workers.map(({ methods: _m, recentFailures: _f, custom: _c, ...row }) => row),
       methods: this.rows('server', server),
       client:
         client && clientMethods
@@ -124,12 +134,13 @@ export class StatsCollector {
           : null,
       history: { server: this.history.series('server', at), client: this.history.series('client', at) },
       failures,
-    };
+    });
     const metrics: MetricsInput = {
       server,
       services,
       workers: snapshot.workers,
       master: snapshot.master,
+      custom: this.totals.custom(),
       ...(client && clientMethods
         ? { client: { counts: client.callCounts(), byMethod: clientMethods, udp: { ...client.udp } } }
         : {}),

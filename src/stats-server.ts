@@ -5,7 +5,8 @@
  *
  * Bound to a loopback address it is open to local users, like the control socket. Bound to any
  * other address it refuses to start without a user and password, and answers every request
- * without the right ones with a bare 401. With `stats.admin`, `/admin/` answers the remote
+ * without the right ones with a bare 401, except the probes `/healthz` and `/readyz`
+ * (`health-http.ts`), which are open and tell only service names and worker counts. With `stats.admin`, `/admin/` answers the remote
  * admin requests of `admin-http.ts`, which carry their own token.
  */
 import crypto from 'node:crypto';
@@ -21,6 +22,7 @@ import {
 import { formatAddress, type HostPort } from './common/address.js';
 import type { StatsConfig } from './config.js';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard.js';
+import { handleHealth, isHealthPath, type ReadinessSource } from './health-http.js';
 import { StatsServerError } from './host-errors.js';
 import type { Logger } from './logger.js';
 import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from './prometheus.js';
@@ -54,6 +56,8 @@ export interface StatsServerOptions {
    * master when the host has a `registry`.
    */
   serviceDiscovery?: () => Promise<unknown>;
+  /** What `/readyz` reads; without it `/readyz` answers 503. */
+  readiness?: ReadinessSource;
 }
 
 /** A running statistics server. */
@@ -91,10 +95,17 @@ export async function startStatsServer(
     admin && options.admin
       ? { access: admin, actions: options.admin, log, isLoopbackPeer: isLoopback }
       : undefined;
+  const health = { source: options.readiness, startedAt: Date.now() };
   const client = config.udp ? new ClientStats() : undefined;
   const collector = new StatsCollector(source, {
     ...(client ? { client } : {}),
     ...(options.now ? { now: options.now } : {}),
+    onCustomConflict: (name) =>
+      log.warn(
+        { metric: name },
+        `handler metric ${name} is defined differently in some workers (labels, buckets or type); ` +
+          'their figures of it are left out of /metrics until those workers are gone',
+      ),
   });
 
   let udp: StatsUdpReceiver | undefined;
@@ -107,7 +118,7 @@ export async function startStatsServer(
   }
 
   const server = http.createServer((req, res) => {
-    handle(req, res, auth, adminRoutes, collector, log, options.serviceDiscovery).catch((err) => {
+    handle(req, res, auth, adminRoutes, collector, log, options.serviceDiscovery, health).catch((err) => {
       log.warn({ err }, 'stats request failed');
       if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
       res.end('statistics are not available right now\n');
@@ -213,8 +224,14 @@ async function handle(
   collector: StatsCollector,
   log: Logger,
   serviceDiscovery: (() => Promise<unknown>) | undefined,
+  health: { source: ReadinessSource | undefined; startedAt: number },
 ): Promise<void> {
   const path = (req.url ?? '/').split('?')[0] ?? '/';
+  // Probes carry no credentials; these two answer nothing beyond service names and counts.
+  if (isHealthPath(path)) {
+    handleHealth(req, res, path, health.source, health.startedAt);
+    return;
+  }
   // Admin requests carry their own credential (a Bearer token) instead of the statistics one.
   if (admin && isAdminPath(path)) {
     return handleAdmin(req, res, path, admin);
@@ -255,7 +272,7 @@ async function handle(
     }
     case '/api/stats': {
       const { view } = await collector.refresh();
-      send(res, req, 200, { ...common, 'Content-Type': 'application/json' }, JSON.stringify(view));
+      send(res, req, 200, { ...common, 'Content-Type': 'application/json' }, JSON.stringify(view()));
       return;
     }
     case '/':
@@ -285,7 +302,7 @@ async function handle(
         req,
         404,
         { ...common, 'Content-Type': 'text/plain; charset=utf-8' },
-        'not found: try /, /metrics or /api/stats\n',
+        'not found: try /, /metrics, /api/stats, /healthz or /readyz\n',
       );
   }
 }

@@ -9,11 +9,14 @@ import path from 'node:path';
 import type { BackoffOptions } from './common/backoff.js';
 import type { CallRatesView } from './call-rates.js';
 import type { HostConfig } from './config.js';
+import type { Readiness } from './health-http.js';
 import { ReloadError, StartError, WorkerNotFoundError } from './host-errors.js';
+import type { CustomMetricSnapshot } from './custom-metrics.js';
 import type { FailureRecord, MethodStats } from './ipc.js';
 import type { Logger } from './logger.js';
 import type { RegistrationStatus } from './registry/etcd-registration.js';
 import type { ForkOptions, ManagedWorker, WorkerState } from './managed-worker.js';
+import type { ProcessFigures } from './process-figures.js';
 import { packageVersion } from './version.js';
 import { type Replacement, WorkerGroup } from './worker-group.js';
 
@@ -56,6 +59,10 @@ export interface WorkerStatus {
   /** Slot in its service's group, and the worker's latest failures (for the stats dashboard). */
   slot?: number;
   recentFailures?: FailureRecord[];
+  /** Event-loop delay, heap and GC of the worker process, when it answered. */
+  process?: ProcessFigures;
+  /** The handlers' own metrics, when the worker answered. */
+  custom?: CustomMetricSnapshot[];
 }
 
 /** The master's header of `rpc status`. */
@@ -207,6 +214,8 @@ export class Supervisor {
           methods: stats?.methods ?? {},
           slot: w.slot,
           ...(stats?.recentFailures ? { recentFailures: stats.recentFailures } : {}),
+          ...(stats?.process ? { process: stats.process } : {}),
+          ...(stats?.custom ? { custom: stats.custom } : {}),
         };
       }),
     );
@@ -231,6 +240,20 @@ export class Supervisor {
       },
       workers: rows,
     };
+  }
+
+  /**
+   * Per service, how many workers are `listening` (they said so over IPC, which a worker does
+   * once it is ready for calls); ready when each service has one and no stop has begun. Read
+   * from the master's bookkeeping only: it never waits for a worker.
+   */
+  readiness(): Readiness {
+    const services = this.groups.map((g) => ({
+      service: g.service.name,
+      listening: g.workers.filter((w) => w.state === 'listening').length,
+      expected: g.service.count,
+    }));
+    return { ready: !this.stopped && services.every((s) => s.listening > 0), services };
   }
 
   /** Pids of every worker process still alive. */

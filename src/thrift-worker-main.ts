@@ -16,7 +16,9 @@ import {
   type WorkerMessage,
 } from './ipc.js';
 import { listenFailure } from './listen-failure.js';
+import { metrics } from './custom-metrics.js';
 import { createLogger, type Logger } from './logger.js';
+import { ProcessMonitor } from './process-figures.js';
 import { ThriftServer } from './thrift-worker.js';
 
 /** Longest a drained worker waits for its queued hand-offs to reach a master that does not acknowledge them. */
@@ -41,6 +43,7 @@ async function main(): Promise<void> {
   if (!boot) throw new Error(`${WORKER_ENV} is not set: this file is started by the supervisor, not by hand`);
   const { service } = boot;
   const log = createLogger({ level: boot.logLevel, bindings: { service: service.name } });
+  const monitor = new ProcessMonitor().start();
 
   let server: ThriftServer;
   try {
@@ -91,7 +94,11 @@ async function main(): Promise<void> {
   process.on('message', (msg: MasterMessage, handle?: Socket) => {
     switch (msg.t) {
       case 'stats':
-        send({ t: 'stats', id: msg.id, stats: server.snapshot() });
+        send({
+          t: 'stats',
+          id: msg.id,
+          stats: { ...server.snapshot(), process: monitor.snapshot(), custom: metrics.snapshot() },
+        });
         break;
       case 'adopt':
         if (handle) server.adopt(handle, Buffer.from(msg.pending, 'base64'));

@@ -78,6 +78,19 @@ describe('statistics listener beyond loopback', () => {
     expect((await get(`${base}/nope`, auth)).status).toBe(404);
   });
 
+  it('answers the probes /healthz and /readyz without credentials, with no figures in them', async () => {
+    const snapshotsBefore = source.snapshots;
+    const health = await get(`${base}/healthz`);
+    expect(health.status).toBe(200);
+    expect(JSON.parse(health.body)).toEqual({ status: 'ok', uptimeSeconds: expect.any(Number) });
+    // No readiness source outside a master: not ready, and nothing about the workers' figures.
+    const ready = await get(`${base}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(Object.keys(JSON.parse(ready.body)).sort()).toEqual(['notReady', 'services', 'status']);
+    expect(source.snapshots).toBe(snapshotsBefore);
+    expect((await get(`${base}/metrics`)).status).toBe(401);
+  });
+
   it('takes credentials from the environment over the config file', async () => {
     const env = { THRIFTHOST_STATS_USER: 'envuser', THRIFTHOST_STATS_PASSWORD: 'envpass' };
     expect(resolveStatsAuth({ listen: ANY, user: 'ops', password: 'x' }, env)).toEqual({

@@ -473,8 +473,8 @@ function validateRegistry(service: string, raw: unknown): ResolvedRegistryOption
     }
   }
   const timeout = raw.requestTimeoutMs ?? CLIENT_DEFAULTS.registryRequestTimeoutMs;
-  if (!Number.isInteger(timeout) || (timeout as number) < 1) {
-    throw new ClientConfigError(`${at('.requestTimeoutMs')} must be an integer >= 1, got ${JSON.stringify(timeout)}`);
+  if (!isTimerMs(timeout, 1)) {
+    throw new ClientConfigError(`${at('.requestTimeoutMs')} must be ${timerRangeText(1)}, got ${JSON.stringify(timeout)}`);
   }
   return {
     endpoints,

@@ -592,9 +592,9 @@ function validateRegistry(
     hostId: v.optString(o.hostId, `${at}.hostId`) ?? os.hostname(),
     weight,
     deregisterDelayMs:
-      v.optInt(o.deregisterDelayMs, `${at}.deregisterDelayMs`, 0, 600_000) ?? DEFAULTS.registryDeregisterDelayMs,
+      v.optMs(o.deregisterDelayMs, `${at}.deregisterDelayMs`, 0) ?? DEFAULTS.registryDeregisterDelayMs,
     requestTimeoutMs:
-      v.optInt(o.requestTimeoutMs, `${at}.requestTimeoutMs`, 100, 60_000) ?? DEFAULTS.registryRequestTimeoutMs,
+      v.optMs(o.requestTimeoutMs, `${at}.requestTimeoutMs`, 1) ?? DEFAULTS.registryRequestTimeoutMs,
     ...optional('advertise', advertise),
     ...optional('version', v.optString(o.version, `${at}.version`)),
     ...optional('username', v.optString(o.username, `${at}.username`)),

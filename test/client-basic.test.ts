@@ -181,7 +181,8 @@ describe('ThriftClient config errors', () => {
   }
 
   it('rejects every *Ms option beyond a Node.js timer (2^31 - 1 ms), naming it', () => {
-    const msKeys = Object.keys(CLIENT_DEFAULTS).filter((k) => k.endsWith('Ms'));
+    // registry* defaults belong to the nested `registry` option, checked below.
+    const msKeys = Object.keys(CLIENT_DEFAULTS).filter((k) => k.endsWith('Ms') && !k.startsWith('registry'));
     expect(msKeys).toContain('callTimeoutMs');
     for (const key of msKeys) {
       // backoffInitialMs must not exceed backoffMaxMs: raise both to the limit.
@@ -194,6 +195,13 @@ describe('ThriftClient config errors', () => {
         }),
       );
     }
+    const registry = (requestTimeoutMs: number) => ({
+      HelloWorld: { registry: { endpoints: ['http://127.0.0.1:2379'], requestTimeoutMs } },
+    });
+    expect(() => validateServiceOptions('HelloWorld', registry(2 ** 31 - 1).HelloWorld)).not.toThrow();
+    expect(() => ThriftClient.config(registry(3_000_000_000) as never)).toThrow(
+      expect.objectContaining({ message: expect.stringContaining('HelloWorld.registry.requestTimeoutMs must be an integer from') }),
+    );
   });
 
   it('rejects an unconfigured service with ERR_UNKNOWN_SERVICE', () => {

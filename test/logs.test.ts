@@ -143,7 +143,8 @@ describe('log rotation', () => {
       const started = await rpc(['start', '-d'], host.dir);
       expect(started.code).toBe(0);
       const h = host;
-      const master = Number(fs.readFileSync(h.pidFile, 'utf8'));
+      // The pid file holds the pid, then the process start time on a second line.
+      const master = Number.parseInt(fs.readFileSync(h.pidFile, 'utf8'), 10);
       h.masters.add(master);
       await waitFor(() => fs.readFileSync(h.log, 'utf8').includes('started'), 10_000, 'the start line');
       process.kill(master, 'SIGUSR2');

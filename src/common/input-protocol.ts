@@ -233,7 +233,7 @@ export abstract class InputProtocol {
 
   /** UTF-8 text of `buf[start..end)`. */
   protected text(start: number, end: number): string {
-    return start === end ? '' : this.buf.utf8Slice(start, end);
+    return start === end ? '' : utf8Slice(this.buf, start, end);
   }
 
   /** 16 bytes at `pos` as a canonical UUID string. */
@@ -272,9 +272,15 @@ export function binaryMinBytes(type: number): number {
 
 const EMPTY = Buffer.alloc(0);
 
-declare module 'node:buffer' {
-  interface Buffer {
-    /** Node's UTF-8 decoder without `toString`'s argument handling (present since Node 0.x). */
-    utf8Slice(start: number, end: number): string;
-  }
+/** Node's Buffer decoders without `toString`'s argument handling (present since Node 0.x, untyped). */
+type FastSlices = { utf8Slice(start: number, end: number): string; latin1Slice(start: number, end: number): string };
+
+/** UTF-8 text of `buf[start..end)`. */
+export function utf8Slice(buf: Buffer, start: number, end: number): string {
+  return (buf as unknown as FastSlices).utf8Slice(start, end);
+}
+
+/** Latin-1 text of `buf[start..end)` (ASCII tokens, base64). */
+export function latin1Slice(buf: Buffer, start: number, end: number): string {
+  return (buf as unknown as FastSlices).latin1Slice(start, end);
 }

@@ -11,7 +11,7 @@
  * insignificant whitespace.
  */
 import { violation } from './decode-limits.js';
-import { InputProtocol, type MessageHeader, T } from './input-protocol.js';
+import { InputProtocol, latin1Slice, type MessageHeader, T, utf8Slice } from './input-protocol.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -160,7 +160,7 @@ export class JsonInput extends InputProtocol {
 
   readBinary(): Buffer {
     const end = this.stringSpan();
-    const b = Buffer.from(this.buf.latin1Slice(this.spanStart, end), 'base64');
+    const b = Buffer.from(latin1Slice(this.buf, this.spanStart, end), 'base64');
     this.checkSize(b.length);
     return b;
   }
@@ -219,9 +219,9 @@ export class JsonInput extends InputProtocol {
   /** The next type name (`"i32"`, `"rec"`, ...) as a Thrift type id. */
   private readTypeName(): number {
     const end = this.stringSpan();
-    const id = TYPE_IDS[this.buf.latin1Slice(this.spanStart, end)];
+    const id = TYPE_IDS[latin1Slice(this.buf, this.spanStart, end)];
     if (id === undefined) {
-      violation(`unknown JSON type name ${JSON.stringify(this.buf.latin1Slice(this.spanStart, Math.min(end, this.spanStart + 10)))}`);
+      violation(`unknown JSON type name ${JSON.stringify(latin1Slice(this.buf, this.spanStart, Math.min(end, this.spanStart + 10)))}`);
     }
     return id;
   }
@@ -239,7 +239,7 @@ export class JsonInput extends InputProtocol {
     if (this.peek() === QUOTE) {
       const end = this.stringSpan();
       if (end - this.spanStart > 40) violation('number too long');
-      return this.buf.latin1Slice(this.spanStart, end);
+      return latin1Slice(this.buf, this.spanStart, end);
     }
     const buf = this.buf;
     const start = this.pos;
@@ -258,7 +258,7 @@ export class JsonInput extends InputProtocol {
     if (i === start) violation(`expected a number at byte ${start}, found ${describe(buf, start, this.end)}`);
     if (i - start > 40) violation('number too long');
     this.pos = i;
-    return buf.latin1Slice(start, i);
+    return latin1Slice(buf, start, i);
   }
 
   /**
@@ -312,7 +312,7 @@ function isDecimal(t: string): boolean {
 
 function describe(buf: Buffer, pos: number, end: number): string {
   if (pos >= end) return 'the end of the message';
-  return JSON.stringify(buf.latin1Slice(pos, Math.min(end, pos + 12)));
+  return JSON.stringify(latin1Slice(buf, pos, Math.min(end, pos + 12)));
 }
 
 const ESCAPES: Record<number, string> = {
@@ -336,11 +336,11 @@ function unescape(buf: Buffer, start: number, end: number): string {
       i++;
       continue;
     }
-    if (i > run) out += buf.utf8Slice(run, i);
+    if (i > run) out += utf8Slice(buf, run, i);
     const e = buf[i + 1];
     if (e === 0x75) {
       // \uXXXX (UTF-16 code unit; a surrogate pair is two escapes and joins by concatenation)
-      const hex = buf.latin1Slice(i + 2, i + 6);
+      const hex = latin1Slice(buf, i + 2, i + 6);
       if (i + 6 > end || !/^[0-9a-fA-F]{4}$/.test(hex)) violation('bad \\u escape in string');
       out += String.fromCharCode(Number.parseInt(hex, 16));
       i += 6;
@@ -352,13 +352,6 @@ function unescape(buf: Buffer, start: number, end: number): string {
     }
     run = i;
   }
-  if (run < end) out += buf.utf8Slice(run, end);
+  if (run < end) out += utf8Slice(buf, run, end);
   return out;
-}
-
-declare module 'node:buffer' {
-  interface Buffer {
-    /** Node's Latin-1 decoder without `toString`'s argument handling. */
-    latin1Slice(start: number, end: number): string;
-  }
 }

@@ -10,7 +10,14 @@ const { StatsRegistry } = require(path.join(dist, 'stats.js'));
 async function main() {
   const [genDir, ...files] = process.argv.slice(2);
   for (const file of files) {
-    const config = { bindings: [{ service: 'HelloWorld', handler: file }], genDir, multiplexed: false };
+    const config = {
+      name: 'HelloWorld',
+      bindings: [{ service: 'HelloWorld', handler: file }],
+      genDir,
+      multiplexed: false,
+      interceptors: [],
+      callContext: false,
+    };
     try {
       const table = await importServiceTable(config, new StatsRegistry());
       const reply = await table.methods.get('sayHello').invoke({ name: 'x' });

@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import thrift from 'thrift';
 import { parseAddress } from '../src/common/address.js';
 import { runChain } from '../src/common/interceptor-chain.js';
+import { injectTraceContext } from '../src/common/trace-propagation.js';
 import {
   type GeneratedService,
   loadGeneratedFile,
@@ -116,8 +117,13 @@ export class ServiceClient {
   call(name: string, args: readonly unknown[]): Promise<unknown> {
     const { interceptors, headers } = this.options;
     const scoped = scopedHeaders();
+    const header = this.options.transport === 'header';
     if (interceptors.length === 0) {
-      const merged = scoped ? new Map([...headers, ...scoped]) : headers.size > 0 ? headers : undefined;
+      let merged: Map<string, string> | ReadonlyMap<string, string> | undefined =
+        scoped || header ? new Map([...headers, ...(scoped ?? [])]) : headers.size > 0 ? headers : undefined;
+      // The caller's OpenTelemetry trace context travels with THeader calls.
+      if (header) injectTraceContext(merged as Map<string, string>);
+      if (merged?.size === 0) merged = undefined;
       return this.callWith(name, args, merged);
     }
     const context: ClientCallContext = {
@@ -126,6 +132,7 @@ export class ServiceClient {
       args: [...args],
       headers: new Map([...headers, ...(scoped ?? [])]),
     };
+    if (header) injectTraceContext(context.headers);
     return runChain(interceptors, context, () => this.callWith(name, context.args, context.headers));
   }
 

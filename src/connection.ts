@@ -16,6 +16,7 @@ import { ServerCallContext, runWithContext } from './call-context.js';
 import { type DecodeLimits, type I64Mode, ProtocolViolation } from './common/decode-limits.js';
 import { runChain } from './common/interceptor-chain.js';
 import { buildTHeaderPrefix, isTHeader, parseTHeader, type THeaderFrame } from './common/theader.js';
+import { withTraceContext } from './common/trace-propagation.js';
 import type { InputProtocol } from './common/input-protocol.js';
 import { MessageSplitter } from './common/message-splitter.js';
 import { createOutputProtocol } from './common/output-protocols.js';
@@ -298,10 +299,12 @@ export class ServerConnection {
     if (this.inFlight >= MAX_IN_FLIGHT) this.pause();
     let value: unknown;
     try {
-      value =
+      const invoke = () =>
         entry.interceptors.length > 0 || entry.callContext
           ? this.invokeWithContext(entry, seqid, oneway, args, frame)
           : entry.invoke(args);
+      // A THeader caller may carry a W3C trace context: the handler runs inside it.
+      value = this.requestHeaders.size > 0 ? withTraceContext(this.requestHeaders, invoke) : invoke();
     } catch (err) {
       this.finish(entry, name, seqid, slot, frame, startedAt, undefined, err);
       return;

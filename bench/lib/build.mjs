@@ -31,9 +31,8 @@ export function buildCpp(root) {
   const missing = [];
   if (!which('thrift')) missing.push('thrift (apt: thrift-compiler)');
   if (!which('g++')) missing.push('g++');
-  if (!fs.existsSync('/usr/include/thrift/Thrift.h')) missing.push('libthrift headers (apt: libthrift-dev)');
-  if (!fs.existsSync('/usr/include/boost/scoped_array.hpp'))
-    missing.push('boost headers (apt: libboost-dev)');
+  if (!hasHeader('thrift/Thrift.h')) missing.push('libthrift headers (apt: libthrift-dev)');
+  if (!hasHeader('boost/scoped_array.hpp')) missing.push('boost headers (apt: libboost-dev)');
   if (missing.length > 0) return { skipped: `C++ parts skipped: missing ${missing.join(', ')}` };
 
   fs.mkdirSync(out, { recursive: true });
@@ -58,7 +57,7 @@ export function buildCpp(root) {
   } catch (err) {
     return { skipped: `C++ load generator skipped: build failed: ${failure(err)}` };
   }
-  if (!fs.existsSync('/usr/include/event2/event.h')) {
+  if (!hasHeader('event2/event.h')) {
     result.skipped = 'C++ servers skipped: libevent headers missing (apt: libevent-dev)';
     return result;
   }
@@ -74,6 +73,12 @@ export function buildCpp(root) {
 
 function stale(target, sources) {
   return !fs.existsSync(target) || sources.some((s) => fs.statSync(s).mtimeMs > fs.statSync(target).mtimeMs);
+}
+
+/** Whether g++ finds `header`: in /usr/include or a folder of CPLUS_INCLUDE_PATH (which g++ reads). */
+function hasHeader(header) {
+  const dirs = ['/usr/include', ...(process.env.CPLUS_INCLUDE_PATH ?? '').split(':').filter(Boolean)];
+  return dirs.some((d) => fs.existsSync(path.join(d, header)));
 }
 
 function which(cmd) {

@@ -96,7 +96,7 @@ const socket = new Duplex({
   },
 });
 Object.assign(socket, { setNoDelay() {}, setTimeout() {}, remoteAddress: '127.0.0.1', remotePort: 1 });
-const options = { framed, protocol: Protocol, maxFrameBytes: config.maxFrameBytes, idleTimeoutMs: 0 };
+const options = { framed, protocol: config.protocol, limits: config.limits, i64: config.i64, idleTimeoutMs: 0 };
 const conn = new ServerConnection(socket, table, new StatsRegistry(), options, log, () => {});
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));

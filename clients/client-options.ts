@@ -7,6 +7,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { formatAddress, parseAddress } from '../src/common/address.js';
+import { DECODE_LIMIT_RANGES, DEFAULT_DECODE_LIMITS, type I64Mode } from '../src/common/decode-limits.js';
 import {
   PROTOCOLS,
   type ProtocolName,
@@ -15,6 +16,7 @@ import {
   TRANSPORTS,
   type TransportName,
 } from '../src/common/protocols.js';
+import type { ClientInterceptor } from './call-headers.js';
 import { ClientConfigError } from './errors.js';
 
 /** Every default of a service entry. */
@@ -29,7 +31,12 @@ export const CLIENT_DEFAULTS = {
   poolMax: 10,
   poolIdleTimeoutMs: 30_000,
   maxInFlightPerConnection: 8,
-  maxReplyBytes: 16 * 1024 * 1024,
+  maxReplyBytes: DEFAULT_DECODE_LIMITS.maxMessageBytes,
+  maxStringBytes: DEFAULT_DECODE_LIMITS.maxStringBytes,
+  maxContainerElements: DEFAULT_DECODE_LIMITS.maxContainerElements,
+  maxDepth: DEFAULT_DECODE_LIMITS.maxDepth,
+  i64: 'int64' as I64Mode,
+  interceptors: [] as readonly ClientInterceptor[],
   detectRate: 0.0005,
   evictAfterFailures: 0,
   backoffInitialMs: 1_000,
@@ -71,6 +78,18 @@ export interface ServiceClientOptions {
   maxInFlightPerConnection?: number;
   /** Largest reply accepted; a bigger (or garbage) length fails the connection's calls with ERR_REPLY_DECODE. @default 16 MiB */
   maxReplyBytes?: number;
+  /** Largest string or binary in a reply. @default 16 MiB */
+  maxStringBytes?: number;
+  /** Most elements of one list, set or map in a reply. @default 1,048,576 */
+  maxContainerElements?: number;
+  /** Deepest nesting of structs and containers in a reply. @default 64 */
+  maxDepth?: number;
+  /** i64 values in replies as node-int64 `Int64` (`'int64'`) or as `bigint`. @default 'int64' */
+  i64?: 'int64' | 'bigint';
+  /** `(context, next) => result` functions run around every call, in order. @default [] */
+  interceptors?: ClientInterceptor[];
+  /** Headers sent with every call; only the THeader transport (`transport: 'header'`) carries them. @default {} */
+  headers?: Record<string, string>;
   /** Chance that a call probes an evicted address instead of a healthy one. @default 0.0005 */
   detectRate?: number;
   /** Evict an address after this many consecutive failed calls (timeouts, closed connections); 0 = never. @default 0 */
@@ -114,6 +133,14 @@ export interface ResolvedServiceOptions {
   readonly poolIdleTimeoutMs: number;
   readonly maxInFlightPerConnection: number;
   readonly maxReplyBytes: number;
+  readonly maxStringBytes: number;
+  readonly maxContainerElements: number;
+  readonly maxDepth: number;
+  readonly i64: I64Mode;
+  /** Client interceptors, in order. */
+  readonly interceptors: readonly ClientInterceptor[];
+  /** Headers sent with every call (THeader transport). */
+  readonly headers: ReadonlyMap<string, string>;
   readonly detectRate: number;
   readonly evictAfterFailures: number;
   readonly backoffInitialMs: number;
@@ -146,6 +173,12 @@ const KNOWN_KEYS = new Set<string>([
   'poolIdleTimeoutMs',
   'maxInFlightPerConnection',
   'maxReplyBytes',
+  'maxStringBytes',
+  'maxContainerElements',
+  'maxDepth',
+  'i64',
+  'interceptors',
+  'headers',
   'detectRate',
   'evictAfterFailures',
   'backoffInitialMs',
@@ -213,8 +246,11 @@ export function validateServiceOptions(service: string, raw: unknown): ResolvedS
   const transport = parseTransportName(transportText);
   if (!transport) {
     throw new ClientConfigError(
-      `${at('transport')} "${transportText}" is unknown (use one of ${TRANSPORTS.join(', ')})`,
+      `${at('transport')} "${transportText}" is unknown (use one of ${[...TRANSPORTS, 'header'].join(', ')})`,
     );
+  }
+  if (transport === 'header' && protocol === 'json') {
+    throw new ClientConfigError(`${at('protocol')} json cannot travel in THeader (use binary or compact)`);
   }
 
   const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
@@ -238,6 +274,16 @@ export function validateServiceOptions(service: string, raw: unknown): ResolvedS
       at(field),
       `an integer >= ${min}`,
     );
+  const limit = (field: keyof typeof DECODE_LIMIT_RANGES & keyof ServiceClientOptions) => {
+    const [min, max] = DECODE_LIMIT_RANGES[field];
+    return optional(
+      o[field],
+      d[field] as number,
+      (v) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max,
+      at(field),
+      `an integer from ${min} to ${max}`,
+    );
+  };
   const num = (field: keyof typeof d & keyof ServiceClientOptions, min: number, max: number) =>
     optional(
       o[field],
@@ -265,6 +311,34 @@ export function validateServiceOptions(service: string, raw: unknown): ResolvedS
     poolIdleTimeoutMs: int('poolIdleTimeoutMs', 1),
     maxInFlightPerConnection: int('maxInFlightPerConnection', 1),
     maxReplyBytes: int('maxReplyBytes', 1024),
+    maxStringBytes: limit('maxStringBytes'),
+    maxContainerElements: limit('maxContainerElements'),
+    maxDepth: limit('maxDepth'),
+    i64: optional(
+      o.i64,
+      d.i64 as I64Mode,
+      (v): v is I64Mode => v === 'int64' || v === 'bigint',
+      at('i64'),
+      '"int64" or "bigint"',
+    ),
+    interceptors: optional(
+      o.interceptors,
+      d.interceptors,
+      (v) => Array.isArray(v) && v.every((f) => typeof f === 'function'),
+      at('interceptors'),
+      'an array of functions (context, next) => result',
+    ),
+    headers: new Map(
+      Object.entries(
+        optional(
+          o.headers,
+          {} as Record<string, string>,
+          (v) => isRecord(v) && Object.values(v).every((x) => typeof x === 'string'),
+          at('headers'),
+          'an object of string values',
+        ),
+      ),
+    ),
     detectRate: num('detectRate', 0, 1),
     evictAfterFailures: int('evictAfterFailures', 0),
     backoffInitialMs: int('backoffInitialMs', 1),

@@ -7,9 +7,13 @@
  */
 import net from 'node:net';
 import thrift from 'thrift';
+import type { DecodeLimits, I64Mode } from '../src/common/decode-limits.js';
 import type { MethodInfo } from '../src/common/generated-service.js';
-import { type ProtocolName, protocolClass } from '../src/common/protocols.js';
-import { isUnderrun, ReadBuffer } from '../src/common/read-buffer.js';
+import type { InputProtocol } from '../src/common/input-protocol.js';
+import { MessageSplitter } from '../src/common/message-splitter.js';
+import { createOutputProtocol } from '../src/common/output-protocols.js';
+import { createInputProtocol, type ProtocolName, protocolClass } from '../src/common/protocols.js';
+import { buildTHeaderPrefix, isTHeader, parseTHeader } from '../src/common/theader.js';
 import { WriteBuffer } from '../src/common/write-buffer.js';
 import { type CallTarget, CallTimeoutError, ConnectionClosedError, ReplyDecodeError } from './errors.js';
 
@@ -24,9 +28,13 @@ export interface ConnectionOptions {
   service: string;
   protocol: ProtocolName;
   framed: boolean;
+  /** THeader transport: calls carry a header with the protocol id and key/value headers. */
+  header: boolean;
   connectTimeoutMs: number;
-  /** Largest reply (frame, or unframed message) accepted. */
-  maxReplyBytes: number;
+  /** What one reply may hold (`maxMessageBytes` is the service's `maxReplyBytes`). */
+  limits: DecodeLimits;
+  /** How i64 values in replies reach the caller. */
+  i64: I64Mode;
   /** Called once when the socket has closed (after pending calls were rejected). */
   onClose?: (conn: Connection) => void;
 }
@@ -46,17 +54,16 @@ export class Connection {
   private seqid = 0;
   private readonly out: WriteBuffer;
   private readonly outProto: thrift.TProtocol;
-  private readonly inBuf = new ReadBuffer();
-  private inProto: thrift.TProtocol;
-  private leftover: Buffer | undefined;
+  private readonly splitter: MessageSplitter;
+  private readonly inProto: InputProtocol;
   private corked = false;
   private slotWaiter: { below: number; cb: () => void } | undefined;
 
   constructor(private readonly options: ConnectionOptions) {
-    const Protocol = protocolClass(options.protocol);
-    this.out = new WriteBuffer(options.framed, () => {});
-    this.outProto = new Protocol(this.out);
-    this.inProto = new Protocol(this.inBuf);
+    this.out = new WriteBuffer(options.framed && !options.header, () => {});
+    this.outProto = createOutputProtocol(protocolClass(options.protocol), this.out);
+    this.splitter = new MessageSplitter(options.framed, options.protocol, options.limits);
+    this.inProto = createInputProtocol(options.protocol, options.limits, options.i64);
     this.socket = net.connect({ host: options.host, port: options.port });
     this.socket.setNoDelay(true);
     // Ref'd while connecting (a caller is waiting on it); unref'd whenever nothing is pending.
@@ -115,7 +122,12 @@ export class Connection {
    * Writes one call and returns its reply. Throws synchronously, with `requestSent: false`, when
    * the connection cannot take it; an encoding error (bad argument) throws as-is.
    */
-  call(method: MethodInfo, args: Record<string, unknown>, timeoutMs: number): Promise<unknown> {
+  call(
+    method: MethodInfo,
+    args: Record<string, unknown>,
+    timeoutMs: number,
+    headers?: ReadonlyMap<string, string>,
+  ): Promise<unknown> {
     const target: CallTarget = { service: this.options.service, method: method.name, address: this.address };
     if (this.stateValue !== 'open') {
       throw new ConnectionClosedError(
@@ -127,7 +139,7 @@ export class Connection {
     }
     this.seqid = (this.seqid + 1) | 0;
     const seqid = this.seqid;
-    const message = this.encode(method, args, seqid);
+    const message = this.encode(method, args, seqid, headers);
     if (method.oneway) {
       this.send(message);
       return Promise.resolve(undefined);
@@ -175,7 +187,12 @@ export class Connection {
     this.socket.write(message);
   }
 
-  private encode(method: MethodInfo, args: Record<string, unknown>, seqid: number): Buffer {
+  private encode(
+    method: MethodInfo,
+    args: Record<string, unknown>,
+    seqid: number,
+    headers: ReadonlyMap<string, string> | undefined,
+  ): Buffer {
     let message: Buffer | undefined;
     this.out.sink = (buf) => {
       message = buf;
@@ -195,61 +212,33 @@ export class Connection {
       this.out.reset();
       throw err;
     }
-    return message as Buffer;
+    if (!this.options.header) return message as Buffer;
+    const prefix = buildTHeaderPrefix(this.options.protocol, seqid, headers, message!.length);
+    return Buffer.concat([prefix, message!], prefix.length + message!.length);
   }
 
   private onData(chunk: Buffer): void {
-    let buf = this.leftover ? Buffer.concat([this.leftover, chunk]) : chunk;
-    let pos = 0;
+    const splitter = this.splitter;
+    splitter.push(chunk);
     try {
-      while (pos < buf.length) {
-        const used = this.options.framed ? this.readFrame(buf, pos) : this.readUnframed(buf, pos);
-        if (used === 0) break;
-        pos += used;
+      while (splitter.next()) {
+        let start = splitter.messageStart;
+        if (this.options.header && isTHeader(splitter.message, start, splitter.messageEnd)) {
+          const frame = parseTHeader(splitter.message, start, splitter.messageEnd, this.options.limits);
+          if (frame.protocol !== this.options.protocol) {
+            throw new Error(`THeader reply in the ${frame.protocol} protocol to a ${this.options.protocol} call`);
+          }
+          start = frame.payloadStart;
+        }
+        this.inProto.reset(splitter.message, start, splitter.messageEnd);
+        this.readMessage();
       }
     } catch (err) {
       this.failDecode(err);
-      return;
     }
-    buf = buf.subarray(pos);
-    this.leftover = buf.length > 0 ? buf : undefined;
   }
 
-  /** Decodes one frame at `pos`; returns the bytes used, 0 when the frame is incomplete. */
-  private readFrame(buf: Buffer, pos: number): number {
-    if (buf.length - pos < 4) return 0;
-    const size = buf.readInt32BE(pos);
-    if (size < 0 || size > this.options.maxReplyBytes) {
-      throw new Error(`frame size ${size} is outside [0, ${this.options.maxReplyBytes}] (maxReplyBytes)`);
-    }
-    if (buf.length - pos - 4 < size) return 0;
-    this.inBuf.reset(buf, pos + 4, pos + 4 + size);
-    this.readMessage();
-    return 4 + size;
-  }
-
-  /** Decodes one unframed message at `pos`; returns the bytes used, 0 when it is incomplete. */
-  private readUnframed(buf: Buffer, pos: number): number {
-    this.inBuf.reset(buf, pos, buf.length);
-    try {
-      this.readMessage();
-    } catch (err) {
-      if (!isUnderrun(err)) throw err;
-      // Unframed garbage can read as a huge length: give up instead of buffering forever.
-      if (
-        buf.length - pos > this.options.maxReplyBytes ||
-        this.inBuf.needed - pos > this.options.maxReplyBytes
-      ) {
-        throw new Error(`reply larger than ${this.options.maxReplyBytes} bytes (maxReplyBytes)`);
-      }
-      // A half-read message may leave parser state behind (TJSONProtocol keeps a stack).
-      this.inProto = new (protocolClass(this.options.protocol))(this.inBuf);
-      return 0;
-    }
-    return this.inBuf.readPos - pos;
-  }
-
-  /** Reads one whole reply from `inBuf` and settles its call; settles nothing until fully read. */
+  /** Reads one whole reply and settles its call; settles nothing until fully read. */
   private readMessage(): void {
     const proto = this.inProto;
     const { mtype, rseqid } = proto.readMessageBegin();
@@ -263,7 +252,7 @@ export class Connection {
     let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
     if (mtype === MessageType.EXCEPTION) {
       const x = new TApplicationException();
-      x.read(proto);
+      x.read(proto as unknown as thrift.TProtocol);
       proto.readMessageEnd();
       outcome = { ok: false, error: x };
     } else {

@@ -10,6 +10,7 @@ export {
   type PickReason,
   pickAddress,
 } from './address-policy.js';
+export { type ClientCallContext, type ClientInterceptor, withHeaders } from './call-headers.js';
 export { type BackoffPolicy, backoffBoundMs, backoffDelayMs } from './backoff.js';
 export type { CallObserver, CallReport } from './call-report.js';
 export {

@@ -7,6 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import thrift from 'thrift';
 import { parseAddress } from '../src/common/address.js';
+import { runChain } from '../src/common/interceptor-chain.js';
 import {
   type GeneratedService,
   loadGeneratedFile,
@@ -14,6 +15,7 @@ import {
   type MethodInfo,
 } from '../src/common/generated-service.js';
 import { AddressManager } from './address-manager.js';
+import { type ClientCallContext, scopedHeaders } from './call-headers.js';
 import type { CallObserver } from './call-report.js';
 import type { ResolvedServiceOptions } from './client-options.js';
 import type { Connection } from './connection.js';
@@ -87,8 +89,28 @@ export class ServiceClient {
     return m;
   }
 
-  /** Calls `name` with positional arguments, failing over as configured. */
-  async call(name: string, args: readonly unknown[]): Promise<unknown> {
+  /** Calls `name` with positional arguments through the interceptors, failing over as configured. */
+  call(name: string, args: readonly unknown[]): Promise<unknown> {
+    const { interceptors, headers } = this.options;
+    const scoped = scopedHeaders();
+    if (interceptors.length === 0) {
+      const merged = scoped ? new Map([...headers, ...scoped]) : headers.size > 0 ? headers : undefined;
+      return this.callWith(name, args, merged);
+    }
+    const context: ClientCallContext = {
+      service: this.options.service,
+      method: name,
+      args: [...args],
+      headers: new Map([...headers, ...(scoped ?? [])]),
+    };
+    return runChain(interceptors, context, () => this.callWith(name, context.args, context.headers));
+  }
+
+  private async callWith(
+    name: string,
+    args: readonly unknown[],
+    headers: ReadonlyMap<string, string> | undefined,
+  ): Promise<unknown> {
     const method = this.method(name);
     if (this.closed) throw new ClientClosedError(`${this.options.service}.${name}: the client is closed`);
     const observer = this.runtime.onCallDone;
@@ -106,7 +128,7 @@ export class ServiceClient {
         address = this.addresses.pick(tried, lastError).address;
         tried.add(address);
         try {
-          const value = await this.attempt(address, method, payload);
+          const value = await this.attempt(address, method, payload, headers);
           this.addresses.succeeded(address);
           if (observer) this.report(observer, name, start, address, tried.size, undefined);
           return value;
@@ -153,9 +175,16 @@ export class ServiceClient {
         address,
         service: o.service,
         protocol: o.protocol,
-        framed: o.transport === 'framed',
+        framed: o.transport !== 'buffered',
+        header: o.transport === 'header',
         connectTimeoutMs: o.connectTimeoutMs,
-        maxReplyBytes: o.maxReplyBytes,
+        limits: {
+          maxMessageBytes: o.maxReplyBytes,
+          maxStringBytes: o.maxStringBytes,
+          maxContainerElements: o.maxContainerElements,
+          maxDepth: o.maxDepth,
+        },
+        i64: o.i64,
         min: o.poolMin,
         max: o.poolMax,
         idleTimeoutMs: o.poolIdleTimeoutMs,
@@ -187,6 +216,7 @@ export class ServiceClient {
     address: string,
     method: MethodInfo,
     payload: Record<string, unknown>,
+    headers: ReadonlyMap<string, string> | undefined,
   ): Promise<unknown> {
     const pool = this.pool(address);
     let conn: Connection;
@@ -214,7 +244,7 @@ export class ServiceClient {
     }
     let reply: Promise<unknown>;
     try {
-      reply = conn.call(method, payload, this.options.callTimeoutMs);
+      reply = conn.call(method, payload, this.options.callTimeoutMs, headers);
     } finally {
       pool.release(conn);
     }

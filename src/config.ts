@@ -7,6 +7,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type HostPort, parseAddress } from './common/address.js';
+import {
+  DECODE_LIMIT_RANGES,
+  DEFAULT_DECODE_LIMITS,
+  type DecodeLimits,
+  type I64Mode,
+} from './common/decode-limits.js';
 import { ThriftHostError } from './common/errors.js';
 import { loadGeneratedService } from './common/generated-service.js';
 import {
@@ -25,8 +31,15 @@ export const DEFAULTS = {
   count: () => os.availableParallelism(),
   protocol: 'binary' as ProtocolName,
   transport: 'buffered' as TransportName,
-  /** Largest accepted message (frame, or unframed message), in bytes. */
-  maxFrameBytes: 16 * 1024 * 1024,
+  /**
+   * What one call may hold: `maxMessageBytes` (framed or unframed; `maxFrameBytes` is its old
+   * name), `maxStringBytes`, `maxContainerElements`, `maxDepth`. See `common/decode-limits.ts`.
+   */
+  limits: DEFAULT_DECODE_LIMITS,
+  /** i64 values reach handlers as node-int64 `Int64` objects (`'bigint'`: as bigint). */
+  i64: 'int64' as I64Mode,
+  /** `getCallContext()` off: AsyncLocalStorage costs about a microsecond per call. */
+  callContext: false,
   /** Close a connection with nothing in flight after this long without a byte. 0 = never. */
   idleTimeoutMs: 300_000,
   /** Recycle a worker after this many requests. 0 = never. */
@@ -82,8 +95,14 @@ export interface ServiceConfig {
   transport: TransportName;
   /** Absolute generated-code directory. @default '<config dir>/gen' */
   genDir: string;
-  /** @default 16 MiB */
-  maxFrameBytes: number;
+  /** Largest message, string, container and nesting one call may hold. */
+  limits: DecodeLimits;
+  /** How i64 values reach the handler. @default 'int64' */
+  i64: I64Mode;
+  /** Absolute paths of interceptor modules run around every call, in order. @default [] */
+  interceptors: string[];
+  /** Run calls in AsyncLocalStorage so handlers can call `getCallContext()`. @default false */
+  callContext: boolean;
   /** @default 300000 */
   idleTimeoutMs: number;
   /** @default 0 (never) */
@@ -257,7 +276,14 @@ const SERVICE_KEYS = [
   'protocol',
   'transport',
   'genDir',
+  'maxMessageBytes',
   'maxFrameBytes',
+  'maxStringBytes',
+  'maxContainerElements',
+  'maxDepth',
+  'i64',
+  'interceptors',
+  'callContext',
   'idleTimeoutMs',
   'maxRequests',
   'maxMemoryMB',
@@ -308,7 +334,10 @@ function validateService(
   if (!protocol) v.fail(`${at}.protocol`, `"${protocolRaw}" is not one of binary, compact, json`);
   const transportRaw = v.optString(o.transport, `${at}.transport`);
   const transport = transportRaw === undefined ? DEFAULTS.transport : parseTransportName(transportRaw);
-  if (!transport) v.fail(`${at}.transport`, `"${transportRaw}" is not one of buffered, framed`);
+  if (!transport) v.fail(`${at}.transport`, `"${transportRaw}" is not one of buffered, framed, header`);
+  if (transport === 'header' && protocol === 'json') {
+    v.fail(`${at}.protocol`, 'THeader carries binary or compact messages (the caller picks per message); use one of those');
+  }
   let tls: TlsConfig | undefined;
   if (o.tls !== undefined) {
     const t = v.object(o.tls, `${at}.tls`);
@@ -328,8 +357,10 @@ function validateService(
     protocol: protocol as ProtocolName,
     transport: transport as TransportName,
     genDir,
-    maxFrameBytes:
-      v.optInt(o.maxFrameBytes, `${at}.maxFrameBytes`, 64, 2 ** 31 - 1) ?? DEFAULTS.maxFrameBytes,
+    limits: decodeLimits(v, o, at),
+    i64: i64Mode(v, o.i64, `${at}.i64`),
+    interceptors: interceptorPaths(v, o.interceptors, `${at}.interceptors`, baseDir),
+    callContext: v.optBool(o.callContext, `${at}.callContext`) ?? DEFAULTS.callContext,
     idleTimeoutMs: v.optInt(o.idleTimeoutMs, `${at}.idleTimeoutMs`, 0) ?? DEFAULTS.idleTimeoutMs,
     maxRequests: v.optInt(o.maxRequests, `${at}.maxRequests`, 0) ?? DEFAULTS.maxRequests,
     maxMemoryMB: v.optInt(o.maxMemoryMB, `${at}.maxMemoryMB`, 0) ?? DEFAULTS.maxMemoryMB,
@@ -338,6 +369,37 @@ function validateService(
     ...optional('group', v.optString(o.group, `${at}.group`)),
     ...optional('tls', tls),
   };
+}
+
+/** The decode limits of a service entry; `maxFrameBytes` is accepted as `maxMessageBytes`. */
+function decodeLimits(v: Validator, o: Record<string, unknown>, at: string): DecodeLimits {
+  if (o.maxFrameBytes !== undefined && o.maxMessageBytes !== undefined) {
+    v.fail(`${at}.maxFrameBytes`, 'is the old name of maxMessageBytes; set only one of them');
+  }
+  const limits = { ...DEFAULTS.limits };
+  for (const key of Object.keys(DECODE_LIMIT_RANGES) as (keyof DecodeLimits)[]) {
+    const rawKey = key === 'maxMessageBytes' && o.maxMessageBytes === undefined ? 'maxFrameBytes' : key;
+    const [min, max] = DECODE_LIMIT_RANGES[key];
+    const value = v.optInt(o[rawKey], `${at}.${rawKey}`, min, max);
+    if (value !== undefined) limits[key] = value;
+  }
+  return limits;
+}
+
+function interceptorPaths(v: Validator, raw: unknown, at: string, baseDir: string): string[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) v.fail(at, 'must be an array of module paths');
+  return (raw as unknown[]).map((p, i) => {
+    const file = path.resolve(baseDir, v.string(p, `${at}[${i}]`));
+    if (!fs.existsSync(file)) v.fail(`${at}[${i}]`, `module ${file} does not exist`);
+    return file;
+  });
+}
+
+function i64Mode(v: Validator, raw: unknown, at: string): I64Mode {
+  const mode = v.optString(raw, at) ?? DEFAULTS.i64;
+  if (mode !== 'int64' && mode !== 'bigint') v.fail(at, `"${mode}" is not one of int64, bigint`);
+  return mode;
 }
 
 function binding(v: Validator, o: Record<string, unknown>, at: string, baseDir: string): ServiceBinding {

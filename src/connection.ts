@@ -9,10 +9,17 @@
  * handed to another process during a reload without closing it.
  */
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import thrift from 'thrift';
 import { writeApplicationException } from './common/application-exception.js';
+import { ServerCallContext, runWithContext } from './call-context.js';
+import { type DecodeLimits, type I64Mode, ProtocolViolation } from './common/decode-limits.js';
+import { runChain } from './common/interceptor-chain.js';
+import { buildTHeaderPrefix, isTHeader, parseTHeader, type THeaderFrame } from './common/theader.js';
+import type { InputProtocol } from './common/input-protocol.js';
+import { MessageSplitter } from './common/message-splitter.js';
 import { createOutputProtocol } from './common/output-protocols.js';
-import { isUnderrun, ReadBuffer } from './common/read-buffer.js';
+import { createInputProtocol, type ProtocolName, protocolClass } from './common/protocols.js';
 import { WriteBuffer } from './common/write-buffer.js';
 import type { Logger } from './logger.js';
 import { internalError, type MethodEntry, type ServiceTable } from './service-loader.js';
@@ -22,11 +29,28 @@ const { MessageType, TApplicationException, TApplicationExceptionType: AppErr, T
 
 /** Settings of a connection, from the service config. */
 export interface ConnectionOptions {
+  /** Length-prefixed frames (framed and THeader transports). */
   framed: boolean;
-  protocol: thrift.ProtocolClass;
-  maxFrameBytes: number;
+  /** THeader transport: frames carry a header (protocol id, key/value headers) before the message. */
+  header: boolean;
+  protocol: ProtocolName;
+  /** What one call may hold; a violation closes the connection. */
+  limits: DecodeLimits;
+  /** How i64 arguments reach the handler. */
+  i64: I64Mode;
   /** 0 disables the idle timeout. */
   idleTimeoutMs: number;
+}
+
+/**
+ * How to frame one reply on a THeader listener: the caller's protocol and header seqid, and the
+ * reply headers; `plain` for a client that sent a plain framed message to the THeader listener.
+ */
+interface ReplyFrame {
+  protocol: ProtocolName;
+  seqid: number;
+  plain: boolean;
+  headers: Map<string, string> | undefined;
 }
 
 /** Called when a retiring connection is idle: take over the socket and the unread bytes. */
@@ -44,14 +68,17 @@ export class ServerConnection {
   /** Calls answered with an error (declared exceptions excluded). */
   errors = 0;
 
-  /** Bytes read but not decoded yet: `inBuf` followed by the `parked` chunks. */
-  private inBuf: Buffer = EMPTY;
-  private parked: Buffer[] = [];
-  private parkedBytes = 0;
-  /** Length `inBuf` must reach before decoding is worth another try. */
-  private needed = 0;
-  private readonly reader = new ReadBuffer();
-  private input: thrift.TProtocol;
+  /** Headers of the message being dispatched (THeader transport); empty otherwise. */
+  private requestHeaders: ReadonlyMap<string, string> = NO_HEADERS;
+  /** Bytes read but not decoded yet, split into whole messages. */
+  private readonly splitter: MessageSplitter;
+  private readonly input: InputProtocol;
+  /** THeader only: the reply framing of the message being dispatched, and of the reply being written. */
+  private frame: ReplyFrame | undefined;
+  private replyFrame: ReplyFrame | undefined;
+  /** THeader only: readers and writers per protocol id, made on first use. */
+  private readonly inputs = new Map<ProtocolName, InputProtocol>();
+  private readonly outputs = new Map<ProtocolName, thrift.TProtocol>();
   private readonly writer: WriteBuffer;
   private output: thrift.TProtocol;
   /** Replies waiting for an earlier one; `undefined` = not ready. Index 0 is the next to send. */
@@ -77,9 +104,11 @@ export class ServerConnection {
     private readonly onClose: (c: ServerConnection) => void,
     unread: Buffer = EMPTY,
   ) {
-    this.input = new options.protocol(this.reader);
-    this.writer = new WriteBuffer(options.framed, (message) => this.deliver(message));
-    this.output = createOutputProtocol(options.protocol, this.writer);
+    this.splitter = new MessageSplitter(options.framed, options.protocol, options.limits);
+    this.input = createInputProtocol(options.protocol, options.limits, options.i64);
+    // A THeader reply gets its frame and header when it is delivered.
+    this.writer = new WriteBuffer(options.framed && !options.header, (message) => this.deliver(message));
+    this.output = createOutputProtocol(protocolClass(options.protocol), this.writer);
     socket.setNoDelay(true);
     // Node creates a socket received over IPC (adopted after a reload) with allowHalfOpen
     // false: it would end the socket on the peer's FIN, before the replies to its last calls.
@@ -125,109 +154,114 @@ export class ServerConnection {
   // --- internal ---
 
   private readonly onData = (chunk: Buffer): void => {
-    if (this.inBuf.length === 0) {
-      this.inBuf = chunk;
-    } else {
-      // A message arriving in many chunks is joined once, when it can be complete: joining on
-      // every chunk would copy a large message over and over.
-      this.parked.push(chunk);
-      this.parkedBytes += chunk.length;
-      if (this.inBuf.length + this.parkedBytes < this.needed) return;
-    }
+    this.splitter.push(chunk);
     this.decodeAvailable();
   };
 
   private decodeAvailable(): void {
-    if (this.parkedBytes > 0) {
-      this.inBuf = Buffer.concat([this.inBuf, ...this.parked], this.inBuf.length + this.parkedBytes);
-      this.parked = [];
-      this.parkedBytes = 0;
-    }
-    const buf = this.inBuf;
-    const end = buf.length;
-    let pos = 0;
-    const { framed, maxFrameBytes } = this.options;
+    const splitter = this.splitter;
     while (!this.paused && !this.closed) {
-      const avail = end - pos;
-      if (framed) {
-        if (avail < 4) {
-          this.needed = 4;
-          break;
-        }
-        const size = buf.readInt32BE(pos);
-        if (size <= 0 || size > maxFrameBytes) {
-          this.protocolError(
-            size <= 0
-              ? `invalid frame size ${size}${mismatchHint(buf.subarray(pos), true)}`
-              : `frame of ${size} bytes exceeds maxFrameBytes ${maxFrameBytes}`,
-          );
-          return;
-        }
-        if (avail < 4 + size) {
-          this.needed = 4 + size;
-          break;
-        }
-        this.reader.reset(buf, pos + 4, pos + 4 + size);
-        if (!this.decodeOne(true)) return;
-        pos += 4 + size;
-      } else {
-        if (avail === 0 || avail < this.needed) break;
-        this.reader.reset(buf, pos, end);
-        this.reader.needed = 0;
-        const ok = this.decodeOne(false);
-        if (this.closed) return;
-        if (!ok) {
-          // Incomplete: wait until the bytes the failed read asked for have arrived.
-          const needed = Math.max(this.reader.needed - pos, avail + 1);
-          if (needed > maxFrameBytes) {
-            this.protocolError(
-              `message needs ${needed} bytes, over maxFrameBytes ${maxFrameBytes}${mismatchHint(buf.subarray(pos), false)}`,
-            );
-            return;
-          }
-          this.needed = needed;
-          break;
-        }
-        this.needed = 0;
-        pos = this.reader.readPos;
+      try {
+        if (!splitter.next()) break;
+      } catch (err) {
+        this.protocolError(
+          `${(err as Error).message}${mismatchHint(splitter.peek(8), this.options.framed)}`,
+          this.headerOfPending(),
+        );
+        return;
       }
+      let input = this.input;
+      if (this.options.header) {
+        const found = this.headerInput(splitter.message, splitter.messageStart, splitter.messageEnd);
+        if (!found) return;
+        input = found;
+      } else {
+        input.reset(splitter.message, splitter.messageStart, splitter.messageEnd);
+      }
+      this.decodeOne(input);
     }
-    this.inBuf = pos === end ? EMPTY : pos === 0 ? buf : buf.subarray(pos);
     // A connection closing when idle waited for the rest of a message: it may be idle now.
     if (this.retire && !this.closed) this.maybeRetire();
   }
 
   /**
-   * Decodes the message in the reader and dispatches it. Returns false when the message is
-   * incomplete (unframed only) or the connection was closed for bad input.
+   * The header of a message that broke a limit before it was whole, when its first bytes can be
+   * read as one: the caller then learns why its call failed instead of seeing the connection close.
    */
-  private decodeOne(complete: boolean): boolean {
+  private headerOfPending(): { fname: string; rseqid: number } | undefined {
+    const view = this.splitter.peek(Number.MAX_SAFE_INTEGER);
+    const start = this.options.framed ? 4 : 0;
+    try {
+      this.input.reset(view, start, view.length);
+      const header = this.input.readMessageBegin();
+      return header.mtype === MessageType.CALL ? header : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * THeader listener: reads the frame's header (or takes a plain framed message as such) and
+   * returns the reader for its protocol pointed at the message; undefined after closing for a
+   * bad header.
+   */
+  private headerInput(buf: Buffer, start: number, end: number): InputProtocol | undefined {
+    let protocol: ProtocolName;
+    let messageStart = start;
+    if (isTHeader(buf, start, end)) {
+      let parsed: THeaderFrame;
+      try {
+        parsed = parseTHeader(buf, start, end, this.options.limits);
+      } catch (err) {
+        this.protocolError((err as Error).message);
+        return undefined;
+      }
+      protocol = parsed.protocol;
+      messageStart = parsed.payloadStart;
+      this.requestHeaders = parsed.headers;
+      this.frame = { protocol, seqid: parsed.seqid, plain: false, headers: undefined };
+    } else {
+      // A plain framed client on a THeader listener, as Apache's THeader servers allow.
+      protocol = buf[start] === 0x82 ? 'compact' : 'binary';
+      this.requestHeaders = NO_HEADERS;
+      this.frame = { protocol, seqid: 0, plain: true, headers: undefined };
+    }
+    let input = this.inputs.get(protocol);
+    if (!input) {
+      input = createInputProtocol(protocol, this.options.limits, this.options.i64);
+      this.inputs.set(protocol, input);
+    }
+    input.reset(buf, messageStart, end);
+    return input;
+  }
+
+  /** Decodes the whole message `input` points at and dispatches it. */
+  private decodeOne(input: InputProtocol): void {
     let header: { fname: string; mtype: number; rseqid: number } | undefined;
     let entry: MethodEntry | undefined;
     let args: Record<string, unknown> | undefined;
     try {
-      header = this.input.readMessageBegin();
+      header = input.readMessageBegin();
       if (header.mtype !== MessageType.CALL && header.mtype !== MessageType.ONEWAY) {
         this.protocolError(`message type ${header.mtype} is not a call`, header, AppErr.INVALID_MESSAGE_TYPE);
-        return false;
+        return;
       }
       entry = this.table.methods.get(header.fname);
       if (entry) {
         args = new entry.info.Args() as Record<string, unknown>;
-        (args as { read(p: unknown): void }).read(this.input);
+        (args as { read(p: unknown): void }).read(input);
       } else {
-        this.input.skip(Type.STRUCT);
+        input.skip(Type.STRUCT);
       }
-      this.input.readMessageEnd();
+      input.readMessageEnd();
+      if (input.pos !== input.end) {
+        throw new ProtocolViolation(`${input.end - input.pos} byte(s) after the end of the message`);
+      }
     } catch (err) {
-      if (isUnderrun(err) && !complete) {
-        // A half-read message leaves parser state behind (TCompactProtocol's stack of field ids).
-        this.input = new this.options.protocol(this.reader);
-        return false;
-      }
-      const what = isUnderrun(err) ? 'truncated message' : `malformed message (${(err as Error).message})`;
+      const what =
+        err instanceof ProtocolViolation ? err.message : `malformed message (${(err as Error).message})`;
       this.protocolError(what, header, AppErr.PROTOCOL_ERROR);
-      return false;
+      return;
     }
     if (!entry) {
       this.stats.counter(`${this.table.services[0] ?? '?'}.<unknown>`).reject('UNKNOWN_METHOD');
@@ -236,17 +270,17 @@ export class ServerConnection {
         this.errors++;
         this.replyException(
           this.reserveSlot(),
+          this.frame,
           header.fname,
           header.rseqid,
           AppErr.UNKNOWN_METHOD,
           `Unknown method ${header.fname}`,
         );
       }
-      return true;
+      return;
     }
     // Replies carry the bare method name, also when multiplexed (as TMultiplexedProcessor does).
     this.dispatch(entry, entry.info.name, header.rseqid, header.mtype === MessageType.ONEWAY, args!);
-    return true;
   }
 
   private dispatch(
@@ -257,14 +291,19 @@ export class ServerConnection {
     args: Record<string, unknown>,
   ): void {
     const slot = oneway ? -1 : this.reserveSlot();
+    // Captured now: a later message on this connection replaces `this.frame`.
+    const frame = this.frame && { ...this.frame };
     const startedAt = entry.counter.begin();
     this.inFlight++;
     if (this.inFlight >= MAX_IN_FLIGHT) this.pause();
     let value: unknown;
     try {
-      value = entry.invoke(args);
+      value =
+        entry.interceptors.length > 0 || entry.callContext
+          ? this.invokeWithContext(entry, seqid, oneway, args, frame)
+          : entry.invoke(args);
     } catch (err) {
-      this.finish(entry, name, seqid, slot, startedAt, undefined, err);
+      this.finish(entry, name, seqid, slot, frame, startedAt, undefined, err);
       return;
     }
     if (
@@ -273,21 +312,53 @@ export class ServerConnection {
       typeof (value as Promise<unknown>).then === 'function'
     ) {
       (value as Promise<unknown>).then(
-        (v) => this.finish(entry, name, seqid, slot, startedAt, v, undefined),
+        (v) => this.finish(entry, name, seqid, slot, frame, startedAt, v, undefined),
         (err) =>
           this.finish(
             entry,
             name,
             seqid,
             slot,
+            frame,
             startedAt,
             undefined,
             err ?? new Error('rejected with nothing'),
           ),
       );
     } else {
-      this.finish(entry, name, seqid, slot, startedAt, value, undefined);
+      this.finish(entry, name, seqid, slot, frame, startedAt, value, undefined);
     }
+  }
+
+  /** The call with its {@link CallContext}: through the interceptors, in AsyncLocalStorage if asked. */
+  private invokeWithContext(
+    entry: MethodEntry,
+    seqid: number,
+    oneway: boolean,
+    args: Record<string, unknown>,
+    frame: ReplyFrame | undefined,
+  ): unknown {
+    const socket = this.socket;
+    const context = new ServerCallContext(
+      entry.service,
+      entry.info.name,
+      seqid,
+      oneway,
+      { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
+      (socket as TLSSocket).encrypted
+        ? ((socket as TLSSocket).getPeerCertificate()?.subject as Record<string, string> | undefined)
+        : undefined,
+      this.requestHeaders,
+      entry.argv(args),
+      this.log,
+    );
+    // Reply headers an interceptor sets travel back in the reply's THeader.
+    if (frame) frame.headers = context.responseHeaders;
+    const run =
+      entry.interceptors.length > 0
+        ? () => runChain(entry.interceptors, context, () => entry.invokeArgv(context.args))
+        : () => entry.invokeArgv(context.args);
+    return entry.callContext ? runWithContext(context, run) : run();
   }
 
   private finish(
@@ -295,6 +366,7 @@ export class ServerConnection {
     name: string,
     seqid: number,
     slot: number,
+    frame: ReplyFrame | undefined,
     startedAt: number,
     value: unknown,
     error: unknown,
@@ -308,35 +380,8 @@ export class ServerConnection {
         this.log.error({ err: error, method: entry.key }, 'oneway handler failed');
       }
       entry.counter.end(startedAt, error === undefined ? undefined : 'INTERNAL_ERROR');
-    } else if (error === undefined) {
-      const result = new entry.info.Result({ success: value });
-      if ('success' in result && result.success == null) {
-        this.errors++;
-        entry.counter.end(startedAt, 'INTERNAL_ERROR');
-        this.log.error({ method: entry.key }, `handler returned ${value} where the IDL declares a result`);
-        this.replyException(slot, name, seqid, AppErr.INTERNAL_ERROR, internalError(entry).message);
-      } else if (this.replyStruct(slot, name, seqid, result)) {
-        entry.counter.end(startedAt);
-      } else {
-        this.errors++;
-        entry.counter.end(startedAt, 'INTERNAL_ERROR');
-      }
     } else {
-      const declared = entry.declaredResult(error);
-      if (declared) {
-        entry.counter.end(startedAt, (error as Error).name || 'exception', error);
-        this.replyStruct(slot, name, seqid, declared);
-      } else if (error instanceof TApplicationException) {
-        // Raised on purpose by the handler: it is part of the contract, pass it on.
-        this.errors++;
-        entry.counter.end(startedAt, 'APPLICATION_EXCEPTION');
-        this.replyException(slot, name, seqid, error.type, error.message);
-      } else {
-        this.errors++;
-        entry.counter.end(startedAt, 'INTERNAL_ERROR', error);
-        this.log.error({ err: error, method: entry.key, remote: this.remote }, 'handler threw');
-        this.replyException(slot, name, seqid, AppErr.INTERNAL_ERROR, internalError(entry).message);
-      }
+      this.reply(entry, name, seqid, slot, frame, startedAt, value, error);
     }
     if (this.paused && this.inFlight < MAX_IN_FLIGHT / 2) this.resume();
     // A half-closed peer whose last call was oneway: no reply (and no uncork) will end it.
@@ -346,35 +391,110 @@ export class ServerConnection {
     this.maybeRetire();
   }
 
-  /** Encodes a REPLY; on an encoding failure answers INTERNAL_ERROR instead and returns false. */
-  private replyStruct(
-    slot: number,
+  /**
+   * Answers a finished call: its result, a declared exception, or INTERNAL_ERROR. Whatever the
+   * handler's value, this never throws: a value the IDL cannot encode (a missing required field,
+   * a wrong type, an out-of-range number, nothing where a result is declared) is logged with the
+   * method and the field, and the caller gets INTERNAL_ERROR, so the calls behind it proceed.
+   */
+  private reply(
+    entry: MethodEntry,
     name: string,
     seqid: number,
-    result: { write(p: unknown): void },
-  ): boolean {
-    this.currentSlot = slot;
+    slot: number,
+    frame: ReplyFrame | undefined,
+    startedAt: number,
+    value: unknown,
+    error: unknown,
+  ): void {
+    let declared: { write(output: unknown): void } | undefined;
     try {
-      this.output.writeMessageBegin(name, MessageType.REPLY, seqid);
-      result.write(this.output);
-      this.output.writeMessageEnd();
-      this.output.flush();
-      return true;
+      if (error === undefined) {
+        const result = new entry.info.Result({ success: value });
+        if ('success' in result && result.success == null) {
+          throw new TypeError(`handler returned ${value} where the IDL declares a result`);
+        }
+        this.replyStruct(slot, frame, name, seqid, result);
+        entry.counter.end(startedAt);
+        return;
+      }
+      declared = entry.declaredResult(error);
+      if (declared) {
+        this.replyStruct(slot, frame, name, seqid, declared);
+        entry.counter.end(startedAt, (error as Error).name || 'exception', error);
+        return;
+      }
     } catch (err) {
-      this.writer.reset();
-      this.output = createOutputProtocol(this.options.protocol, this.writer);
-      this.log.error({ err, method: name }, 'handler result could not be encoded (wrong type for the IDL?)');
-      this.replyException(slot, name, seqid, AppErr.INTERNAL_ERROR, `Internal error in ${name}`);
-      return false;
+      this.resetOutput();
+      this.errors++;
+      entry.counter.end(startedAt, 'INTERNAL_ERROR', err);
+      this.log.error(
+        { err, method: entry.key, remote: this.remote },
+        `${declared ? 'declared exception' : 'result'} of ${entry.key} cannot be encoded: ${(err as Error).message}`,
+      );
+      this.replyException(slot, frame, name, seqid, AppErr.INTERNAL_ERROR, internalError(entry).message);
+      return;
+    }
+    this.errors++;
+    if (error instanceof TApplicationException) {
+      // Raised on purpose by the handler: it is part of the contract, pass it on.
+      entry.counter.end(startedAt, 'APPLICATION_EXCEPTION');
+      this.replyException(slot, frame, name, seqid, error.type, String(error.message));
+    } else {
+      entry.counter.end(startedAt, 'INTERNAL_ERROR', error);
+      this.log.error({ err: error, method: entry.key, remote: this.remote }, 'handler threw');
+      this.replyException(slot, frame, name, seqid, AppErr.INTERNAL_ERROR, internalError(entry).message);
     }
   }
 
-  private replyException(slot: number, name: string, seqid: number, type: number, message: string): void {
+  /** Encodes a REPLY into its slot; throws (having written nothing) when the value cannot be encoded. */
+  private replyStruct(
+    slot: number,
+    frame: ReplyFrame | undefined,
+    name: string,
+    seqid: number,
+    result: { write(p: unknown): void },
+  ): void {
+    const output = this.beginReply(slot, frame);
+    output.writeMessageBegin(name, MessageType.REPLY, seqid);
+    result.write(output);
+    output.writeMessageEnd();
+    output.flush();
+  }
+
+  /** Points the writer at `slot` and returns the output protocol for the reply's framing. */
+  private beginReply(slot: number, frame: ReplyFrame | undefined): thrift.TProtocol {
     this.currentSlot = slot;
-    this.output.writeMessageBegin(name, MessageType.EXCEPTION, seqid);
-    writeApplicationException(this.output, type, message);
-    this.output.writeMessageEnd();
-    this.output.flush();
+    this.replyFrame = frame;
+    if (!frame) return this.output;
+    let output = this.outputs.get(frame.protocol);
+    if (!output) {
+      output = createOutputProtocol(protocolClass(frame.protocol), this.writer);
+      this.outputs.set(frame.protocol, output);
+    }
+    return output;
+  }
+
+  /** Forgets a half-written message (and any state the protocol object kept of it). */
+  private resetOutput(): void {
+    this.writer.reset();
+    this.output = createOutputProtocol(protocolClass(this.options.protocol), this.writer);
+    this.outputs.clear();
+  }
+
+  private replyException(
+    slot: number,
+    frame: ReplyFrame | undefined,
+    name: string,
+    seqid: number,
+    type: number,
+    message: string,
+  ): void {
+    const output = this.beginReply(slot, frame);
+    output.writeMessageBegin(name, MessageType.EXCEPTION, seqid);
+    writeApplicationException(output, type, message);
+    output.writeMessageEnd();
+    output.flush();
   }
 
   private reserveSlot(): number {
@@ -386,6 +506,8 @@ export class ServerConnection {
   private deliver(message: Buffer): void {
     const slot = this.currentSlot;
     if (this.closed || slot < 0) return;
+    const frame = this.replyFrame;
+    if (frame) message = frameReply(message, frame);
     this.queue[slot - this.queueBase] = message;
     while (this.queue.length > 0 && this.queue[0] !== undefined) {
       this.send(this.queue.shift()!);
@@ -431,7 +553,7 @@ export class ServerConnection {
     if (this.inFlight >= MAX_IN_FLIGHT / 2 || this.socket.writableLength > MAX_WRITE_BACKLOG) return;
     this.paused = false;
     this.socket.resume();
-    if (this.inBuf.length > 0) this.decodeAvailable();
+    if (this.splitter.pending > 0) this.decodeAvailable();
   }
 
   private readonly onDrain = (): void => {
@@ -441,7 +563,7 @@ export class ServerConnection {
 
   private maybeRetire(): void {
     if (!this.retire || this.closed || this.corked || !this.idle) return;
-    if (this.closeWhenIdle && !this.readEnded && this.inBuf.length + this.parkedBytes > 0) return;
+    if (this.closeWhenIdle && !this.readEnded && this.splitter.pending > 0) return;
     const handOff = this.retire;
     this.retire = undefined;
     if (this.readEnded) {
@@ -453,11 +575,8 @@ export class ServerConnection {
     // Stop the event loop reading more: what is still in the kernel travels with the handle.
     (socket as unknown as { _handle?: { readStop?(): void } })._handle?.readStop?.();
     socket.pause();
-    const leftovers: Buffer[] = [this.inBuf, ...this.parked];
+    const leftovers: Buffer[] = [this.splitter.takeUnread()];
     for (let chunk = socket.read(); chunk !== null; chunk = socket.read()) leftovers.push(chunk as Buffer);
-    this.inBuf = EMPTY;
-    this.parked = [];
-    this.parkedBytes = 0;
     this.closed = true;
     this.onClose(this);
     handOff(socket, Buffer.concat(leftovers));
@@ -477,7 +596,7 @@ export class ServerConnection {
   private readonly onEnd = (): void => {
     // The peer will send nothing more; answer what it already sent, then close.
     this.readEnded = true;
-    const unread = this.inBuf.length + this.parkedBytes;
+    const unread = this.splitter.pending;
     if (unread > 0) this.log.warn({ remote: this.remote, bytes: unread }, 'peer closed mid-message');
     if (this.inFlight === 0 && this.queue.length === 0) this.socket.end();
   };
@@ -505,19 +624,21 @@ export class ServerConnection {
   ): void {
     this.stats.counter(`${this.table.services[0] ?? '?'}.<protocol>`).reject('PROTOCOL_ERROR');
     this.errors++;
-    this.log.warn({ remote: this.remote, method: header?.fname }, `closing connection: ${problem}`);
+    // Logged once per connection: it is closed right after.
+    this.log.warn(
+      { remote: this.remote, service: this.table.services.join('+'), method: header?.fname },
+      `closing connection: ${problem}`,
+    );
     if (header && !this.closed) {
       // We know who asked: tell them why before closing.
       try {
-        this.replyException(this.reserveSlot(), header.fname, header.rseqid, type, `Bad request: ${problem}`);
+        this.replyException(this.reserveSlot(), this.frame, header.fname, header.rseqid, type, `Bad request: ${problem}`);
       } catch {
         // the protocol object may be in any state after bad input; closing is enough
       }
     }
     this.closed = true;
-    this.inBuf = EMPTY;
-    this.parked = [];
-    this.parkedBytes = 0;
+    this.splitter.takeUnread();
     this.socket.end();
     this.socket.destroySoon();
     this.onClose(this);
@@ -525,6 +646,15 @@ export class ServerConnection {
 }
 
 const EMPTY = Buffer.alloc(0);
+const NO_HEADERS: ReadonlyMap<string, string> = new Map();
+
+/** Wraps a reply for a THeader listener: its THeader, or a plain frame for a plain framed client. */
+function frameReply(message: Buffer, frame: ReplyFrame): Buffer {
+  const prefix = frame.plain
+    ? Buffer.from([message.length >>> 24, (message.length >>> 16) & 0xff, (message.length >>> 8) & 0xff, message.length & 0xff])
+    : buildTHeaderPrefix(frame.protocol, frame.seqid, frame.headers, message.length);
+  return Buffer.concat([prefix, message], prefix.length + message.length);
+}
 
 /** A hint when the bytes look like the other transport (a common misconfiguration). */
 function mismatchHint(bytes: Buffer, framedListener: boolean): string {

@@ -9,6 +9,13 @@
  * console.log(await hello.sayHello('TOM'));
  */
 export * from '../clients/index.js';
+export {
+  type CallContext,
+  getCallContext,
+  NoCallContextError,
+  type ServerInterceptor,
+} from './call-context.js';
+export { type DecodeLimits, DEFAULT_DECODE_LIMITS, type I64Mode, ProtocolViolation } from './common/decode-limits.js';
 export { type HostPort, parseAddress } from './common/address.js';
 export { GeneratedCodeError } from './common/errors.js';
 export {

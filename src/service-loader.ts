@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import thrift from 'thrift';
+import type { ServerInterceptor } from './call-context.js';
 import { ThriftHostError } from './common/errors.js';
 import { type GeneratedService, loadGeneratedService, type MethodInfo } from './common/generated-service.js';
 import type { ServiceBinding, ServiceConfig } from './config.js';
@@ -26,6 +27,14 @@ export interface MethodEntry {
   readonly counter: MethodCounter;
   /** Calls the user's handler with the decoded args: a value, a promise, or a throw. */
   invoke(args: Record<string, unknown>): unknown;
+  /** The decoded args in IDL order. */
+  argv(args: Record<string, unknown>): unknown[];
+  /** Calls the user's handler with positional arguments. */
+  invokeArgv(argv: unknown[]): unknown;
+  /** Server interceptors around this method (config first, then the handler module's). */
+  readonly interceptors: readonly ServerInterceptor[];
+  /** Whether calls run inside AsyncLocalStorage so `getCallContext()` works (`callContext`). */
+  readonly callContext: boolean;
   /** The result struct for a thrown error when the IDL declares it for this method, else undefined. */
   declaredResult(err: unknown): { write(output: unknown): void } | undefined;
 }
@@ -44,12 +53,14 @@ export interface ServiceTable {
  */
 export function loadServiceTable(config: ServiceConfig, stats: StatsRegistry): ServiceTable {
   const methods = new Map<string, MethodEntry>();
+  const configured = config.interceptors.flatMap((file) => loadInterceptors(file, `service ${config.name}`));
   for (const binding of config.bindings) {
     const generated = loadGeneratedService(config.genDir, binding.service);
     const handler = loadHandler(binding, generated);
+    const interceptors = [...configured, ...handlerInterceptors(binding)];
     for (const info of generated.methods.values()) {
       const wireName = config.multiplexed ? `${binding.service}:${info.name}` : info.name;
-      methods.set(wireName, createEntry(binding.service, info, handler, stats));
+      methods.set(wireName, createEntry(binding.service, info, handler, stats, interceptors, config.callContext));
     }
   }
   return { multiplexed: config.multiplexed, methods, services: config.bindings.map((b) => b.service) };
@@ -101,11 +112,49 @@ export function internalError(entry: MethodEntry): thrift.Thrift.TApplicationExc
 
 // --- internal ---
 
+/**
+ * The interceptors a module exports: `default`, `interceptors` or `interceptor` (a function or
+ * an array of functions), or the module itself when it is a function.
+ */
+function loadInterceptors(file: string, owner: string): ServerInterceptor[] {
+  let mod: Record<string, unknown>;
+  try {
+    mod = createRequire(file)(file);
+  } catch (err) {
+    throw new HandlerLoadError(`Loading interceptor module ${file} of ${owner} failed: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  const found = typeof mod === 'function' ? mod : (mod.interceptors ?? mod.default ?? mod.interceptor);
+  const list = Array.isArray(found) ? found : [found];
+  if (list.length === 0 || list.some((f) => typeof f !== 'function')) {
+    throw new HandlerLoadError(
+      `Interceptor module ${file} of ${owner} exports no interceptor: export default (or \`interceptors\`) a function (context, next) => result, or an array of them`,
+    );
+  }
+  return list as ServerInterceptor[];
+}
+
+/** Interceptors the handler module exports as `interceptors` (an array of functions), if any. */
+function handlerInterceptors(binding: ServiceBinding): ServerInterceptor[] {
+  const mod = createRequire(binding.handler)(binding.handler) as Record<string, unknown>;
+  const list = mod.interceptors;
+  if (list === undefined) return [];
+  if (!Array.isArray(list) || list.some((f) => typeof f !== 'function')) {
+    throw new HandlerLoadError(
+      `handler ${binding.handler} of service ${binding.service} exports \`interceptors\` that is not an array of functions`,
+    );
+  }
+  return list as ServerInterceptor[];
+}
+
 function createEntry(
   service: string,
   info: MethodInfo,
   handler: Record<string, unknown>,
   stats: StatsRegistry,
+  interceptors: readonly ServerInterceptor[],
+  callContext: boolean,
 ): MethodEntry {
   const fn = handler[info.name] as (...args: unknown[]) => unknown;
   const argNames = info.argNames;
@@ -114,11 +163,28 @@ function createEntry(
   const callbackStyle = fn.length === argc + 1;
   const { Result, exceptionFields } = info;
   const key = `${service}.${info.name}`;
+  const invokeArgv = (argv: unknown[]): unknown => {
+    if (!callbackStyle) return fn.apply(handler, argv);
+    return new Promise((resolve, reject) => {
+      fn.apply(handler, [
+        ...argv.slice(0, argc),
+        (err: unknown, value: unknown) => (err == null ? resolve(value) : reject(err)),
+      ]);
+    });
+  };
   return {
     key,
     service,
     info,
     counter: stats.counter(key),
+    interceptors,
+    callContext,
+    invokeArgv,
+    argv(args) {
+      const argv = new Array<unknown>(argc);
+      for (let i = 0; i < argc; i++) argv[i] = args[argNames[i]!];
+      return argv;
+    },
     invoke(args) {
       const argv = new Array<unknown>(argc);
       for (let i = 0; i < argc; i++) argv[i] = args[argNames[i]!];

@@ -7,7 +7,6 @@ import fs from 'node:fs';
 import net, { type Socket } from 'node:net';
 import tls from 'node:tls';
 import { formatAddress, type HostPort } from './common/address.js';
-import { protocolClass } from './common/protocols.js';
 import type { ServiceConfig } from './config.js';
 import { type HandOff, ServerConnection } from './connection.js';
 import type { WorkerStats } from './ipc.js';
@@ -76,9 +75,11 @@ export class ThriftServer {
       this.table,
       this.stats,
       {
-        framed: this.config.transport === 'framed',
-        protocol: protocolClass(this.config.protocol),
-        maxFrameBytes: this.config.maxFrameBytes,
+        framed: this.config.transport !== 'buffered',
+        header: this.config.transport === 'header',
+        protocol: this.config.protocol,
+        limits: this.config.limits,
+        i64: this.config.i64,
         idleTimeoutMs: this.config.idleTimeoutMs,
       },
       this.log,

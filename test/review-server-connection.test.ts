@@ -137,7 +137,7 @@ describe('ServerConnection unframed compact input', () => {
       client.write(call!.subarray(40));
       await waitFor(() => conn.requests === i + 1);
     }
-    expect(conn.input.lastField_.length).toBe(0);
+    expect(conn.input.fieldIds.length).toBe(0);
   });
 });
 
@@ -157,7 +157,7 @@ describe('ServerConnection closing when idle (drain without hand-off)', () => {
     client.write(first);
     client.write(second.subarray(0, 10));
     const connections = (host.server as unknown as { connections: Set<any> }).connections;
-    await waitFor(() => connections.size === 1 && [...connections][0].inBuf.length === 10);
+    await waitFor(() => connections.size === 1 && [...connections][0].splitter.pending === 10);
     void host.server.drain(5000); // TLS connections and a stopping worker close instead of moving
     await new Promise((r) => setTimeout(r, 200)); // the first reply is out
     client.write(second.subarray(10));

@@ -86,7 +86,7 @@ describe('bad input on a framed listener', () => {
     const { closedBy } = await exchange(host.port, header);
     expect(closedBy).toBe('server');
     expect(process.memoryUsage.rss() - rssBefore).toBeLessThan(100 * 2 ** 20);
-    expect(host.logs.join('\n')).toContain('exceeds maxFrameBytes 1024');
+    expect(host.logs.join('\n')).toContain('exceeds maxMessageBytes 1024');
     await expectStillServing(host.port, 'framed');
   });
 
@@ -118,7 +118,7 @@ describe('bad input on a framed listener', () => {
     const { closedBy, reply } = await exchange(host.port, cut);
     expect(closedBy).toBe('server');
     expect(reply.length).toBeGreaterThan(4);
-    expect(reply.toString('latin1')).toContain('truncated message');
+    expect(reply.toString('latin1')).toContain('bytes left in the message');
     await expectStillServing(host.port, 'framed');
   });
 
@@ -167,7 +167,7 @@ describe('bad input on a buffered listener', () => {
     const msg = sayHello(false, 'x'.repeat(10_000)).subarray(0, 200);
     const { closedBy } = await exchange(host.port, msg);
     expect(closedBy).toBe('server');
-    expect(host.logs.join('\n')).toContain('over maxFrameBytes 4096');
+    expect(host.logs.join('\n')).toContain('exceeds maxMessageBytes 4096');
   });
 
   it('serves a message that arrives one byte at a time', async () => {

@@ -112,8 +112,3 @@ declare module 'thrift' {
     options?: Record<string, unknown>,
   ): import('node:net').Server;
 }
-
-declare module 'thrift/lib/nodejs/lib/thrift/input_buffer_underrun_error' {
-  class InputBufferUnderrunError extends Error {}
-  export = InputBufferUnderrunError;
-}

@@ -1,9 +1,13 @@
 /**
- * Writing protocols for a {@link WriteBuffer}: Apache's binary and compact protocol classes with
- * their primitive writes redirected into the buffer. The Apache classes allocate a Buffer for
- * every byte, integer and string they write (`new Buffer([b])`, `new Buffer(4)`); profiles of
- * the host show that as most of the JavaScript spent per reply. The wire format is unchanged:
- * only the methods that allocate are replaced, each with the same truncation rules.
+ * Writing protocols for a {@link WriteBuffer}: Apache's binary, compact and JSON protocol
+ * classes with their primitive writes redirected into the buffer and every value checked.
+ *
+ * The Apache classes allocate a Buffer for every byte, integer and string they write; profiles
+ * of the host showed that as most of the JavaScript spent per reply. They also write whatever
+ * they are given: an i32 of 2^40 is silently truncated, a string i64 is parsed as hex. Here an
+ * out-of-range or wrong-typed value throws a TypeError naming the field being written, so the
+ * host answers INTERNAL_ERROR and a caller gets an error instead of a corrupt message. The wire
+ * format is unchanged.
  */
 import thrift from 'thrift';
 import type { WriteBuffer } from './write-buffer.js';
@@ -13,16 +17,41 @@ type WriteMethods = {
   _seqid: number | null;
   writeVarint32(n: number): void;
   writeI32(v: number): void;
+  writeFieldBegin(name: string, type: number, id: number): void;
 };
 
 /**
- * A protocol object writing into `writer`: the fast subclass for binary and compact, the Apache
- * class itself for any other protocol.
+ * A protocol object writing into `writer`: the fast, checking subclass of the Apache class for
+ * binary, compact and JSON; the Apache class itself for any other protocol.
  */
 export function createOutputProtocol(Protocol: thrift.ProtocolClass, writer: WriteBuffer): thrift.TProtocol {
   if (Protocol === thrift.TBinaryProtocol) return new BinaryOutput(writer) as unknown as thrift.TProtocol;
   if (Protocol === thrift.TCompactProtocol) return new CompactOutput(writer) as unknown as thrift.TProtocol;
+  if (Protocol === thrift.TJSONProtocol) return new JsonOutput(writer) as unknown as thrift.TProtocol;
   return new Protocol(writer);
+}
+
+/**
+ * An i64 value as a bigint: a node-int64 `Int64`, a bigint in range, or a safe integer.
+ * Strings are refused (node-int64 would parse them as hex).
+ * @throws TypeError naming `where`
+ */
+export function i64Value(v: unknown, where: string): bigint {
+  if (typeof v === 'bigint') {
+    if (v !== BigInt.asIntN(64, v)) throw new TypeError(`${where}: i64 value ${v} out of range`);
+    return v;
+  }
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v)) {
+      throw new TypeError(`${where}: i64 value ${v} is not a safe integer (use a bigint or Int64)`);
+    }
+    return BigInt(v);
+  }
+  if (v instanceof thrift.Int64) return v.buffer.readBigInt64BE((v as unknown as { offset?: number }).offset ?? 0);
+  if (typeof v === 'string') {
+    throw new TypeError(`${where}: i64 value is the string ${JSON.stringify(v.slice(0, 30))}; pass a number, bigint or Int64`);
+  }
+  throw new TypeError(`${where}: expected an i64 (number, bigint or Int64), got ${kind(v)}`);
 }
 
 // --- internal ---
@@ -30,19 +59,91 @@ export function createOutputProtocol(Protocol: thrift.ProtocolClass, writer: Wri
 const apacheBinary = (thrift.TBinaryProtocol as unknown as { prototype: Record<string, Function> }).prototype;
 const apacheCompact = (thrift.TCompactProtocol as unknown as { prototype: Record<string, Function> })
   .prototype;
+const apacheJson = (thrift.TJSONProtocol as unknown as { prototype: Record<string, Function> }).prototype;
 
-/** TBinaryProtocol whose byte, i16, i32 and string writes go straight into the WriteBuffer. */
-class BinaryOutput extends (thrift.TBinaryProtocol as unknown as new (t: WriteBuffer) => WriteMethods) {
+const TWO_32 = 4294967296;
+
+function kind(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'string' ? `the string ${JSON.stringify(v.slice(0, 30))}` : `${typeof v} ${String(v).slice(0, 30)}`;
+}
+
+/** Throws unless `v` is an integer in [min, max]. */
+function checkInt(v: unknown, min: number, max: number, type: string, where: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new TypeError(`${where}: ${type} value ${kind(v)} is not an integer in [${min}, ${max}]`);
+  }
+  return v;
+}
+
+function checkDouble(v: unknown, where: string): number {
+  if (typeof v !== 'number') throw new TypeError(`${where}: expected a double, got ${kind(v)}`);
+  return v;
+}
+
+function checkBool(v: unknown, where: string): boolean {
+  if (typeof v !== 'boolean') throw new TypeError(`${where}: expected a bool, got ${kind(v)}`);
+  return v;
+}
+
+/**
+ * Mixes the checked primitive writes into an Apache protocol class. `field` is the field being
+ * written, for error messages.
+ */
+type Ctor = new (...args: any[]) => WriteMethods;
+
+function checked<C extends Ctor>(Base: C) {
+  return class Checked extends Base {
+    field = '';
+
+    override writeFieldBegin(name: string, type: number, id: number): void {
+      this.field = name;
+      super.writeFieldBegin(name, type, id);
+    }
+
+    get where(): string {
+      return this.field ? `field '${this.field}'` : 'value';
+    }
+  };
+}
+
+const BinaryBase = checked(thrift.TBinaryProtocol as unknown as Ctor);
+const CompactBase = checked(thrift.TCompactProtocol as unknown as Ctor);
+const JsonBase = checked(thrift.TJSONProtocol as unknown as Ctor);
+
+/** TBinaryProtocol whose primitive writes are checked and go straight into the WriteBuffer. */
+class BinaryOutput extends BinaryBase {
+  writeBool(v: unknown): void {
+    this.trans.writeByte(checkBool(v, this.where) ? 1 : 0);
+  }
+
   writeByte(b: number): void {
-    this.trans.writeByte(b);
+    this.trans.writeByte(checkInt(b, -128, 127, 'byte', this.where));
   }
 
   writeI16(v: number): void {
-    this.trans.writeI16BE(v);
+    this.trans.writeI16BE(checkInt(v, -32768, 32767, 'i16', this.where));
   }
 
   override writeI32(v: number): void {
-    this.trans.writeI32BE(v);
+    this.trans.writeI32BE(checkInt(v, -2147483648, 2147483647, 'i32', this.where));
+  }
+
+  writeI64(v: unknown): void {
+    if (typeof v === 'number' && Number.isSafeInteger(v)) {
+      const hi = Math.floor(v / TWO_32);
+      this.trans.writeI32BE(hi);
+      this.trans.writeI32BE(v - hi * TWO_32);
+      return;
+    }
+    const big = i64Value(v, this.where);
+    this.trans.writeI32BE(Number(big >> 32n));
+    this.trans.writeI32BE(Number(BigInt.asUintN(32, big)));
+  }
+
+  writeDouble(v: number): void {
+    apacheBinary.writeDouble!.call(this, checkDouble(v, this.where));
   }
 
   writeStringOrBinary(name: string, encoding: BufferEncoding, arg: unknown): void {
@@ -55,15 +156,54 @@ class BinaryOutput extends (thrift.TBinaryProtocol as unknown as new (t: WriteBu
       this.trans.writeI32BE(arg.length);
       this.trans.write(arg);
     } else {
-      apacheBinary.writeStringOrBinary!.call(this, name, encoding, arg); // throws the Apache error
+      throw new TypeError(`${this.where}: expected a string or Buffer, got ${kind(arg)} (string/Buffer)`);
     }
   }
 }
 
-/** TCompactProtocol whose byte, varint and string writes go straight into the WriteBuffer. */
-class CompactOutput extends (thrift.TCompactProtocol as unknown as new (t: WriteBuffer) => WriteMethods) {
+/** TCompactProtocol whose primitive writes are checked and go straight into the WriteBuffer. */
+class CompactOutput extends CompactBase {
+  // Apache's compact code writes its header bytes (0x82, type nibbles, sizes) through writeByte.
   writeByte(b: number): void {
-    this.trans.writeByte(b);
+    this.trans.writeByte(checkInt(b, -128, 255, 'byte', this.where));
+  }
+
+  writeI16(v: number): void {
+    const n = checkInt(v, -32768, 32767, 'i16', this.where);
+    this.trans.writeVarint32((n << 1) ^ (n >> 31));
+  }
+
+  override writeI32(v: number): void {
+    const n = checkInt(v, -2147483648, 2147483647, 'i32', this.where);
+    this.trans.writeVarint32((n << 1) ^ (n >> 31));
+  }
+
+  writeI64(v: unknown): void {
+    // zigzag, then LEB128; numbers below 2^52 in magnitude stay exact as doubles.
+    if (typeof v === 'number' && Number.isSafeInteger(v) && Math.abs(v) < 2 ** 52) {
+      let z = v >= 0 ? v * 2 : -v * 2 - 1;
+      while (z >= 0x80) {
+        this.trans.writeByte((z % 0x80) | 0x80);
+        z = Math.floor(z / 0x80);
+      }
+      this.trans.writeByte(z);
+      return;
+    }
+    const big = i64Value(v, this.where);
+    let z = BigInt.asUintN(64, (big << 1n) ^ (big >> 63n));
+    while (z >= 0x80n) {
+      this.trans.writeByte(Number(z & 0x7fn) | 0x80);
+      z >>= 7n;
+    }
+    this.trans.writeByte(Number(z));
+  }
+
+  writeBool(v: unknown): void {
+    apacheCompact.writeBool!.call(this, checkBool(v, this.where));
+  }
+
+  writeDouble(v: number): void {
+    apacheCompact.writeDouble!.call(this, checkDouble(v, this.where));
   }
 
   override writeVarint32(n: number): void {
@@ -80,12 +220,59 @@ class CompactOutput extends (thrift.TCompactProtocol as unknown as new (t: Write
       this.trans.writeVarint32(arg.length);
       this.trans.write(arg);
     } else {
-      apacheCompact.writeStringOrBinary!.call(this, name, encoding, arg);
+      throw new TypeError(`${this.where}: expected a string or Buffer, got ${kind(arg)} (string/Buffer)`);
     }
   }
 
   /** Apache's compact protocol never clears the seqid, then warns on every later message. */
   writeMessageEnd(): void {
     this._seqid = null;
+  }
+}
+
+/** TJSONProtocol (Apache's writer) with every primitive checked first. */
+class JsonOutput extends JsonBase {
+  writeBool(v: unknown): void {
+    apacheJson.writeBool!.call(this, checkBool(v, this.where));
+  }
+
+  writeByte(b: number): void {
+    apacheJson.writeByte!.call(this, checkInt(b, -128, 127, 'byte', this.where));
+  }
+
+  writeI16(v: number): void {
+    apacheJson.writeI16!.call(this, checkInt(v, -32768, 32767, 'i16', this.where));
+  }
+
+  override writeI32(v: number): void {
+    apacheJson.writeI32!.call(this, checkInt(v, -2147483648, 2147483647, 'i32', this.where));
+  }
+
+  writeI64(v: unknown): void {
+    const text = typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : String(i64Value(v, this.where));
+    (this as unknown as { tstack: unknown[] }).tstack.push(text);
+  }
+
+  writeDouble(v: number): void {
+    const d = checkDouble(v, this.where);
+    // Bare NaN / Infinity are not JSON: the Thrift JSON protocol quotes them.
+    (this as unknown as { tstack: unknown[] }).tstack.push(Number.isFinite(d) ? d : `"${d}"`);
+  }
+
+  writeString(arg: unknown): void {
+    if (typeof arg !== 'string' && !(arg instanceof Uint8Array)) {
+      throw new TypeError(`${this.where}: expected a string or Buffer, got ${kind(arg)} (string/Buffer)`);
+    }
+    // JSON.stringify escapes every control character; Apache's writer leaves most of them raw.
+    (this as unknown as { tstack: unknown[] }).tstack.push(
+      JSON.stringify(typeof arg === 'string' ? arg : Buffer.from(arg).toString('utf8')),
+    );
+  }
+
+  writeBinary(arg: unknown): void {
+    if (typeof arg !== 'string' && !(arg instanceof Uint8Array)) {
+      throw new TypeError(`${this.where}: expected a Buffer, got ${kind(arg)} (string/Buffer)`);
+    }
+    apacheJson.writeBinary!.call(this, arg);
   }
 }

@@ -3,14 +3,21 @@
  * mapped to one canonical name and to the Apache `thrift` protocol class.
  */
 import thrift from 'thrift';
+import { BinaryInput } from './binary-input.js';
+import { CompactInput } from './compact-input.js';
+import type { DecodeLimits, I64Mode } from './decode-limits.js';
+import type { InputProtocol } from './input-protocol.js';
+import { JsonInput } from './json-input.js';
 
 /** Canonical protocol names. */
 export type ProtocolName = 'binary' | 'compact' | 'json';
-/** Canonical transport names. */
-export type TransportName = 'buffered' | 'framed';
+/** Canonical transport names. `header` is Apache's THeader transport (binary or compact inside). */
+export type TransportName = 'buffered' | 'framed' | 'header';
 
 export const PROTOCOLS: readonly ProtocolName[] = ['binary', 'compact', 'json'];
-export const TRANSPORTS: readonly TransportName[] = ['buffered', 'framed'];
+/** The classic transports every Apache library speaks (THeader is accepted besides them). */
+export type ClassicTransport = 'buffered' | 'framed';
+export const TRANSPORTS: readonly ClassicTransport[] = ['buffered', 'framed'];
 
 const PROTOCOL_ALIASES: Record<string, ProtocolName> = {
   binary: 'binary',
@@ -26,6 +33,9 @@ const TRANSPORT_ALIASES: Record<string, TransportName> = {
   tbufferedtransport: 'buffered',
   framed: 'framed',
   tframedtransport: 'framed',
+  header: 'header',
+  theader: 'header',
+  theadertransport: 'header',
 };
 
 /** `'TBinaryProtocol'`, `'binary'`, `'Binary'` -> `'binary'`; undefined when unknown. */
@@ -52,5 +62,18 @@ export function protocolClass(name: ProtocolName): thrift.ProtocolClass {
 
 /** The Apache transport class for a canonical transport name (used by raw `thrift` clients). */
 export function transportClass(name: TransportName): thrift.TransportClass {
+  if (name === 'header') throw new TypeError('the Apache Node library has no standalone THeader client transport');
   return name === 'framed' ? thrift.TFramedTransport : thrift.TBufferedTransport;
+}
+
+/** thrifthost's bounded reader for a protocol (see `input-protocol.ts`). */
+export function createInputProtocol(name: ProtocolName, limits: DecodeLimits, i64: I64Mode = 'int64'): InputProtocol {
+  switch (name) {
+    case 'binary':
+      return new BinaryInput(limits, i64);
+    case 'compact':
+      return new CompactInput(limits, i64);
+    case 'json':
+      return new JsonInput(limits, i64);
+  }
 }

@@ -1,0 +1,161 @@
+/**
+ * Apache Thrift's THeader transport framing (the format of fbthrift, Kitex and Apache's C++,
+ * Python, Go, Java and Node libraries): inside a 4-byte frame length,
+ *
+ *   magic 0x0FFF (2) | flags (2) | seqid (4) | header size / 4 (2) |
+ *   header: protocol id (varint) | transform count (varint) [transform ids] |
+ *           info blocks: type 1 = key/value (varint count, then varint-length key, value) ... |
+ *           zero padding to a multiple of 4 |
+ *   payload: one message in the binary (0) or compact (2) protocol
+ *
+ * Parsing is bounded like the rest of the codec: every varint, count and string length is
+ * checked against the header's own size and the decode limits. Transforms (zlib) are refused
+ * with a clear error: none of the Apache clients sends one unless asked to.
+ */
+import { type DecodeLimits, violation } from './decode-limits.js';
+import type { ProtocolName } from './protocols.js';
+
+/** `0x0FFF`, the first two bytes of a THeader frame body. */
+export const THEADER_MAGIC = 0x0fff;
+const INFO_KEY_VALUE = 1;
+
+/** THeader protocol ids. */
+const PROTOCOL_IDS: Record<number, ProtocolName> = { 0: 'binary', 2: 'compact' };
+const PROTOCOL_ID_OF: Record<ProtocolName, number> = { binary: 0, json: 1, compact: 2 };
+
+/** What a THeader frame says about its payload. */
+export interface THeaderFrame {
+  protocol: ProtocolName;
+  /** The header's sequence id, echoed in the reply's header. */
+  seqid: number;
+  flags: number;
+  headers: Map<string, string>;
+  /** Offset of the payload (the Thrift message) in the buffer. */
+  payloadStart: number;
+}
+
+/** True when the frame body at `start` begins with the THeader magic. */
+export function isTHeader(buf: Buffer, start: number, end: number): boolean {
+  return end - start >= 2 && buf.readUInt16BE(start) === THEADER_MAGIC;
+}
+
+/**
+ * Parses the THeader of the frame body `buf[start..end)`.
+ * @throws ProtocolViolation on a malformed header, an unsupported protocol or transform, or a
+ * header that breaks the decode limits
+ */
+export function parseTHeader(buf: Buffer, start: number, end: number, limits: DecodeLimits): THeaderFrame {
+  if (end - start < 10) violation('THeader frame shorter than its fixed header');
+  const flags = buf.readUInt16BE(start + 2);
+  const seqid = buf.readInt32BE(start + 4);
+  const headerEnd = start + 10 + buf.readUInt16BE(start + 8) * 4;
+  if (headerEnd > end) violation(`THeader header of ${headerEnd - start - 10} bytes overruns its frame`);
+  const r = new HeaderReader(buf, start + 10, headerEnd, limits);
+  const protocolId = r.varint();
+  const protocol = PROTOCOL_IDS[protocolId];
+  if (!protocol) violation(`THeader protocol id ${protocolId} is not supported (binary 0 and compact 2 are)`);
+  const transforms = r.varint();
+  if (transforms > 0) {
+    violation(`THeader transforms (${transforms}, first id ${r.varint()}) are not supported; send without zlib`);
+  }
+  const headers = new Map<string, string>();
+  while (r.pos < headerEnd) {
+    const type = r.varint();
+    if (type === 0) break; // padding
+    if (type !== INFO_KEY_VALUE) violation(`unknown THeader info block type ${type}`);
+    const count = r.varint();
+    if (count > limits.maxContainerElements) {
+      violation(`THeader with ${count} headers exceeds maxContainerElements ${limits.maxContainerElements}`);
+    }
+    for (let i = 0; i < count; i++) headers.set(r.string(), r.string());
+  }
+  return { protocol, seqid, flags, headers, payloadStart: headerEnd };
+}
+
+/**
+ * The bytes that go before a payload of `payloadBytes` to make a THeader frame (frame length
+ * included), carrying `headers`.
+ */
+export function buildTHeaderPrefix(
+  protocol: ProtocolName,
+  seqid: number,
+  headers: ReadonlyMap<string, string> | undefined,
+  payloadBytes: number,
+): Buffer {
+  const parts: number[] = [];
+  pushVarint(parts, PROTOCOL_ID_OF[protocol]);
+  pushVarint(parts, 0); // no transforms
+  let strings: Buffer[] = [];
+  if (headers && headers.size > 0) {
+    pushVarint(parts, INFO_KEY_VALUE);
+    pushVarint(parts, headers.size);
+    strings = [];
+    for (const [k, v] of headers) {
+      for (const s of [k, v]) {
+        const b = Buffer.from(String(s), 'utf8');
+        const len: number[] = [];
+        pushVarint(len, b.length);
+        strings.push(Buffer.from(len), b);
+      }
+    }
+  }
+  const infoBytes = parts.length + strings.reduce((n, b) => n + b.length, 0);
+  const padded = Math.ceil(infoBytes / 4) * 4;
+  if (padded / 4 > 0xffff) throw new RangeError('THeader headers larger than 256 KiB');
+  const prefix = Buffer.alloc(14 + padded);
+  prefix.writeInt32BE(10 + padded + payloadBytes, 0);
+  prefix.writeUInt16BE(THEADER_MAGIC, 4);
+  prefix.writeUInt16BE(0, 6);
+  prefix.writeInt32BE(seqid, 8);
+  prefix.writeUInt16BE(padded / 4, 12);
+  let at = 14;
+  for (const b of parts) prefix[at++] = b;
+  for (const s of strings) {
+    s.copy(prefix, at);
+    at += s.length;
+  }
+  return prefix;
+}
+
+// --- internal ---
+
+function pushVarint(out: number[], n: number): void {
+  let v = n >>> 0;
+  while (v > 0x7f) {
+    out.push((v & 0x7f) | 0x80);
+    v >>>= 7;
+  }
+  out.push(v);
+}
+
+/** Bounded reads inside one THeader header. */
+class HeaderReader {
+  constructor(
+    private readonly buf: Buffer,
+    public pos: number,
+    private readonly end: number,
+    private readonly limits: DecodeLimits,
+  ) {}
+
+  varint(): number {
+    let v = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      if (this.pos >= this.end) violation('THeader header ends inside a varint');
+      const b = this.buf[this.pos++]!;
+      v += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return v;
+    }
+    return violation('THeader varint longer than 5 bytes');
+  }
+
+  string(): string {
+    const n = this.varint();
+    if (n > this.limits.maxStringBytes) {
+      violation(`THeader string of ${n} bytes exceeds maxStringBytes ${this.limits.maxStringBytes}`);
+    }
+    if (this.pos + n > this.end) violation('THeader string overruns the header');
+    const s = this.buf.toString('utf8', this.pos, this.pos + n);
+    this.pos += n;
+    return s;
+  }
+}

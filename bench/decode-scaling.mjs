@@ -45,7 +45,7 @@ export const SCALING_DEFAULTS = {
   combos: COMBOS,
   shapes: ['binary', 'list'],
   /** Service config keys for the host (decoding limits large enough for the 12 MB call). */
-  extra: { maxFrameBytes: 64 * 2 ** 20 },
+  extra: { maxMessageBytes: 64 * 2 ** 20, maxStringBytes: 32 * 2 ** 20, maxContainerElements: 4 * 2 ** 20 },
 };
 
 /**

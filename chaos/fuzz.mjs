@@ -45,6 +45,7 @@ const SLOW_MS = 250;
 const RSS_LIMIT_MIB = 512;
 const MAX_SUSPECTS = 200;
 const MAX_SAVED = 20;
+const REPLAY_BUDGET_MS = 120_000;
 const corpusDir = path.join(ROOT, 'test/fixtures/fuzz-corpus');
 const hostServer = path.join(ROOT, 'bench/servers/host-server.cjs');
 const HOST_EXTRA = { maxFrameBytes: 1 << 20, idleTimeoutMs: 5000 };
@@ -104,9 +105,11 @@ function pinger(port, protocol, transport, onSlow, onWedged = () => {}) {
   const replyLength = encodeMessage({ protocol, transport, name: 'ping', type: REPLY, seqid: 1, struct: { write: writeEmpty } }).length;
   const stats = { pings: 0, stalls: 0, maxMs: 0, latencies: [] };
   let stopped = false;
+  let current;
   const done = (async () => {
     while (!stopped) {
       const socket = net.connect(port, '127.0.0.1');
+      current = socket;
       socket.setNoDelay(true);
       socket.on('error', () => {});
       let received = 0;
@@ -163,6 +166,7 @@ function pinger(port, protocol, transport, onSlow, onWedged = () => {}) {
     stats,
     stop: async () => {
       stopped = true;
+      current?.destroy(); // an unanswered ping is not waited for
       await done;
     },
   };
@@ -287,9 +291,15 @@ async function runCombo(combo) {
     workerPidUnchanged: host.worker === firstWorker && host.alive(),
   });
   result.suspects = suspects.size;
-  // Replay every suspect alone: what breaks the worker again goes into the corpus.
+  // Replay every suspect alone: what breaks the worker again goes into the corpus. Bounded:
+  // against a badly broken worker every replay costs a restart.
+  const replayUntil = performance.now() + REPLAY_BUDGET_MS;
   for (const input of suspects.values()) {
     if (result.saved.length >= MAX_SAVED) break;
+    if (performance.now() > replayUntil) {
+      result.replayBudgetExhausted = true;
+      break;
+    }
     const why = await replay(host, protocol, transport, input);
     // A wedged or dead worker would make every later replay look guilty: start afresh.
     if (why === 'crash' || why === 'stall') host = await startHostAgain(host, protocol, transport);

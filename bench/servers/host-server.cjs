@@ -33,6 +33,7 @@ const count = Number(values.count);
 const dist = process.env.THRIFTHOST_BENCH_DIST || path.join(root, 'dist');
 
 const { validateHostConfig } = require(path.join(dist, 'src/config.js'));
+const flags = (process.env.THRIFTHOST_BENCH_WORKER_FLAGS ?? '').split(' ').filter(Boolean);
 const { WORKER_ENV } = require(path.join(dist, 'src/ipc.js'));
 const config = validateHostConfig(
   {
@@ -46,6 +47,8 @@ const config = validateHostConfig(
         transport: values.transport,
         ...(values.handler ? { handler: path.resolve(values.handler) } : {}),
         ...(values.extra ? JSON.parse(values.extra) : {}),
+        // ManagedWorker.fork sets the workers' execArgv from nodeArgs (builds that have it).
+        ...(flags.length > 0 && fs.existsSync(path.join(dist, 'src/managed-worker.js')) ? { nodeArgs: flags } : {}),
       },
     ],
   },
@@ -53,7 +56,6 @@ const config = validateHostConfig(
 );
 const service = config.services[0];
 const boot = { service, logLevel: 'warn', gracefulTimeoutMs: 5000, generation: 1 };
-const flags = (process.env.THRIFTHOST_BENCH_WORKER_FLAGS ?? '').split(' ').filter(Boolean);
 
 const exec = path.join(dist, 'src/thrift-worker-main.js');
 // ManagedWorker.fork's own setupPrimary call merges with this: the extra flags stay.

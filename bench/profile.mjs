@@ -5,13 +5,14 @@
  * bench/out/profiles/ for Chrome DevTools or speedscope.
  *
  * Usage: node bench/profile.mjs [--conns 8] [--transport framed|buffered] [--protocol binary|compact]
- *                               [--seconds 8] [--top 30]
+ *                               [--seconds 8] [--top 30] [--workload list|insanity|string|small]
+ * --workload profiles a payload-suite workload (bench/payload.mjs) instead of HelloWorld.sayHello.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { buildCpp, buildHost } from './lib/build.mjs';
+import { buildCpp, buildHost, buildPayload } from './lib/build.mjs';
 import { freePort, loadgenArgs, runTool, startServer, stopAll } from './lib/processes.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -23,14 +24,20 @@ const { values } = parseArgs({
     protocol: { type: 'string', default: 'binary' },
     seconds: { type: 'string', default: '8' },
     top: { type: 'string', default: '30' },
+    workload: { type: 'string' },
     'no-build': { type: 'boolean', default: false },
   },
 });
 
 async function main() {
   if (!values['no-build']) buildHost(root);
-  const cpp = buildCpp(root);
+  const workload = values.workload;
+  const payload = workload ? buildPayload(root) : undefined;
+  const cpp = workload ? payload : buildCpp(root);
   if (!cpp.loadgen) throw new Error(cpp.skipped ?? 'no C++ load generator');
+  const service = workload
+    ? ['--service', 'Payload', '--gen-dir', payload.genDir, '--handler', path.join(here, 'servers/payload-handler.js')]
+    : [];
   const dir = path.join(here, 'out/profiles', new Date().toISOString().replace(/[:.]/g, '-'));
   fs.mkdirSync(dir, { recursive: true });
   const port = String(await freePort());
@@ -47,13 +54,17 @@ async function main() {
       values.transport,
       '--protocol',
       values.protocol,
+      ...service,
     ],
     { env: { THRIFTHOST_BENCH_WORKER_FLAGS: `--cpu-prof --cpu-prof-dir=${dir}` } },
   );
   let result;
   await runTool(
     cpp.loadgen,
-    loadgenArgs({ port, conns: values.conns, transport: values.transport, protocol: values.protocol, warmup: 1, duration: values.seconds }),
+    [
+      ...loadgenArgs({ port, conns: values.conns, transport: values.transport, protocol: values.protocol, warmup: 1, duration: values.seconds }),
+      ...(workload ? ['--workload', workload] : []),
+    ],
     {
       onLine: (l) => {
         if (l.includes('"rps"')) result = JSON.parse(l);
@@ -62,7 +73,7 @@ async function main() {
   );
   await server.stop();
   console.log(
-    `${Math.round(result?.rps ?? 0)} req/s under the profiler (${values.conns} conns, ${values.transport}, ${values.protocol})`,
+    `${Math.round(result?.rps ?? 0)} req/s under the profiler (${workload ?? 'sayHello'}, ${values.conns} conns, ${values.transport}, ${values.protocol})`,
   );
   const file = fs.readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) throw new Error(`no profile written in ${dir}`);

@@ -14,6 +14,8 @@
  *   --no-client           skip the ThriftClient vs raw thrift comparison
  *   --no-build            use dist/ and bench/out/ as they are
  *   --report FILE         run nothing: re-render the report of a saved results.json
+ *   --suites small,payload,scaling   which suites run (default: all three; --quick: small,payload)
+ *                         payload: bench/payload.mjs; scaling: bench/decode-scaling.mjs
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -22,18 +24,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { runScaling } from './decode-scaling.mjs';
 import { buildCpp, buildHost } from './lib/build.mjs';
-import {
-  cpuDelta,
-  cpuSeconds,
-  freePort,
-  loadgenArgs,
-  processTree,
-  rssBytes,
-  runTool,
-  startServer,
-  stopAll,
-} from './lib/processes.mjs';
+import { measureCell } from './lib/measure.mjs';
+import { freePort, loadgenArgs, runTool, startServer, stopAll } from './lib/processes.mjs';
+import { runPayload } from './payload.mjs';
 import {
   aggregate,
   checkTargets,
@@ -47,7 +42,6 @@ import {
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
 const outDir = path.join(here, 'out');
-const MiB = 2 ** 20;
 
 const { values: opts } = parseArgs({
   options: {
@@ -62,6 +56,7 @@ const { values: opts } = parseArgs({
     'no-client': { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
     report: { type: 'string' },
+    suites: { type: 'string' },
   },
 });
 const quick = opts.quick;
@@ -70,7 +65,10 @@ const warmup = Number(opts.warmup ?? (quick ? 1 : 1.5));
 const duration = Number(opts.duration ?? (quick ? 2 : 5));
 const connsList = (opts.conns ?? '1,8,64').split(',').map(Number);
 const transports = (opts.transports ?? (quick ? 'framed' : 'framed,buffered')).split(',');
-const filtered = Boolean(opts.only || opts.conns || opts.transports || opts.loadgen || opts['no-client']);
+const suites = (opts.suites ?? (quick ? 'small,payload' : 'small,payload,scaling')).split(',');
+const filtered = Boolean(
+  opts.only || opts.conns || opts.transports || opts.loadgen || opts['no-client'] || opts.suites,
+);
 
 const node = process.execPath;
 const hostServer = path.join(here, 'servers/host-server.cjs');
@@ -121,8 +119,8 @@ const CONTENDERS = [
 let cpp = {};
 const notes = [];
 
-async function main() {
-  if (opts.report) return rerender(opts.report);
+/** The small-call suite: HelloWorld.sayHello against every contender. */
+async function smallSuite() {
   const loadStart = os.loadavg()[0];
   if (!opts['no-build'] && !buildHost(root))
     throw new Error('dist/ could not be built: run `npx tsc -p .` and look at the errors');
@@ -222,10 +220,55 @@ async function main() {
   );
   if (calibration.length) console.log(`\nLoad generators:\n${generatorTable(calibration)}`);
   console.log(`\nwrote ${path.relative(root, path.join(outDir, 'results.json'))} and RESULTS.md`);
+}
+
+/**
+ * The whole bench: the small-call suite, then the payload suite and the decoding-scaling table
+ * (each also runnable alone: bench/payload.mjs, bench/decode-scaling.mjs), their sections
+ * appended to bench/out/RESULTS.md.
+ */
+async function main() {
+  if (opts.report) return rerender(opts.report);
+  fs.mkdirSync(outDir, { recursive: true });
+  if (suites.includes('small')) await smallSuite();
+  else {
+    if (!opts['no-build'] && !buildHost(root)) throw new Error('dist/ could not be built');
+    fs.writeFileSync(path.join(outDir, 'RESULTS.md'), '# Benchmark results\n\n');
+  }
+  const sections = [];
+  if (suites.includes('payload')) {
+    const only = opts.only?.split(',');
+    const payload = await runPayload({
+      quick,
+      ...(opts.repeat ? { repeat: Math.max(3, repeat) } : {}),
+      ...(only ? { only } : {}),
+    });
+    if (payload.skipped) {
+      console.log(payload.skipped);
+      sections.push(`## Payload suite\n\n${payload.skipped}\n`);
+    } else {
+      console.log(`\nPayload suite:\n${payload.text}`);
+      const { rows: payloadRows, summary, notes: payloadNotes } = payload;
+      fs.writeFileSync(
+        path.join(outDir, 'payload.json'),
+        `${JSON.stringify({ rows: payloadRows, summary, notes: payloadNotes }, null, 2)}\n`,
+      );
+      sections.push(payload.markdown);
+    }
+  }
+  if (suites.includes('scaling')) {
+    const scaling = await runScaling(quick ? { repeat: 1 } : {});
+    console.log(`\nDecoding cost against message size:\n${scaling.text}`);
+    fs.writeFileSync(path.join(outDir, 'scaling.json'), `${JSON.stringify({ rows: scaling.rows }, null, 2)}\n`);
+    sections.push(scaling.markdown);
+  }
+  if (sections.length) fs.appendFileSync(path.join(outDir, 'RESULTS.md'), `\n${sections.join('\n')}`);
   if (!quick && !filtered) {
     fs.copyFileSync(path.join(outDir, 'RESULTS.md'), path.join(here, 'RESULTS.md'));
     fs.copyFileSync(path.join(outDir, 'results.json'), path.join(here, 'results.json'));
-    console.log('updated bench/RESULTS.md and bench/results.json');
+    for (const f of ['payload.json', 'scaling.json'])
+      if (fs.existsSync(path.join(outDir, f))) fs.copyFileSync(path.join(outDir, f), path.join(here, f));
+    console.log('updated bench/RESULTS.md, results.json, payload.json and scaling.json');
   }
 }
 
@@ -250,51 +293,9 @@ function rerender(file) {
 
 /** One cell: the generator against one server, with the server's CPU and RSS over the window. */
 async function measure({ generator, port, server, conns, transport }) {
-  const [cmd, ...base] = generator === 'cpp' ? [cpp.loadgen] : [node, path.join(here, 'node-loadgen.mjs')];
+  const [command, ...base] = generator === 'cpp' ? [cpp.loadgen] : [node, path.join(here, 'node-loadgen.mjs')];
   const args = [...base, ...loadgenArgs({ port, conns, transport, warmup, duration })];
-  const load1 = os.loadavg()[0];
-  let pids = [];
-  let cpu0;
-  let t0 = 0;
-  let window;
-  let result;
-  const { code, stderr } = await runTool(cmd, args, {
-    timeoutMs: (warmup + duration + 30) * 1000,
-    onLine: (line) => {
-      const msg = JSON.parse(line);
-      if (msg.event === 'measure-start') {
-        pids = processTree(server.pid);
-        cpu0 = cpuSeconds(pids);
-        t0 = performance.now();
-      } else if (msg.event === 'measure-end') {
-        const used = cpuDelta(cpu0, cpuSeconds(pids)).total;
-        const seconds = (performance.now() - t0) / 1000;
-        const byPid = rssBytes(pids);
-        const rss = [...byPid.values()];
-        // Workers: every process but a cluster primary (the tree's root when it has children).
-        const workers = pids.length > 1 ? pids.slice(1).map((p) => byPid.get(p) ?? 0) : rss;
-        window = {
-          serverCpuPct: (used / seconds) * 100,
-          rssMiB: rss.reduce((a, b) => a + b, 0) / MiB,
-          workerRssMiB: Math.max(0, ...workers) / MiB,
-        };
-      } else if (msg.rps !== undefined) {
-        result = msg;
-      }
-    },
-  });
-  if (!result || !window)
-    throw new Error(`load generator failed (exit ${code}) on port ${port}: ${stderr}\n${server.stderr()}`);
-  return {
-    rps: result.rps,
-    p50Us: result.p50Us,
-    p99Us: result.p99Us,
-    p999Us: result.p999Us,
-    errors: result.errors + result.badReplies,
-    loadgenCpuPct: result.cpuPct,
-    load1,
-    ...window,
-  };
+  return measureCell({ command, args, server, port, timeoutMs: (warmup + duration + 30) * 1000 });
 }
 
 async function clientBench(port, transport) {

@@ -3,7 +3,9 @@
 // with N workers sharing the port. Prints "READY <port>" once every process listens.
 //
 // Usage: node apache-server.cjs --port P [--count 1] [--transport framed|buffered]
-//                              [--protocol binary|compact]
+//                              [--protocol binary|compact] [--service HelloWorld]
+//                              [--gen-dir DIR] [--handler FILE]
+// --service with --gen-dir and --handler serves another service (the payload suite's Payload).
 'use strict';
 const cluster = require('node:cluster');
 const path = require('node:path');
@@ -16,6 +18,9 @@ const { values } = parseArgs({
     count: { type: 'string', default: '1' },
     transport: { type: 'string', default: 'framed' },
     protocol: { type: 'string', default: 'binary' },
+    service: { type: 'string', default: 'HelloWorld' },
+    'gen-dir': { type: 'string' },
+    handler: { type: 'string' },
   },
 });
 const port = Number(values.port);
@@ -23,9 +28,12 @@ const count = Number(values.count);
 
 function serve(onListening) {
   const thrift = require(require.resolve('thrift', { paths: [root] }));
-  const { Processor } = require(path.join(root, 'gen/HelloWorld/HelloWorld.js'));
-  const { HelloWorldHandler } = require(path.join(root, 'services/HelloWorld/handler.js'));
-  const server = thrift.createServer(Processor, HelloWorldHandler, {
+  const service = values.service;
+  const genDir = path.resolve(values['gen-dir'] ?? path.join(root, 'gen'));
+  const { Processor } = require(path.join(genDir, service, `${service}.js`));
+  const handlerFile = path.resolve(values.handler ?? path.join(root, 'services', service, 'handler.js'));
+  const Handler = require(handlerFile)[`${service}Handler`];
+  const server = thrift.createServer(Processor, typeof Handler === 'function' ? new Handler() : Handler, {
     transport: values.transport === 'framed' ? thrift.TFramedTransport : thrift.TBufferedTransport,
     protocol: values.protocol === 'compact' ? thrift.TCompactProtocol : thrift.TBinaryProtocol,
   });

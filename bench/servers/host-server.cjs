@@ -6,7 +6,10 @@
 // build of the host (for A/B, see bench/compare.mjs) in THRIFTHOST_BENCH_DIST.
 //
 // Usage: node host-server.cjs --port P [--count 1] [--transport framed|buffered]
-//                             [--protocol binary|compact]
+//                             [--protocol binary|compact] [--service HelloWorld]
+//                             [--gen-dir DIR] [--handler FILE] [--extra JSON]
+// --service serves another service (Catalog, or the bench's own Payload with --gen-dir and
+// --handler); --extra merges more keys into the service's config (e.g. decoding limits).
 'use strict';
 const cluster = require('node:cluster');
 const fs = require('node:fs');
@@ -20,22 +23,32 @@ const { values } = parseArgs({
     count: { type: 'string', default: '1' },
     transport: { type: 'string', default: 'framed' },
     protocol: { type: 'string', default: 'binary' },
+    service: { type: 'string', default: 'HelloWorld' },
+    'gen-dir': { type: 'string' },
+    handler: { type: 'string' },
+    extra: { type: 'string' },
   },
 });
 const count = Number(values.count);
 const dist = process.env.THRIFTHOST_BENCH_DIST || path.join(root, 'dist');
 
 const { validateHostConfig } = require(path.join(dist, 'src/config.js'));
+const flags = (process.env.THRIFTHOST_BENCH_WORKER_FLAGS ?? '').split(' ').filter(Boolean);
 const { WORKER_ENV } = require(path.join(dist, 'src/ipc.js'));
 const config = validateHostConfig(
   {
+    ...(values['gen-dir'] ? { genDir: path.resolve(values['gen-dir']) } : {}),
     services: [
       {
-        name: 'HelloWorld',
+        name: values.service,
         listen: `127.0.0.1:${values.port}`,
         count,
         protocol: values.protocol,
         transport: values.transport,
+        ...(values.handler ? { handler: path.resolve(values.handler) } : {}),
+        ...(values.extra ? JSON.parse(values.extra) : {}),
+        // ManagedWorker.fork sets the workers' execArgv from nodeArgs (builds that have it).
+        ...(flags.length > 0 && fs.existsSync(path.join(dist, 'src/managed-worker.js')) ? { nodeArgs: flags } : {}),
       },
     ],
   },
@@ -43,7 +56,6 @@ const config = validateHostConfig(
 );
 const service = config.services[0];
 const boot = { service, logLevel: 'warn', gracefulTimeoutMs: 5000, generation: 1 };
-const flags = (process.env.THRIFTHOST_BENCH_WORKER_FLAGS ?? '').split(' ').filter(Boolean);
 
 const exec = path.join(dist, 'src/thrift-worker-main.js');
 // ManagedWorker.fork's own setupPrimary call merges with this: the extra flags stay.

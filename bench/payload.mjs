@@ -1,0 +1,301 @@
+/**
+ * The payload suite (issue 9, item 6): the same contenders as the small-call bench, serving the
+ * bench-only Payload service (bench/idl/Payload.thrift), driven by the C++ payload load
+ * generator (bench/loadgen/payload-loadgen.cpp) with real-sized arguments:
+ *
+ *   list      echoList, a list<i32> of 1,000 elements: binary framed, compact framed, binary buffered
+ *   insanity  the argument and reply shapes of Apache ThriftTest's testInsanity: binary framed
+ *   string    echoString, 64 KiB: binary framed
+ *   small     echoSmall, a struct of 5 scalar fields: binary framed
+ *
+ * Every contender of a workload runs at once (idle but one); repeats are interleaved, and the
+ * order rotates per repeat. Ratios are taken within each repeat (thrifthost ×2 against Apache
+ * cluster ×2 and C++ TNonblockingServer, in req/s; server CPU µs per request against Apache
+ * cluster ×2), then the median and min–max over the repeats are shown against the targets.
+ *
+ * Usage: node bench/payload.mjs [--quick] [--repeat 3] [--warmup S] [--duration S] [--conns 8]
+ *          [--workloads list-binary-framed,small-binary-framed] [--only host-2,apache-2,cpp-nb]
+ *          [--no-build]
+ * Writes bench/out/payload.json and bench/out/payload.md.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { buildHost, buildPayload } from './lib/build.mjs';
+import { measureCell } from './lib/measure.mjs';
+import { freePort, loadgenArgs, startServer, stopAll } from './lib/processes.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const node = process.execPath;
+const handler = path.join(here, 'servers/payload-handler.js');
+
+/** The workloads: a Payload method, with the protocol and transport it runs on. */
+export const WORKLOADS = [
+  { id: 'list-binary-framed', workload: 'list', protocol: 'binary', transport: 'framed' },
+  { id: 'list-compact-framed', workload: 'list', protocol: 'compact', transport: 'framed' },
+  { id: 'list-binary-buffered', workload: 'list', protocol: 'binary', transport: 'buffered' },
+  { id: 'insanity-binary-framed', workload: 'insanity', protocol: 'binary', transport: 'framed' },
+  { id: 'string64k-binary-framed', workload: 'string', protocol: 'binary', transport: 'framed' },
+  { id: 'small-binary-framed', workload: 'small', protocol: 'binary', transport: 'framed' },
+];
+
+/** Targets of issue 9 for thrifthost ×2, per payload workload. */
+export const PAYLOAD_TARGETS = { vsApache2: 3, vsCppNb: 0.75, cpuVsApache2: 0.33 };
+
+const CONTENDERS = [
+  { id: 'host-2', label: 'thrifthost ×2', cmd: (w, p, b) => hostCmd(w, p, b, 2) },
+  { id: 'apache-1', label: 'Apache Node ×1', cmd: (w, p, b) => apacheCmd(w, p, b, 1) },
+  { id: 'apache-2', label: 'Apache Node cluster ×2', cmd: (w, p, b) => apacheCmd(w, p, b, 2) },
+  {
+    id: 'cpp-nb',
+    label: 'C++ TNonblockingServer (2 IO threads)',
+    cpp: true,
+    when: (w) => w.transport === 'framed',
+    cmd: (w, p, b) => [b.server, ...cppArgs(w, p), '--kind', 'nonblocking', '--io-threads', '2'],
+  },
+  {
+    id: 'cpp-threaded',
+    label: 'C++ TThreadedServer',
+    cpp: true,
+    // Where TNonblockingServer cannot: it speaks framed only.
+    when: (w) => w.transport === 'buffered',
+    cmd: (w, p, b) => [b.server, ...cppArgs(w, p), '--kind', 'threaded'],
+  },
+];
+
+/**
+ * Runs the payload suite.
+ * @returns {Promise<{ rows, summary, text, markdown, notes } | { skipped: string }>}
+ */
+export async function runPayload({ quick = false, repeat, warmup, duration, conns = 8, workloads, only } = {}) {
+  const built = buildPayload(root);
+  if (!built.loadgen) return { skipped: built.skipped ?? 'payload suite skipped: no C++ load generator' };
+  const notes = built.skipped ? [built.skipped] : [];
+  repeat ??= 3;
+  warmup ??= quick ? 0.5 : 1;
+  duration ??= quick ? 1 : 4;
+  const chosen = WORKLOADS.filter((w) => !workloads || workloads.includes(w.id));
+  const contenders = CONTENDERS.filter((c) => (!only || only.includes(c.id)) && (!c.cpp || built.server));
+  const cells = chosen.reduce((n, w) => n + contenders.filter((c) => !c.when || c.when(w)).length, 0) * repeat;
+  console.log(
+    `payload: ${chosen.length} workload(s) × ${contenders.map((c) => c.id).join(', ')} × ${repeat} run(s), ` +
+      `${conns} conns, ${warmup}+${duration} s each (~${Math.ceil((cells * (warmup + duration + 0.5)) / 60)} min)`,
+  );
+  const rows = [];
+  for (const w of chosen) {
+    const running = new Map();
+    for (const c of contenders.filter((c) => !c.when || c.when(w))) {
+      const port = await freePort();
+      const [cmd, ...args] = c.cmd(w, String(port), built);
+      running.set(c.id, { port, server: await startServer(`${c.id} (${w.id})`, cmd, args) });
+    }
+    const ids = [...running.keys()];
+    for (let rep = 0; rep < repeat; rep++) {
+      const shift = rep % ids.length;
+      for (const id of [...ids.slice(shift), ...ids.slice(0, shift)]) {
+        const { port, server } = running.get(id);
+        const args = [
+          ...loadgenArgs({ port, conns, transport: w.transport, protocol: w.protocol, warmup, duration }),
+          '--workload',
+          w.workload,
+        ];
+        const row = await measureCell({
+          command: built.loadgen,
+          args,
+          server,
+          port,
+          timeoutMs: (warmup + duration + 30) * 1000,
+        });
+        rows.push({ workload: w.id, contender: id, rep, ...row });
+        console.log(
+          `  ${w.id.padEnd(24)} ${id.padEnd(12)} ${String(Math.round(row.rps)).padStart(7)} req/s  ` +
+            `p99 ${Math.round(row.p99Us)} µs  server CPU ${row.serverCpuPct.toFixed(0)}% ` +
+            `(${row.cpuUsPerReq.toFixed(1)} µs/req)  RSS ${row.rssMiB.toFixed(0)} MiB` +
+            `${row.errors ? `  ERRORS ${row.errors}` : ''}`,
+        );
+      }
+    }
+    await Promise.all([...running.values()].map((r) => r.server.stop()));
+  }
+  const summary = summarize(rows, chosen, contenders);
+  return {
+    rows,
+    summary,
+    notes,
+    text: textReport(summary),
+    markdown: markdownReport(summary, { repeat, warmup, duration, conns, notes }),
+  };
+}
+
+// --- internal ---
+
+function hostCmd(w, port, built, count) {
+  return [
+    node,
+    path.join(here, 'servers/host-server.cjs'),
+    ...['--service', 'Payload', '--gen-dir', built.genDir, '--handler', handler],
+    ...['--count', String(count), '--port', port, '--protocol', w.protocol, '--transport', w.transport],
+  ];
+}
+
+function apacheCmd(w, port, built, count) {
+  return [
+    node,
+    path.join(here, 'servers/apache-server.cjs'),
+    ...['--service', 'Payload', '--gen-dir', built.genDir, '--handler', handler],
+    ...['--count', String(count), '--port', port, '--protocol', w.protocol, '--transport', w.transport],
+  ];
+}
+
+function cppArgs(w, port) {
+  return ['--port', port, '--transport', w.transport, '--protocol', w.protocol];
+}
+
+const median = (xs) => {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (!s.length) return NaN;
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** Per workload: medians per contender, and per-repeat ratios of host-2 against the others. */
+function summarize(rows, workloads, contenders) {
+  return workloads.map((w) => {
+    const of = (id) => rows.filter((r) => r.workload === w.id && r.contender === id);
+    const perContender = contenders
+      .filter((c) => of(c.id).length)
+      .map((c) => ({
+        id: c.id,
+        label: c.label,
+        rps: median(of(c.id).map((r) => r.rps)),
+        p99Us: median(of(c.id).map((r) => r.p99Us)),
+        cpuUsPerReq: median(of(c.id).map((r) => r.cpuUsPerReq)),
+        workerRssMiB: median(of(c.id).map((r) => r.workerRssMiB)),
+        errors: of(c.id).reduce((n, r) => n + r.errors, 0),
+      }));
+    const ratio = (other, field, invert = false) => {
+      const host = of('host-2');
+      const base = of(other);
+      const xs = host
+        .map((h) => {
+          const b = base.find((r) => r.rep === h.rep);
+          return b ? (invert ? h[field] / b[field] : h[field] / b[field]) : NaN;
+        })
+        .filter(Number.isFinite);
+      return xs.length ? { median: median(xs), min: Math.min(...xs), max: Math.max(...xs), n: xs.length } : undefined;
+    };
+    const vsApache2 = ratio('apache-2', 'rps');
+    const vsCpp = w.transport === 'framed' ? ratio('cpp-nb', 'rps') : ratio('cpp-threaded', 'rps');
+    const cpuVsApache2 = ratio('apache-2', 'cpuUsPerReq', true);
+    return {
+      workload: w.id,
+      contenders: perContender,
+      vsApache2: vsApache2 && { ...vsApache2, pass: vsApache2.median >= PAYLOAD_TARGETS.vsApache2 },
+      vsCpp: vsCpp && {
+        ...vsCpp,
+        against: w.transport === 'framed' ? 'cpp-nb' : 'cpp-threaded',
+        pass: vsCpp.median >= PAYLOAD_TARGETS.vsCppNb,
+      },
+      cpuVsApache2: cpuVsApache2 && { ...cpuVsApache2, pass: cpuVsApache2.median <= PAYLOAD_TARGETS.cpuVsApache2 },
+    };
+  });
+}
+
+const fmtRatio = (r) =>
+  r ? `${r.median.toFixed(2)}× (${r.min.toFixed(2)}–${r.max.toFixed(2)}) ${r.pass ? 'PASS' : 'FAIL'}` : 'n/a';
+
+function textReport(summary) {
+  const lines = [];
+  for (const s of summary) {
+    lines.push(`${s.workload}`);
+    for (const c of s.contenders) {
+      lines.push(
+        `  ${c.id.padEnd(13)} ${String(Math.round(c.rps)).padStart(7)} req/s  p99 ${String(Math.round(c.p99Us)).padStart(6)} µs  ` +
+          `CPU ${c.cpuUsPerReq.toFixed(1).padStart(6)} µs/req  worker RSS ${c.workerRssMiB.toFixed(0)} MiB${c.errors ? `  errors ${c.errors}` : ''}`,
+      );
+    }
+    lines.push(
+      `  host-2 vs apache-2 ${fmtRatio(s.vsApache2)} (≥ ${PAYLOAD_TARGETS.vsApache2}×); vs ${s.vsCpp?.against ?? 'C++'} ${fmtRatio(s.vsCpp)} ` +
+        `(≥ ${PAYLOAD_TARGETS.vsCppNb}×); CPU/req vs apache-2 ${fmtRatio(s.cpuVsApache2)} (≤ ${PAYLOAD_TARGETS.cpuVsApache2}×)`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function markdownReport(summary, { repeat, warmup, duration, conns, notes }) {
+  const out = [
+    '## Payload suite',
+    '',
+    `\`node bench/payload.mjs\` (also part of \`npm run bench\`): the C++ payload load generator, ${conns} connections, ` +
+      `${warmup} s warm-up + ${duration} s per cell, ${repeat} interleaved run(s). Ratios are thrifthost ×2 against ` +
+      'the other contender in the same repeat: median (min–max).',
+    '',
+    `| workload | thrifthost ×2 vs Apache cluster ×2 req/s (≥ ${PAYLOAD_TARGETS.vsApache2}×) | vs C++ (≥ ${PAYLOAD_TARGETS.vsCppNb}×) | server CPU µs/req vs Apache cluster ×2 (≤ ${PAYLOAD_TARGETS.cpuVsApache2}×) |`,
+    '|---|---|---|---|',
+    ...summary.map(
+      (s) =>
+        `| ${s.workload} | ${fmtRatio(s.vsApache2)} | ${s.vsCpp ? `${s.vsCpp.against}: ${fmtRatio(s.vsCpp)}` : 'n/a'} | ${fmtRatio(s.cpuVsApache2)} |`,
+    ),
+    '',
+    '| workload | server | req/s | p99 µs | CPU µs/req | largest worker RSS MiB | errors |',
+    '|---|---|---:|---:|---:|---:|---:|',
+    ...summary.flatMap((s) =>
+      s.contenders.map(
+        (c) =>
+          `| ${s.workload} | ${c.label} | ${Math.round(c.rps).toLocaleString('en-US')} | ${Math.round(c.p99Us)} | ${c.cpuUsPerReq.toFixed(1)} | ${c.workerRssMiB.toFixed(0)} | ${c.errors} |`,
+      ),
+    ),
+    '',
+    ...notes.map((n) => `- ${n}`),
+    '',
+  ];
+  return out.join('\n');
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      repeat: { type: 'string' },
+      warmup: { type: 'string' },
+      duration: { type: 'string' },
+      conns: { type: 'string' },
+      workloads: { type: 'string' },
+      only: { type: 'string' },
+      'no-build': { type: 'boolean', default: false },
+    },
+  });
+  if (!values['no-build'] && !buildHost(root)) throw new Error('dist/ could not be built');
+  const num = (v) => (v === undefined ? undefined : Number(v));
+  const result = await runPayload({
+    quick: values.quick,
+    repeat: num(values.repeat),
+    warmup: num(values.warmup),
+    duration: num(values.duration),
+    conns: num(values.conns) ?? 8,
+    workloads: values.workloads?.split(','),
+    only: values.only?.split(','),
+  });
+  if (result.skipped) {
+    console.log(result.skipped);
+    return;
+  }
+  console.log(`\n${result.text}`);
+  const out = path.join(here, 'out');
+  fs.writeFileSync(
+    path.join(out, 'payload.json'),
+    `${JSON.stringify({ date: new Date().toISOString(), rows: result.rows, summary: result.summary, notes: result.notes }, null, 2)}\n`,
+  );
+  fs.writeFileSync(path.join(out, 'payload.md'), result.markdown);
+  console.log('\nwrote bench/out/payload.json and payload.md');
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main()
+    .catch((err) => {
+      console.error(`payload bench failed: ${err.stack ?? err}`);
+      process.exitCode = 1;
+    })
+    .finally(stopAll);
+}

@@ -140,3 +140,43 @@ describe('WriteBuffer', () => {
     expect(kept.map((m) => m.toString())).toEqual(['kept']);
   });
 });
+
+describe('checked writers', () => {
+  /** What `write` puts on the wire with thrifthost's writer for `Protocol`. */
+  function ours(Protocol: thrift.ProtocolClass, write: (p: thrift.TProtocol) => void): Buffer {
+    let out = Buffer.alloc(0);
+    const p = createOutputProtocol(Protocol, new WriteBuffer(false, (m) => (out = Buffer.from(m))));
+    write(p);
+    p.flush();
+    return out;
+  }
+
+  it.each([thrift.TBinaryProtocol, thrift.TCompactProtocol, thrift.TJSONProtocol])(
+    'takes decimal-string map keys as numbers, refuses hex and out-of-range values, naming the field (%#)',
+    (Protocol) => {
+      const map = (kt: number, key: unknown, write: (p: thrift.TProtocol, k: unknown) => void) =>
+        ours(Protocol, (p) => {
+          p.writeMessageBegin('m', MessageType.REPLY, 1);
+          p.writeStructBegin('r');
+          p.writeFieldBegin('byId', thrift.Thrift.Type.MAP, 0);
+          p.writeMapBegin(kt, thrift.Thrift.Type.STRING, 1);
+          write(p, key);
+          p.writeString('v');
+          p.writeMapEnd();
+          p.writeFieldEnd();
+          p.writeFieldStop();
+          p.writeStructEnd();
+          p.writeMessageEnd();
+        });
+      const I64 = thrift.Thrift.Type.I64;
+      const I32 = thrift.Thrift.Type.I32;
+      // The keys a handler's plain object gives are strings: the same bytes as the numbers.
+      expect(map(I64, '1234567890123', (p, k) => p.writeI64(k))).toEqual(
+        map(I64, 1234567890123, (p, k) => p.writeI64(k)),
+      );
+      expect(map(I32, '-5', (p, k) => p.writeI32(k))).toEqual(map(I32, -5, (p, k) => p.writeI32(k)));
+      expect(() => map(I64, 'ff', (p, k) => p.writeI64(k))).toThrow(/field 'byId': i64 value is the string "ff"/);
+      expect(() => map(I32, 2 ** 31, (p, k) => p.writeI32(k))).toThrow(/field 'byId': i32 value .* not an integer/);
+    },
+  );
+});

@@ -232,8 +232,16 @@ export class CompactInput extends InputProtocol {
   /** An unsigned varint of at most 5 bytes (0 .. 2^32-1). */
   private varint32(): number {
     const buf = this.buf;
-    let result = 0;
     let i = this.pos;
+    // One byte is by far the most common (field ids, small sizes and values).
+    if (i < this.end) {
+      const b0 = buf[i]!;
+      if (b0 < 0x80) {
+        this.pos = i + 1;
+        return b0;
+      }
+    }
+    let result = 0;
     for (let shift = 0; shift < 35; shift += 7) {
       if (i >= this.end) this.need(i - this.pos + 1);
       const b = buf[i++]!;

@@ -213,7 +213,13 @@ export abstract class InputProtocol {
 
   /** An i64 from a safe integer, in the configured representation. */
   protected i64FromNumber(v: number): Int64 | bigint {
-    return this.i64 === 'bigint' ? BigInt(v) : new Int64(v);
+    if (this.i64 === 'bigint') return BigInt(v);
+    // node-int64's own number constructor calls the deprecated Buffer(): fill 8 bytes ourselves.
+    const b = Buffer.allocUnsafe(8);
+    const hi = Math.floor(v / 0x100000000);
+    b.writeInt32BE(hi, 0);
+    b.writeUInt32BE(v - hi * 0x100000000, 4);
+    return new Int64(b);
   }
 
   /** An i64 from a bigint in range, in the configured representation. */

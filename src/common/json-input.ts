@@ -211,8 +211,7 @@ export class JsonInput extends InputProtocol {
   /** The decoded text of the span ending at `end` (escapes resolved). */
   private stringAt(end: number): string {
     const start = this.spanStart;
-    const bs = this.buf.indexOf(BACKSLASH, start);
-    if (bs < 0 || bs >= end) return this.text(start, end);
+    if (!hasBackslash(this.buf, start, end)) return this.text(start, end);
     return unescape(this.buf, start, end);
   }
 
@@ -293,6 +292,13 @@ export class JsonInput extends InputProtocol {
 }
 
 // --- internal ---
+
+/** Whether `buf[start..end)` holds a backslash; bounded, so a long message is not rescanned per string. */
+function hasBackslash(buf: Buffer, start: number, end: number): boolean {
+  if (end - start > 64) return buf.subarray(start, end).indexOf(BACKSLASH) >= 0;
+  for (let i = start; i < end; i++) if (buf[i] === BACKSLASH) return true;
+  return false;
+}
 
 /** `-?[0-9]+` */
 function isInteger(t: string): boolean {

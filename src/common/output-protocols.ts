@@ -31,27 +31,35 @@ export function createOutputProtocol(Protocol: thrift.ProtocolClass, writer: Wri
   return new Protocol(writer);
 }
 
+/** Says where a bad value was met; read only when a check fails. */
+export interface Where {
+  readonly where: string;
+}
+
 /**
- * An i64 value as a bigint: a node-int64 `Int64`, a bigint in range, or a safe integer.
- * Strings are refused (node-int64 would parse them as hex).
+ * An i64 value as a bigint: a node-int64 `Int64`, a bigint in range, a safe integer, or a string
+ * of decimal digits (the keys of a `map<i64, ...>` kept as a plain object are strings). Any other
+ * string is refused: node-int64 would read it as hex.
  * @throws TypeError naming `where`
  */
-export function i64Value(v: unknown, where: string): bigint {
+export function i64Value(v: unknown, at: Where | string): bigint {
+  const where = () => (typeof at === 'string' ? at : at.where);
   if (typeof v === 'bigint') {
-    if (v !== BigInt.asIntN(64, v)) throw new TypeError(`${where}: i64 value ${v} out of range`);
+    if (v !== BigInt.asIntN(64, v)) throw new TypeError(`${where()}: i64 value ${v} out of range`);
     return v;
   }
   if (typeof v === 'number') {
     if (!Number.isSafeInteger(v)) {
-      throw new TypeError(`${where}: i64 value ${v} is not a safe integer (use a bigint or Int64)`);
+      throw new TypeError(`${where()}: i64 value ${v} is not a safe integer (use a bigint or Int64)`);
     }
     return BigInt(v);
   }
   if (v instanceof thrift.Int64) return v.buffer.readBigInt64BE((v as unknown as { offset?: number }).offset ?? 0);
   if (typeof v === 'string') {
-    throw new TypeError(`${where}: i64 value is the string ${JSON.stringify(v.slice(0, 30))}; pass a number, bigint or Int64`);
+    if (DECIMAL_INTEGER.test(v)) return i64Value(BigInt(v), at);
+    throw new TypeError(`${where()}: i64 value is the string ${JSON.stringify(v.slice(0, 30))}; pass a number, bigint or Int64`);
   }
-  throw new TypeError(`${where}: expected an i64 (number, bigint or Int64), got ${kind(v)}`);
+  throw new TypeError(`${where()}: expected an i64 (number, bigint or Int64), got ${kind(v)}`);
 }
 
 // --- internal ---
@@ -62,6 +70,9 @@ const apacheCompact = (thrift.TCompactProtocol as unknown as { prototype: Record
 const apacheJson = (thrift.TJSONProtocol as unknown as { prototype: Record<string, Function> }).prototype;
 
 const TWO_32 = 4294967296;
+const DECIMAL_INTEGER = /^-?\d{1,20}$/;
+
+
 
 function kind(v: unknown): string {
   if (v === null) return 'null';
@@ -69,22 +80,26 @@ function kind(v: unknown): string {
   return typeof v === 'string' ? `the string ${JSON.stringify(v.slice(0, 30))}` : `${typeof v} ${String(v).slice(0, 30)}`;
 }
 
-/** Throws unless `v` is an integer in [min, max]. */
-function checkInt(v: unknown, min: number, max: number, type: string, where: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new TypeError(`${where}: ${type} value ${kind(v)} is not an integer in [${min}, ${max}]`);
-  }
-  return v;
+/**
+ * `v` if it is an integer in [min, max]; a string of decimal digits (a map key kept in a plain
+ * object) counts as its number. Throws a TypeError naming the field otherwise.
+ */
+function checkInt(v: unknown, min: number, max: number, type: string, at: Where): number {
+  if (typeof v === 'number' && v >= min && v <= max && Number.isInteger(v)) return v;
+  if (typeof v === 'string' && DECIMAL_INTEGER.test(v)) return checkInt(Number(v), min, max, type, at);
+  throw new TypeError(`${at.where}: ${type} value ${kind(v)} is not an integer in [${min}, ${max}]`);
 }
 
-function checkDouble(v: unknown, where: string): number {
-  if (typeof v !== 'number') throw new TypeError(`${where}: expected a double, got ${kind(v)}`);
-  return v;
+function checkDouble(v: unknown, at: Where): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v))) return Number(v); // a map key
+  throw new TypeError(`${at.where}: expected a double, got ${kind(v)}`);
 }
 
-function checkBool(v: unknown, where: string): boolean {
-  if (typeof v !== 'boolean') throw new TypeError(`${where}: expected a bool, got ${kind(v)}`);
-  return v;
+function checkBool(v: unknown, at: Where): boolean {
+  if (typeof v === 'boolean') return v;
+  if (v === 'true' || v === 'false') return v === 'true'; // a map key
+  throw new TypeError(`${at.where}: expected a bool, got ${kind(v)}`);
 }
 
 /**
@@ -115,19 +130,19 @@ const JsonBase = checked(thrift.TJSONProtocol as unknown as Ctor);
 /** TBinaryProtocol whose primitive writes are checked and go straight into the WriteBuffer. */
 class BinaryOutput extends BinaryBase {
   writeBool(v: unknown): void {
-    this.trans.writeByte(checkBool(v, this.where) ? 1 : 0);
+    this.trans.writeByte(checkBool(v, this) ? 1 : 0);
   }
 
   writeByte(b: number): void {
-    this.trans.writeByte(checkInt(b, -128, 127, 'byte', this.where));
+    this.trans.writeByte(checkInt(b, -128, 127, 'byte', this));
   }
 
   writeI16(v: number): void {
-    this.trans.writeI16BE(checkInt(v, -32768, 32767, 'i16', this.where));
+    this.trans.writeI16BE(checkInt(v, -32768, 32767, 'i16', this));
   }
 
   override writeI32(v: number): void {
-    this.trans.writeI32BE(checkInt(v, -2147483648, 2147483647, 'i32', this.where));
+    this.trans.writeI32BE(checkInt(v, -2147483648, 2147483647, 'i32', this));
   }
 
   writeI64(v: unknown): void {
@@ -137,13 +152,13 @@ class BinaryOutput extends BinaryBase {
       this.trans.writeI32BE(v - hi * TWO_32);
       return;
     }
-    const big = i64Value(v, this.where);
+    const big = i64Value(v, this);
     this.trans.writeI32BE(Number(big >> 32n));
     this.trans.writeI32BE(Number(BigInt.asUintN(32, big)));
   }
 
   writeDouble(v: number): void {
-    apacheBinary.writeDouble!.call(this, checkDouble(v, this.where));
+    apacheBinary.writeDouble!.call(this, checkDouble(v, this));
   }
 
   writeStringOrBinary(name: string, encoding: BufferEncoding, arg: unknown): void {
@@ -165,16 +180,16 @@ class BinaryOutput extends BinaryBase {
 class CompactOutput extends CompactBase {
   // Apache's compact code writes its header bytes (0x82, type nibbles, sizes) through writeByte.
   writeByte(b: number): void {
-    this.trans.writeByte(checkInt(b, -128, 255, 'byte', this.where));
+    this.trans.writeByte(checkInt(b, -128, 255, 'byte', this));
   }
 
   writeI16(v: number): void {
-    const n = checkInt(v, -32768, 32767, 'i16', this.where);
+    const n = checkInt(v, -32768, 32767, 'i16', this);
     this.trans.writeVarint32((n << 1) ^ (n >> 31));
   }
 
   override writeI32(v: number): void {
-    const n = checkInt(v, -2147483648, 2147483647, 'i32', this.where);
+    const n = checkInt(v, -2147483648, 2147483647, 'i32', this);
     this.trans.writeVarint32((n << 1) ^ (n >> 31));
   }
 
@@ -189,7 +204,7 @@ class CompactOutput extends CompactBase {
       this.trans.writeByte(z);
       return;
     }
-    const big = i64Value(v, this.where);
+    const big = i64Value(v, this);
     let z = BigInt.asUintN(64, (big << 1n) ^ (big >> 63n));
     while (z >= 0x80n) {
       this.trans.writeByte(Number(z & 0x7fn) | 0x80);
@@ -199,11 +214,11 @@ class CompactOutput extends CompactBase {
   }
 
   writeBool(v: unknown): void {
-    apacheCompact.writeBool!.call(this, checkBool(v, this.where));
+    apacheCompact.writeBool!.call(this, checkBool(v, this));
   }
 
   writeDouble(v: number): void {
-    apacheCompact.writeDouble!.call(this, checkDouble(v, this.where));
+    apacheCompact.writeDouble!.call(this, checkDouble(v, this));
   }
 
   override writeVarint32(n: number): void {
@@ -233,28 +248,28 @@ class CompactOutput extends CompactBase {
 /** TJSONProtocol (Apache's writer) with every primitive checked first. */
 class JsonOutput extends JsonBase {
   writeBool(v: unknown): void {
-    apacheJson.writeBool!.call(this, checkBool(v, this.where));
+    apacheJson.writeBool!.call(this, checkBool(v, this));
   }
 
   writeByte(b: number): void {
-    apacheJson.writeByte!.call(this, checkInt(b, -128, 127, 'byte', this.where));
+    apacheJson.writeByte!.call(this, checkInt(b, -128, 127, 'byte', this));
   }
 
   writeI16(v: number): void {
-    apacheJson.writeI16!.call(this, checkInt(v, -32768, 32767, 'i16', this.where));
+    apacheJson.writeI16!.call(this, checkInt(v, -32768, 32767, 'i16', this));
   }
 
   override writeI32(v: number): void {
-    apacheJson.writeI32!.call(this, checkInt(v, -2147483648, 2147483647, 'i32', this.where));
+    apacheJson.writeI32!.call(this, checkInt(v, -2147483648, 2147483647, 'i32', this));
   }
 
   writeI64(v: unknown): void {
-    const text = typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : String(i64Value(v, this.where));
+    const text = typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : String(i64Value(v, this));
     (this as unknown as { tstack: unknown[] }).tstack.push(text);
   }
 
   writeDouble(v: number): void {
-    const d = checkDouble(v, this.where);
+    const d = checkDouble(v, this);
     // Bare NaN / Infinity are not JSON: the Thrift JSON protocol quotes them.
     (this as unknown as { tstack: unknown[] }).tstack.push(Number.isFinite(d) ? d : `"${d}"`);
   }

@@ -9,7 +9,8 @@
  *   --repeat N            runs per cell, interleaved; the report shows medians (default 2)
  *   --warmup S --duration S
  *   --conns 1,8,64        --transports framed,buffered
- *   --only host-2,apache-2   contenders to run (ids below; cpp-threaded runs only when named)
+ *   --only host-2,apache-2   contenders to run (ids below; cpp-threaded and host-2-intercepted
+ *                         run only when named)
  *   --loadgen cpp|node    force a generator (default: the C++ one when it builds)
  *   --no-client           skip the ThriftClient vs raw thrift comparison
  *   --no-build            use dist/ and bench/out/ as they are
@@ -87,6 +88,25 @@ const CONTENDERS = [
     label: 'thrifthost ×2',
     baseline: 'apache-2',
     cmd: (t, p) => [node, hostServer, '--count', '2', '--transport', t, '--port', p],
+  },
+  {
+    // Only with --only: what one no-op server interceptor costs, against host-2 (issue 11).
+    id: 'host-2-intercepted',
+    label: 'thrifthost ×2, one no-op interceptor',
+    baseline: 'host-2',
+    optIn: true,
+    cmd: (t, p) => [
+      node,
+      hostServer,
+      '--count',
+      '2',
+      '--transport',
+      t,
+      '--port',
+      p,
+      '--extra',
+      JSON.stringify({ interceptors: [path.join(here, 'fixtures/noop-interceptor.cjs')] }),
+    ],
   },
   {
     id: 'apache-1',

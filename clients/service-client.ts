@@ -133,7 +133,11 @@ export class ServiceClient {
       headers: new Map([...headers, ...(scoped ?? [])]),
     };
     if (header) injectTraceContext(context.headers);
-    return runChain(interceptors, context, () => this.callWith(name, context.args, context.headers));
+    try {
+      return Promise.resolve(runChain(interceptors, context, () => this.callWith(name, context.args, context.headers)));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   private async callWith(

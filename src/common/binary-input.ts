@@ -3,12 +3,12 @@
  * (versioned) and old non-strict message headers. Bounded as {@link InputProtocol} describes.
  */
 import { violation } from './decode-limits.js';
-import { binaryMinBytes, InputProtocol, type MessageHeader, T } from './input-protocol.js';
+import { binaryMinBytes, LengthPrefixedInput, type MessageHeader, T } from './input-protocol.js';
 
 const VERSION_1 = 0x80010000 | 0;
 
 /** Binary protocol reader over one complete message. */
-export class BinaryInput extends InputProtocol {
+export class BinaryInput extends LengthPrefixedInput {
   readMessageBegin(): MessageHeader {
     const sz = this.readI32();
     let fname: string;
@@ -125,34 +125,7 @@ export class BinaryInput extends InputProtocol {
     return v;
   }
 
-  readString(): string {
-    const n = this.stringLength();
-    const s = this.text(this.pos, this.pos + n);
-    this.pos += n;
-    return s;
-  }
-
-  readBinary(): Buffer {
-    const n = this.stringLength();
-    const b = this.copyBytes(this.pos, this.pos + n);
-    this.pos += n;
-    return b;
-  }
-
-  readUuid(): string {
-    this.need(16);
-    const s = this.uuidAt(this.pos);
-    this.pos += 16;
-    return s;
-  }
-
-  protected skipString(): void {
-    const n = this.stringLength();
-    this.pos += n;
-  }
-
-  /** Reads and checks a string/binary length; the bytes follow at `pos`. */
-  private stringLength(): number {
+  protected stringLength(): number {
     const n = this.readI32();
     this.checkLength(n);
     return n;

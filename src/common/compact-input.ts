@@ -4,7 +4,7 @@
  * than its type allows is a protocol violation, not a loop.
  */
 import { violation } from './decode-limits.js';
-import { InputProtocol, type MessageHeader, T } from './input-protocol.js';
+import { LengthPrefixedInput, type MessageHeader, T } from './input-protocol.js';
 
 const PROTOCOL_ID = 0x82;
 const VERSION = 1;
@@ -33,7 +33,7 @@ function minBytes(ttype: number): number {
 }
 
 /** Compact protocol reader over one complete message. */
-export class CompactInput extends InputProtocol {
+export class CompactInput extends LengthPrefixedInput {
   private lastFieldId = 0;
   private readonly fieldIds: number[] = [];
   /** A bool carried by the last field header: -1 none, 0 false, 1 true. */
@@ -187,35 +187,9 @@ export class CompactInput extends InputProtocol {
     return v;
   }
 
-  readString(): string {
-    const n = this.stringLength();
-    const s = this.text(this.pos, this.pos + n);
-    this.pos += n;
-    return s;
-  }
-
-  readBinary(): Buffer {
-    const n = this.stringLength();
-    const b = this.copyBytes(this.pos, this.pos + n);
-    this.pos += n;
-    return b;
-  }
-
-  readUuid(): string {
-    this.need(16);
-    const s = this.uuidAt(this.pos);
-    this.pos += 16;
-    return s;
-  }
-
-  protected skipString(): void {
-    const n = this.stringLength();
-    this.pos += n;
-  }
-
   // --- internal ---
 
-  private stringLength(): number {
+  protected stringLength(): number {
     const n = this.varint32();
     if (n > 0x7fffffff) violation(`string length ${n} out of range`);
     this.checkLength(n);

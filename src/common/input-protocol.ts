@@ -249,6 +249,40 @@ export abstract class InputProtocol {
   }
 }
 
+/** Binary and compact: strings and binaries are a length prefix, then the bytes. */
+export abstract class LengthPrefixedInput extends InputProtocol {
+  readString(): string {
+    const n = this.stringLength();
+    const s = this.text(this.pos, this.pos + n);
+    this.pos += n;
+    return s;
+  }
+
+  /** A copy of the bytes, so that no value pins the message buffer. */
+  readBinary(): Buffer {
+    const n = this.stringLength();
+    const b = this.copyBytes(this.pos, this.pos + n);
+    this.pos += n;
+    return b;
+  }
+
+  readUuid(): string {
+    this.need(16);
+    const s = this.uuidAt(this.pos);
+    this.pos += 16;
+    return s;
+  }
+
+  /** Skips a string or binary without decoding it. */
+  protected skipString(): void {
+    const n = this.stringLength();
+    this.pos += n;
+  }
+
+  /** Reads and checks a string/binary length prefix; the bytes follow at `pos`. */
+  protected abstract stringLength(): number;
+}
+
 /** The smallest encoding of one value of `type` in the binary protocol (for count checks). */
 export function binaryMinBytes(type: number): number {
   switch (type) {

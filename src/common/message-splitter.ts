@@ -77,7 +77,7 @@ export class MessageSplitter {
         violation(`frame of ${size} bytes exceeds maxMessageBytes ${this.limits.maxMessageBytes}`);
       }
       if (avail < 4 + size) {
-        this.reserve(4 + size);
+        this.reserve(4 + size, true);
         return false;
       }
       from = this.start + 4;
@@ -123,16 +123,21 @@ export class MessageSplitter {
     this.owned = false;
   }
 
-  /** Makes room for `total` bytes from `start`, when more than the buffer holds. */
-  private reserve(total: number): void {
+  /**
+   * Makes room for `total` bytes from `start`, when more than the buffer holds; `exact` when
+   * `total` is the message's known size (a frame), so no room is wasted.
+   */
+  private reserve(total: number, exact = false): void {
     if (this.owned && this.start + total <= this.buf.length) return;
     if (total <= this.end - this.start) return;
-    this.grow(total);
+    this.grow(total, exact);
   }
 
   /** Moves the pending bytes to the front of a new buffer of at least `needed` bytes. */
-  private grow(needed: number): void {
-    const capacity = Math.max(needed, Math.min(2 * needed, this.limits.maxMessageBytes + 4), 4096);
+  private grow(needed: number, exact = false): void {
+    const capacity = exact
+      ? needed
+      : Math.max(needed, Math.min(2 * needed, this.limits.maxMessageBytes + 4), 4096);
     const next = Buffer.allocUnsafe(capacity);
     this.buf.copy(next, 0, this.start, this.end);
     this.end -= this.start;

@@ -67,13 +67,15 @@ it('an adopted connection answers a call its peer sent before half-closing', asy
   await new Promise((r) => client.once('connect', r));
   await new Promise((r) => setTimeout(r, 200)); // the worker has adopted it
   client.end(call!);
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, 3000);
+  const how = await new Promise<'server ended' | 'timed out'>((resolve) => {
+    const timer = setTimeout(() => resolve('timed out'), 3000);
     client.on('end', () => {
       clearTimeout(timer);
-      resolve();
+      resolve('server ended');
     });
   });
+  // The worker answered, then ended its side of the half-closed connection itself.
+  expect(how).toBe('server ended');
   // A REPLY to seqid 1 carrying "hi".
   expect(Buffer.concat(chunks).includes('hi')).toBe(true);
 });

@@ -15,6 +15,7 @@ import { WriteBuffer } from '../src/common/write-buffer.js';
 import { validateServiceOptions } from '../clients/client-options.js';
 import { ServiceClient } from '../clients/service-client.js';
 import { ROOT, startServer } from './helpers/in-process-server.js';
+import { exchange } from './helpers/raw-exchange.js';
 
 const AppErr = thrift.Thrift.TApplicationExceptionType;
 const cleanups: (() => unknown)[] = [];
@@ -59,24 +60,6 @@ function encodeCall(
   return out;
 }
 
-/** Sends raw bytes; resolves with what came back once the server closed (or after `timeoutMs`). */
-function exchange(port: number, bytes: Buffer, timeoutMs = 5000): Promise<{ reply: Buffer; closedBy: string }> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    const timer = setTimeout(() => {
-      socket.destroy();
-      resolve({ reply: Buffer.concat(chunks), closedBy: 'timeout' });
-    }, timeoutMs);
-    socket.on('data', (c) => chunks.push(c));
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      clearTimeout(timer);
-      resolve({ reply: Buffer.concat(chunks), closedBy: 'server' });
-    });
-    socket.write(bytes);
-  });
-}
 
 const combos = PROTOCOLS.flatMap((protocol) => TRANSPORTS.map((transport) => ({ protocol, transport })));
 

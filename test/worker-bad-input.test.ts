@@ -8,35 +8,13 @@ import thrift from 'thrift';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WriteBuffer } from '../src/common/write-buffer.js';
 import { rawClient, startServer } from './helpers/in-process-server.js';
+import { exchange } from './helpers/raw-exchange.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
   for (const c of cleanups.splice(0)) c();
 });
 
-/** Connects, sends `bytes` (optionally half-closing), and resolves with what came back once closed. */
-function exchange(
-  port: number,
-  bytes: Buffer,
-  { end = false, timeoutMs = 5000 } = {},
-): Promise<{ reply: Buffer; closedBy: 'server' | 'timeout' }> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    const timer = setTimeout(() => {
-      socket.destroy();
-      resolve({ reply: Buffer.concat(chunks), closedBy: 'timeout' });
-    }, timeoutMs);
-    socket.on('data', (c) => chunks.push(c));
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      clearTimeout(timer);
-      resolve({ reply: Buffer.concat(chunks), closedBy: 'server' });
-    });
-    socket.write(bytes);
-    if (end) socket.end();
-  });
-}
 
 /** Encodes one call message with the binary protocol. */
 function encodeCall(

@@ -413,11 +413,19 @@ export class ServerConnection {
     let declared: { write(output: unknown): void } | undefined;
     try {
       if (error === undefined) {
-        const result = new entry.info.Result({ success: value });
-        if ('success' in result && result.success == null) {
-          throw new TypeError(`handler returned ${value} where the IDL declares a result`);
+        const writeResult = entry.info.writeResult;
+        if (writeResult) {
+          if (value == null && entry.info.returnsValue) throw noResult(value);
+          const output = this.beginReply(slot, frame);
+          output.writeMessageBegin(name, MessageType.REPLY, seqid);
+          writeResult(output, value);
+          output.writeMessageEnd();
+          output.flush();
+        } else {
+          const result = new entry.info.Result({ success: value });
+          if ('success' in result && result.success == null) throw noResult(value);
+          this.replyStruct(slot, frame, name, seqid, result);
         }
-        this.replyStruct(slot, frame, name, seqid, result);
         entry.counter.end(startedAt);
         return;
       }
@@ -650,6 +658,10 @@ export class ServerConnection {
 
 const EMPTY = Buffer.alloc(0);
 const NO_HEADERS: ReadonlyMap<string, string> = new Map();
+
+function noResult(value: unknown): TypeError {
+  return new TypeError(`handler returned ${value} where the IDL declares a result`);
+}
 
 /** Wraps a reply for a THeader listener: its THeader, or a plain frame for a plain framed client. */
 function frameReply(message: Buffer, frame: ReplyFrame): Buffer {

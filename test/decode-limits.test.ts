@@ -281,8 +281,8 @@ describe('client reply limits', () => {
 describe('a reply that cannot be encoded', () => {
   const handler = path.join(ROOT, 'test/fixtures/handlers/wrong-shapes.cjs');
   const cases: [string, unknown[], RegExp][] = [
-    ['get', [new thrift.Int64(1)], /Required field id is unset/],
-    ['get', [new thrift.Int64(2)], /Required field id is unset/],
+    ['get', [new thrift.Int64(1)], /field 'id' of Item is required but unset/],
+    ['get', [new thrift.Int64(2)], /field 'id' of Item is required but unset/],
     ['put', [{ id: 1, title: 't' }], /i64 value 1152921504606847000 is not a safe integer/],
     ['find', ['q', 1], /field 'price': expected a double/],
     ['index', [['a']], /i64 value is the string ..not an i64/],

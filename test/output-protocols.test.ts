@@ -99,6 +99,20 @@ describe.each([
     expect(framed.subarray(4).equals(plain)).toBe(true);
   });
 
+  it('writes strings of every length class exactly, the length filled in after encoding', () => {
+    // Lengths around where the worst case (3 bytes a unit) and the real UTF-8 length need
+    // varints of different sizes, ASCII and multi-byte, and past the unmeasured limit.
+    const lengths = [0, 1, 42, 43, 64, 65, 127, 128, 5461, 5462, 16383, 16384, 699050, 699051, 262_145];
+    const texts = lengths.flatMap((n) => ['a'.repeat(n), 'é'.repeat(n), `${'€'.repeat(n >> 1)}${'x'.repeat(n - (n >> 1))}`]);
+    texts.push('\ud83c\udf89 lone surrogate \ud800 end');
+    const encode: Encode = (p) => {
+      p.writeMessageBegin('m', MessageType.REPLY, 1);
+      for (const text of texts) p.writeString(text);
+      p.writeMessageEnd();
+    };
+    expect(fastBytes(Protocol, encode).equals(apacheBytes(Protocol, encode))).toBe(true);
+  });
+
   it('rejects a string field that is neither a string nor bytes, like the Apache class', () => {
     const w = new WriteBuffer(false, () => {});
     expect(() => createOutputProtocol(Protocol, w).writeString(42 as never)).toThrow(/string\/Buffer/);

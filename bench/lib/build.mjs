@@ -83,9 +83,11 @@ export function buildPayload(root) {
   const js = path.join(genDir, 'Payload');
   const failure = (err) => String(err.stderr ?? err.message).slice(0, 800);
   try {
-    if (stale(path.join(js, 'Payload.js'), [idl])) {
+    if (stale(path.join(js, 'Payload.js'), [idl]) || stale(path.join(js, 'Payload.json'), [idl])) {
       fs.mkdirSync(js, { recursive: true });
       execFileSync('thrift', ['--gen', 'js:node,es6,ts', '-out', js, idl], { stdio: 'pipe' });
+      // The IDL description `rpc gen` keeps too: thrifthost compiles its reply writers from it.
+      execFileSync('thrift', ['--gen', 'json', '-out', js, idl], { stdio: 'pipe' });
     }
   } catch (err) {
     return { skipped: `payload suite skipped: thrift --gen js failed: ${failure(err)}` };

@@ -3,7 +3,8 @@
  * `--gen js:node,es6,ts` (plain `js:node` from compiler 0.17 calls `thrift.Q`, which thrift 0.24
  * no longer ships; `ts` gives enums their reverse mapping), then replaces the compiler's `.d.ts`
  * with its own, rendered from `--gen json` (gen-types.ts): self-contained, with a handler type
- * per service and the services map.
+ * per service and the services map. The `--gen json` description is kept as `<Name>.json`: the
+ * host compiles its reply writers from it.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -54,7 +55,10 @@ export function generate({ idlDir, outDir, compiler = 'thrift' }: GenOptions): s
       fs.mkdirSync(out, { recursive: true });
       runCompiler(compiler, ['--gen', GEN_TARGET, '-out', out, path.join(idlDir, file)]);
       runCompiler(compiler, ['--gen', 'json', '-out', jsonDir, path.join(idlDir, file)]);
-      const idl = JSON.parse(fs.readFileSync(path.join(jsonDir, `${name}.json`), 'utf8')) as IdlJson;
+      const jsonText = fs.readFileSync(path.join(jsonDir, `${name}.json`), 'utf8');
+      // Kept beside the code: the host compiles its reply writers from it (struct-writers.ts).
+      fs.writeFileSync(path.join(out, `${name}.json`), jsonText);
+      const idl = JSON.parse(jsonText) as IdlJson;
       const declarations = renderDeclarations(idl);
       fs.writeFileSync(path.join(out, `${name}_types.d.ts`), declarations.types);
       for (const s of declarations.services) {

@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import Module from 'node:module';
 import path from 'node:path';
 import { GeneratedCodeError } from './errors.js';
+import { compileResultWriters, type IdlDocumentJson, type ResultWriter } from './struct-writers.js';
 
 /** A generated struct/exception class. */
 export type ThriftStructClass = new (
@@ -32,6 +33,13 @@ export interface MethodInfo {
   readonly oneway: boolean;
   /** Result fields that hold declared exceptions (every field but `success`). */
   readonly exceptionFields: readonly string[];
+  /** False for a void method (its result has no `success` field). */
+  readonly returnsValue: boolean;
+  /**
+   * Writes a successful result without the generated result class (see struct-writers.ts);
+   * absent when `rpc gen` left no IDL description beside the code, or for a type it cannot write.
+   */
+  readonly writeResult?: ResultWriter;
 }
 
 /** A generated service: its module, types module and methods. */
@@ -87,6 +95,7 @@ export function loadGeneratedFile(file: string, service: string): GeneratedServi
     );
   }
   const classes = exported.__thrifthostClasses as Record<string, ThriftStructClass>;
+  const writers = resultWriters(file, source, service);
   const methods = new Map<string, MethodInfo>();
   const prefix = `${service}_`;
   for (const className of classNames) {
@@ -104,6 +113,8 @@ export function loadGeneratedFile(file: string, service: string): GeneratedServi
       // A oneway method's generated processor never writes a reply.
       oneway: !String(processFn).includes('writeMessageBegin'),
       exceptionFields: Object.keys(new Result()).filter((f) => f !== 'success'),
+      returnsValue: 'success' in new Result(),
+      writeResult: writers.get(name),
     });
   }
   if (methods.size === 0 && classNames.length > 0) {
@@ -126,6 +137,24 @@ export function loadGeneratedFile(file: string, service: string): GeneratedServi
 }
 
 // --- internal ---
+
+/**
+ * Compiled result writers from the IDL description `rpc gen` keeps beside the code
+ * (`<Name>.json`, named after the types module the service requires); none without it.
+ */
+function resultWriters(file: string, source: string, service: string): Map<string, ResultWriter> {
+  const typesModule = /require\('\.\/(\w+)_types'\)/.exec(source)?.[1];
+  if (!typesModule) return new Map();
+  const json = path.join(path.dirname(file), `${typesModule}.json`);
+  let idl: IdlDocumentJson;
+  try {
+    idl = JSON.parse(fs.readFileSync(json, 'utf8')) as IdlDocumentJson;
+  } catch {
+    return new Map();
+  }
+  const types = Module.createRequire(file)(`./${typesModule}_types`) as Record<string, unknown>;
+  return compileResultWriters(idl, service, types);
+}
 
 function compileWithExports(file: string, source: string, classNames: string[]): Record<string, any> {
   const mod = new Module(file) as Module & { _compile(code: string, filename: string): void };

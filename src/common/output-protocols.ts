@@ -164,6 +164,10 @@ class BinaryOutput extends BinaryBase {
   writeStringOrBinary(name: string, encoding: BufferEncoding, arg: unknown): void {
     if (typeof arg === 'string') {
       if (this.trans.writeShortAscii(arg, 4)) return; // same bytes in utf8 and binary (latin1)
+      if (encoding === 'utf8') {
+        this.trans.writeUtf8WithLength(arg, 'i32');
+        return;
+      }
       const n = Buffer.byteLength(arg, encoding);
       this.trans.writeI32BE(n);
       this.trans.writeText(arg, encoding, n);
@@ -228,6 +232,10 @@ class CompactOutput extends CompactBase {
   writeStringOrBinary(name: string, encoding: BufferEncoding, arg: unknown): void {
     if (typeof arg === 'string') {
       if (this.trans.writeShortAscii(arg, 1)) return;
+      if (encoding === 'utf8') {
+        this.trans.writeUtf8WithLength(arg, 'varint');
+        return;
+      }
       const n = Buffer.byteLength(arg, encoding);
       this.trans.writeVarint32(n);
       this.trans.writeText(arg, encoding, n);

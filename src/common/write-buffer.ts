@@ -14,8 +14,18 @@ export type MessageSink = (message: Buffer) => void;
 
 /** First size of the scratch buffer (allocated on first use; grows by doubling). */
 const SCRATCH_BYTES = 1024;
-/** A scratch buffer grown past this for a big message goes out with it instead of being copied. */
-const MAX_KEPT_SCRATCH_BYTES = 64 * 1024;
+/**
+ * A scratch buffer grown past this for a big message goes out with it instead of being copied.
+ * Below it the scratch is kept: a new buffer of twice the message per reply cost more (in
+ * allocation and GC) than copying the message out of a kept one.
+ */
+const MAX_KEPT_SCRATCH_BYTES = 1024 * 1024;
+/**
+ * A string with at most this many UTF-16 units is written without measuring it first: room for
+ * its worst case (3 bytes a unit) is made, it is encoded, and its length filled in after.
+ * `Buffer.byteLength` costs several times the encoding itself.
+ */
+const UNMEASURED_STRING_UNITS = 256 * 1024;
 /** Longest string {@link WriteBuffer.writeShortAscii} takes (its varint length is one byte). */
 const SHORT_STRING = 64;
 /** V8 keeps typed arrays up to this size on the JS heap (`--typed-array-max-size-in-heap`). */
@@ -103,6 +113,34 @@ export class WriteBuffer {
   }
 
   /**
+   * Appends `text` as UTF-8 after its byte length: a big-endian i32 when `prefix` is 'i32'
+   * (binary protocol), an unsigned varint when 'varint' (compact protocol).
+   */
+  writeUtf8WithLength(text: string, prefix: 'i32' | 'varint'): void {
+    const units = text.length;
+    if (units > UNMEASURED_STRING_UNITS) {
+      const n = Buffer.byteLength(text, 'utf8');
+      if (prefix === 'i32') this.writeI32BE(n);
+      else this.writeVarint32(n);
+      this.writeText(text, 'utf8', n);
+      return;
+    }
+    const room = prefix === 'i32' ? 4 : varintBytes(3 * units);
+    if (this.pos + room + 3 * units > this.scratch.length) this.grow(room + 3 * units);
+    const start = this.pos + room;
+    const n = this.scratch.write(text, start, 'utf8');
+    if (prefix === 'i32') {
+      this.writeI32BE(n);
+    } else {
+      // The length's varint may be shorter than the room made for the worst case.
+      const size = varintBytes(n);
+      if (size < room) this.scratch.copyWithin(this.pos + size, start, start + n);
+      this.writeVarint32(n);
+    }
+    this.pos += n;
+  }
+
+  /**
    * Appends a short, all-ASCII `text` after its length (a big-endian i32 when `prefixBytes` is
    * 4, a one-byte varint when 1) and returns true. Returns false, having written nothing, for
    * a longer or non-ASCII string. Method names and most short strings go this way, a JS loop
@@ -170,4 +208,9 @@ export class WriteBuffer {
     this.scratch.copy(next, 0, 0, Math.min(this.pos, this.scratch.length));
     this.scratch = next;
   }
+}
+
+/** Bytes of the unsigned LEB128 varint of `n` (0 ≤ n < 2^32). */
+function varintBytes(n: number): number {
+  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
 }

@@ -205,7 +205,8 @@ export class Connection {
         method.oneway ? MessageType.ONEWAY : MessageType.CALL,
         seqid,
       );
-      new method.Args(args).write(this.outProto);
+      if (method.writeArgs) method.writeArgs(this.outProto, args);
+      else new method.Args(args).write(this.outProto);
       this.outProto.writeMessageEnd();
       this.outProto.flush();
     } catch (err) {

@@ -107,6 +107,29 @@ describe('compiled reply writers', () => {
     });
   }
 
+  it("writes a call's arguments as the generated args class does, every protocol", () => {
+    const calls: [ReadonlyMap<string, MethodInfo>, string, Record<string, unknown>][] = [
+      [catalog, 'put', { item: item() }],
+      [catalog, 'put', { item: new types.Item!(item()) }],
+      [catalog, 'index', { tags: ['a', 'b'] }],
+      [catalog, 'find', { query: 'q', limit: 10 }],
+      [catalog, 'find', { query: 'q' }],
+      [catalog, 'ping', {}],
+      [catalog, 'touch', { id: new Int64(5) }],
+      [payload, 'echoList', { values: [1, 2, 3] }],
+      [payload, 'insanity', { argument: { userMap: { 1: 2 }, xtructs: [{ string_thing: 's' }] } }],
+    ];
+    for (const [methods, method, args] of calls) {
+      const info = methods.get(method)!;
+      expect(info.writeArgs, `${method} has a compiled args writer`).toBeTypeOf('function');
+      for (const protocol of PROTOCOLS) {
+        const compiled = bytes(protocol, (o) => info.writeArgs!(o, args));
+        const generated = bytes(protocol, (o) => new info.Args(args).write(o));
+        expect(compiled.equals(generated), `${method} ${protocol}`).toBe(true);
+      }
+    }
+  });
+
   it('decodes back to the value with the generated reader', () => {
     const info = catalog.get('get')!;
     const buf = bytes('compact', (o) => info.writeResult!(o, item()));

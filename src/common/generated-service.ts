@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import Module from 'node:module';
 import path from 'node:path';
 import { GeneratedCodeError } from './errors.js';
-import { compileResultWriters, type IdlDocumentJson, type ResultWriter } from './struct-writers.js';
+import { type ArgsWriter, compileWriters, type IdlDocumentJson, type MethodWriters, type ResultWriter } from './struct-writers.js';
 
 /** A generated struct/exception class. */
 export type ThriftStructClass = new (
@@ -40,6 +40,8 @@ export interface MethodInfo {
    * absent when `rpc gen` left no IDL description beside the code, or for a type it cannot write.
    */
   readonly writeResult?: ResultWriter;
+  /** Writes a call's arguments without the generated args class (the client's side); same rules. */
+  readonly writeArgs?: ArgsWriter;
 }
 
 /** A generated service: its module, types module and methods. */
@@ -95,7 +97,7 @@ export function loadGeneratedFile(file: string, service: string): GeneratedServi
     );
   }
   const classes = exported.__thrifthostClasses as Record<string, ThriftStructClass>;
-  const writers = resultWriters(file, source, service);
+  const writers = compiledWriters(file, source, service, classes);
   const methods = new Map<string, MethodInfo>();
   const prefix = `${service}_`;
   for (const className of classNames) {
@@ -114,7 +116,8 @@ export function loadGeneratedFile(file: string, service: string): GeneratedServi
       oneway: !String(processFn).includes('writeMessageBegin'),
       exceptionFields: Object.keys(new Result()).filter((f) => f !== 'success'),
       returnsValue: 'success' in new Result(),
-      writeResult: writers.get(name),
+      writeResult: writers.get(name)?.result,
+      writeArgs: writers.get(name)?.args,
     });
   }
   if (methods.size === 0 && classNames.length > 0) {
@@ -139,10 +142,15 @@ export function loadGeneratedFile(file: string, service: string): GeneratedServi
 // --- internal ---
 
 /**
- * Compiled result writers from the IDL description `rpc gen` keeps beside the code
- * (`<Name>.json`, named after the types module the service requires); none without it.
+ * Compiled writers from the IDL description `rpc gen` keeps beside the code (`<Name>.json`,
+ * named after the types module the service requires); none without it.
  */
-function resultWriters(file: string, source: string, service: string): Map<string, ResultWriter> {
+function compiledWriters(
+  file: string,
+  source: string,
+  service: string,
+  classes: Record<string, ThriftStructClass>,
+): Map<string, MethodWriters> {
   const typesModule = /require\('\.\/(\w+)_types'\)/.exec(source)?.[1];
   if (!typesModule) return new Map();
   const json = path.join(path.dirname(file), `${typesModule}.json`);
@@ -153,7 +161,7 @@ function resultWriters(file: string, source: string, service: string): Map<strin
     return new Map();
   }
   const types = Module.createRequire(file)(`./${typesModule}_types`) as Record<string, unknown>;
-  return compileResultWriters(idl, service, types);
+  return compileWriters(idl, service, { ...types, ...classes });
 }
 
 function compileWithExports(file: string, source: string, classNames: string[]): Record<string, any> {

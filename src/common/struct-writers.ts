@@ -43,7 +43,16 @@ interface IdlFieldJson extends IdlTypeJson {
 export interface IdlDocumentJson {
   name: string;
   structs: { name: string; fields: IdlFieldJson[] }[];
-  services: { name: string; functions: { name: string; returnTypeId: string; returnType?: IdlTypeJson; oneway: boolean }[] }[];
+  services: {
+    name: string;
+    functions: {
+      name: string;
+      returnTypeId: string;
+      returnType?: IdlTypeJson;
+      oneway: boolean;
+      arguments: IdlFieldJson[];
+    }[];
+  }[];
 }
 
 /**
@@ -52,27 +61,44 @@ export interface IdlDocumentJson {
  */
 export type ResultWriter = (output: unknown, value: unknown) => void;
 
+/** Writes a call's argument struct from an object keyed by argument name (the client's side). */
+export type ArgsWriter = (output: unknown, args: Record<string, unknown>) => void;
+
+/** The compiled writers of one method; either may be absent. */
+export interface MethodWriters {
+  result?: ResultWriter;
+  args?: ArgsWriter;
+}
+
 /**
- * Compiles a result writer for every method of `service` in `idl` whose types it can resolve
- * in `types` (the generated `<Name>_types.js` exports). Methods left out (a struct from an
- * included IDL, an unknown type) keep the generated path.
+ * Compiles writers for every method of `service` in `idl` whose types it can resolve in `types`
+ * (the generated `<Name>_types.js` exports, plus the service module's `X_args` classes). What
+ * it cannot write (a struct from an included IDL, an unknown type) keeps the generated path.
  */
-export function compileResultWriters(
+export function compileWriters(
   idl: IdlDocumentJson,
   service: string,
   types: Record<string, unknown>,
-): Map<string, ResultWriter> {
-  const writers = new Map<string, ResultWriter>();
+): Map<string, MethodWriters> {
+  const writers = new Map<string, MethodWriters>();
   const svc = idl.services.find((s) => s.name === service);
   if (!svc) return writers;
   const compiler = new WriterCompiler(idl, types);
-  for (const fn of svc.functions) {
-    if (fn.oneway) continue;
+  const attempt = <W>(make: () => W): W | undefined => {
     try {
-      writers.set(fn.name, compiler.resultWriter(`${service}_${fn.name}_result`, fn.returnTypeId === 'void' ? undefined : (fn.returnType ?? { typeId: fn.returnTypeId })));
+      return make();
     } catch (err) {
-      if (!(err instanceof Unsupported)) throw err;
+      if (err instanceof Unsupported) return undefined;
+      throw err;
     }
+  };
+  for (const fn of svc.functions) {
+    const success = fn.returnTypeId === 'void' ? undefined : (fn.returnType ?? { typeId: fn.returnTypeId });
+    const argsName = `${service}_${fn.name}_args`;
+    writers.set(fn.name, {
+      result: fn.oneway ? undefined : attempt(() => compiler.resultWriter(`${service}_${fn.name}_result`, success)),
+      args: attempt(() => compiler.structWriter(argsName, { name: argsName, fields: fn.arguments })),
+    });
   }
   return writers;
 }
@@ -163,8 +189,21 @@ class WriterCompiler {
       );
     }
     body.push('o.writeFieldStop();', 'o.writeStructEnd();');
-    const source = `${this.functions.join('\n')}\nreturn function ${name}(o, v) {\n${body.join('\n')}\n};`;
-    const make = new Function('rt', 'classes', source) as (rt: typeof runtime, classes: unknown[]) => ResultWriter;
+    return this.compile(`return function ${name}(o, v) {\n${body.join('\n')}\n};`) as ResultWriter;
+  }
+
+  /** A writer for struct `name` (described by `def` when it is not one of the IDL's structs). */
+  structWriter(name: string, def?: { name: string; fields: IdlFieldJson[] }): ArgsWriter {
+    if (def && !this.structs.has(name)) this.structs.set(name, def);
+    const fn = this.struct(name);
+    return this.compile(`return ${fn};`) as ArgsWriter;
+  }
+
+  private compile(tail: string): unknown {
+    const make = new Function('rt', 'classes', `${this.functions.join('\n')}\n${tail}`) as (
+      rt: typeof runtime,
+      classes: unknown[],
+    ) => unknown;
     return make(runtime, this.classes);
   }
 

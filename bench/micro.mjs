@@ -11,6 +11,8 @@
  *   --arg-bytes N   the string argument's size (default: "world"); with --chunk-bytes, the
  *                   pieces are that big, as a socket delivers a large message
  *   --interceptors N   N no-op server interceptors around every call; --context: callContext on
+ *   --stats off    per-method counters replaced by no-ops (bench/stats-overhead.mjs --micro)
+ *   --spin-ns N    with --stats off: the no-op counter burns N ns per call (its calibration)
  * Compare two builds with --dist bench/out/dist-base and --dist dist, run alternately.
  */
 import { createRequire } from 'node:module';
@@ -33,6 +35,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '2' },
     interceptors: { type: 'string', default: '0' },
     context: { type: 'boolean', default: false },
+    stats: { type: 'string', default: 'on' },
+    'spin-ns': { type: 'string', default: '0' },
   },
 });
 const dist = path.resolve(values.dist);
@@ -65,6 +69,11 @@ const config = validateHostConfig(
   path.join(root, 'rpc.config.json'),
 ).services[0];
 const table = loadServiceTable(config, new StatsRegistry());
+if (values.stats === 'off') {
+  const spin = createRequire(import.meta.url)('./lib/spin.cjs').spinner(Number(values['spin-ns']));
+  const noop = { begin: () => (spin(), 0), end() {}, reject() {} };
+  for (const entry of table.methods.values()) entry.counter = noop;
+}
 const Protocol = protocolClass(config.protocol);
 const log = { warn() {}, info() {}, debug() {}, error: console.error };
 
@@ -144,6 +153,8 @@ console.log(
     split,
     interceptors: Number(values.interceptors),
     context: values.context,
+    stats: values.stats,
+    spinNs: Number(values['spin-ns']),
     nsPerCall: Math.round(perChunk / Number(values.batch)),
     requests: conn.requests,
   }),

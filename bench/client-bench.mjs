@@ -6,8 +6,9 @@
  *   throughput  `--inflight` callers looping on await, spread over the N connections (raw: round
  *               robin; ThriftClient: up to inflight/N pipelined per connection, the same depth):
  *               req/s and this process's CPU
- * The two clients alternate within each of `--runs` rounds (the order flips every round), and each
- * ratio ThriftClient/raw is taken within a round, then summarised as median (min–max).
+ * The two clients alternate within each of `--runs` rounds, in 8 slices of ms/8 each (the order
+ * flips every slice), so that both meet the same moments of a shared machine; each ratio
+ * ThriftClient/raw is taken within a round, then summarised as median (min–max).
  * `--calibrate` replaces ThriftClient with the raw client plus a busy loop of `--calibrate-us` µs
  * before every call: whether the bench detects that known difference (interval excludes 1).
  * Prints one JSON line. ThriftClient is reported as skipped when clients/ is not built.
@@ -15,7 +16,7 @@
  * Usage: node bench/client-bench.mjs [--port P] [--transport framed|buffered] [--conns 1,8]
  *          [--runs 5] [--ms 800] [--inflight 64] [--calibrate] [--calibrate-us 2]
  * Without --port it starts its own server (bench/servers/host-server.cjs, one worker).
- * Takes about runs × conns × 2 clients × 2 × ms (5 × 2 × 2 × 2 × 0.8 s: about 35 s).
+ * Takes about runs × conns × 2 clients × (2 × ms + 0.4 s) (5 × 2 × 2 × 2 s: about 40 s).
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -33,6 +34,8 @@ const { spinner } = require(path.join(here, 'lib/spin.cjs'));
 
 /** The figures of one client in one round, and which ratio ThriftClient/raw each gives. */
 const FIGURES = ['p50Us', 'meanUs', 'p99Us', 'rps', 'cpuUsPerCall'];
+/** Slices per round and figure: the two clients take turns this many times. */
+const SLICES = 8;
 
 /**
  * Runs the comparison against a HelloWorld server on `port`.
@@ -65,12 +68,31 @@ export async function runClientBench({ port, transport = 'framed', conns = [1, 8
       close = [...close, tc.close];
     }
     const perRun = Object.fromEntries(names.map((k) => [k, []]));
+    for (const name of names) for (const call of clients[name]) for (let i = 0; i < 200; i++) await call();
     for (let rep = 0; rep < runs; rep++) {
-      const order = rep % 2 === 0 ? names : [...names].reverse();
-      for (const name of order) {
-        const lat = await latency(clients[name], ms);
-        const thr = await throughput(clients[name], ms, inflight);
-        perRun[name].push({ rep, ...lat, ...thr });
+      const lat = Object.fromEntries(names.map((k) => [k, []]));
+      const thr = Object.fromEntries(names.map((k) => [k, { calls: 0, ms: 0, cpuUs: 0 }]));
+      for (let slice = 0; slice < SLICES; slice++) {
+        const order = (rep + slice) % 2 === 0 ? names : [...names].reverse();
+        for (const name of order) lat[name].push(...(await latency(clients[name], ms / SLICES)));
+        for (const name of order) {
+          const t = await throughput(clients[name], ms / SLICES, inflight);
+          thr[name].calls += t.calls;
+          thr[name].ms += t.ms;
+          thr[name].cpuUs += t.cpuUs;
+        }
+      }
+      for (const name of names) {
+        const sorted = lat[name].sort((x, y) => x - y);
+        const { calls, ms: spent, cpuUs } = thr[name];
+        perRun[name].push({
+          rep,
+          p50Us: quantile(sorted, 0.5),
+          meanUs: sorted.reduce((x, y) => x + y, 0) / sorted.length,
+          p99Us: quantile(sorted, 0.99),
+          rps: (calls / spent) * 1000,
+          cpuUsPerCall: cpuUs / calls,
+        });
       }
     }
     await Promise.all(close.map((c) => c()));
@@ -124,11 +146,10 @@ async function thriftClient(ThriftClient, port, transport, n, depth) {
   return { call: () => hello.sayHello('world'), close: () => ThriftClient.destroy() };
 }
 
-/** One caller per connection, each making one call at a time, for `ms`. */
+/** One caller per connection, each making one call at a time, for `ms`: every latency in µs. */
 async function latency(calls, ms) {
   const lat = [];
   const one = async (call) => {
-    for (let i = 0; i < 100; i++) await call(); // warm the path before timing
     const end = performance.now() + ms;
     while (performance.now() < end) {
       const t0 = performance.now();
@@ -137,15 +158,10 @@ async function latency(calls, ms) {
     }
   };
   await Promise.all(calls.map(one));
-  lat.sort((x, y) => x - y);
-  return {
-    p50Us: quantile(lat, 0.5),
-    meanUs: lat.reduce((x, y) => x + y, 0) / lat.length,
-    p99Us: quantile(lat, 0.99),
-  };
+  return lat;
 }
 
-/** `inflight` callers, caller i on `calls[i % n]`; req/s and CPU µs per call of this process. */
+/** `inflight` callers, caller i on `calls[i % n]`, for `ms`: calls, ms and this process's CPU µs. */
 async function throughput(calls, ms, inflight) {
   let count = 0;
   let stop = false;
@@ -156,7 +172,7 @@ async function throughput(calls, ms, inflight) {
     }
   };
   const loops = Array.from({ length: inflight }, (_, i) => loop(calls[i % calls.length]));
-  await new Promise((r) => setTimeout(r, Math.min(200, ms / 4)));
+  await new Promise((r) => setTimeout(r, Math.min(50, ms / 4)));
   count = 0;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -166,7 +182,7 @@ async function throughput(calls, ms, inflight) {
   const counted = count;
   stop = true;
   await Promise.all(loops);
-  return { rps: (counted / elapsed) * 1000, cpuUsPerCall: (cpu.user + cpu.system) / counted };
+  return { calls: counted, ms: elapsed, cpuUs: cpu.user + cpu.system };
 }
 
 function quantile(sorted, q) {

@@ -221,8 +221,8 @@ function calibrationReport(summary, ns) {
       const base = s.contenders.find((c) => c.id === 'host-2');
       const expected = base ? (base.cpuUsPerReq + ns / 1000) / base.cpuUsPerReq : NaN;
       return (
-        `- ${s.workload}, +${ns / 1000} µs per call: req/s ${fmtSpread(s.spin?.rps)} (${seen(s.spin?.rps)}; ` +
-        `${(1 / expected).toFixed(2)}× if CPU-bound), CPU µs/req ${fmtSpread(s.spin?.cpu)} (${seen(s.spin?.cpu)}; expected ${expected.toFixed(2)}×)`
+        `- ${s.workload}, +${ns / 1000} µs per call: req/s ${fmtSpread(s.spin?.rps, 3)} (${seen(s.spin?.rps)}; ` +
+        `${(1 / expected).toFixed(2)}× if CPU-bound), CPU µs/req ${fmtSpread(s.spin?.cpu, 3)} (${seen(s.spin?.cpu)}; expected ${expected.toFixed(2)}×)`
       );
     })
     .join('\n');

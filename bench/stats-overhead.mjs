@@ -6,9 +6,10 @@
  *                      counters, one whose counters are no-ops; a load generator in a child
  *                      process keeps a window of pipelined `ping` calls in flight on a few
  *                      connections. Per round: calls/s and this process's CPU µs per call.
- *   --micro            bench/micro.mjs (one ServerConnection fed through an in-memory stream, no
- *                      kernel): CPU ns per call with the counters on and off, each in its own
- *                      process. Far less noisy: the way to resolve a cost of ~100 ns.
+ *   --micro            bench/micro.mjs (ServerConnections fed through in-memory streams, no
+ *                      kernel): CPU ns per call with the counters on and off, fed in turns of
+ *                      20 ms within one process. No sockets, no scheduler between the variants:
+ *                      the way to look for a cost of ~100 ns.
  *
  * The two contenders alternate within each of `--rounds` rounds (order flipped every round); the
  * ratio on/off is taken per round and shown as median (min–max), judged against the target
@@ -20,8 +21,7 @@
  *   node bench/stats-overhead.mjs [--rounds 5] [--seconds 2] [--connections 4] [--window 128]
  *                                 [--micro] [--calibrate] [--calibrate-ns 115]
  */
-import { spawn } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -52,21 +52,26 @@ const [A, B] = values.calibrate ? ['off', `off + ${SPIN_NS} ns`] : ['off', 'on']
 
 // --- internal ---
 
-/** Each round: micro.mjs once per contender, CPU ns per call. */
+/**
+ * Each round: one micro.mjs process that feeds both variants in turns of 20 ms (16 pipelined
+ * calls per chunk, so that the event-loop turn is shared by 16 calls): CPU ns per call of each.
+ */
 async function microRounds() {
-  const args = { [A]: ['--stats', 'off'], [B]: values.calibrate ? ['--stats', 'off', '--spin-ns', String(SPIN_NS)] : [] };
+  const variants = { [A]: 'off', [B]: values.calibrate ? `spin:${SPIN_NS}` : 'on' };
   const rounds = [];
   for (let r = 0; r < ROUNDS; r++) {
     const order = r % 2 === 0 ? [A, B] : [B, A];
-    const round = { rep: r };
-    for (const name of order) {
-      const out = execFileSync(
-        process.execPath,
-        [path.join(here, 'micro.mjs'), '--seconds', String(SECONDS), ...args[name]],
-        { encoding: 'utf8' },
-      );
-      round[name] = { nsPerCall: JSON.parse(out.trim().split('\n').pop()).nsPerCall };
-    }
+    const out = execFileSync(
+      process.execPath,
+      [
+        path.join(here, 'micro.mjs'),
+        ...['--seconds', String(SECONDS), '--batch', '16'],
+        ...['--variants', order.map((name) => variants[name]).join(',')],
+      ],
+      { encoding: 'utf8' },
+    );
+    const { nsPerCall } = JSON.parse(out.trim().split('\n').pop());
+    const round = { rep: r, [A]: { nsPerCall: nsPerCall[variants[A]] }, [B]: { nsPerCall: nsPerCall[variants[B]] } };
     rounds.push(round);
     process.stderr.write(`round ${r + 1}/${ROUNDS}: ${A} ${round[A].nsPerCall} ns, ${B} ${round[B].nsPerCall} ns\n`);
   }

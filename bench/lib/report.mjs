@@ -113,9 +113,9 @@ export function calibrationList(agg, contenders, spinNs) {
     const plain = agg.find((x) => x.contender === base && x.transport === r.transport && x.conns === r.conns);
     const expected = plain ? plain.cpuUsPerReq / (plain.cpuUsPerReq + spinNs / 1000) : NaN;
     lines.push(
-      `- ${r.transport}, ${r.conns} conns, +${spinNs / 1000} µs per call: req/s ${fmtSpread(r.vsBaseline)} ` +
+      `- ${r.transport}, ${r.conns} conns, +${spinNs / 1000} µs per call: req/s ${fmtSpread(r.vsBaseline, 3)} ` +
         `(${detects(r.vsBaseline) ? '**detected**' : '**not detected**'}; ${expected.toFixed(2)}× if CPU-bound); ` +
-        `CPU µs/req ${fmtSpread(r.cpuVsBaseline)} (${detects(r.cpuVsBaseline) ? '**detected**' : '**not detected**'}; ` +
+        `CPU µs/req ${fmtSpread(r.cpuVsBaseline, 3)} (${detects(r.cpuVsBaseline) ? '**detected**' : '**not detected**'}; ` +
         `expected ${plain ? (1 / expected).toFixed(2) : '?'}×)`,
     );
   }
@@ -169,6 +169,16 @@ export function clientTable(client) {
     lines.push(
       `| ${c.conns} | ratio | ${fmtSpread(r.p50Us)} | ${fmtSpread(r.meanUs)} | ${fmtSpread(r.p99Us)} | ${fmtSpread(r.rps)} | ${fmtSpread(r.cpuUsPerCall)} |`,
     );
+  }
+  if (client.calibrateUs !== undefined) {
+    const seen = (s) => `${fmtSpread(s, 3)} ${detects(s) ? '**detected**' : '**not detected**'}`;
+    lines.push('');
+    for (const c of client.cells) {
+      lines.push(
+        `- N = ${c.conns}, +${client.calibrateUs} µs per call: p50 ${seen(c.ratios.p50Us)}; mean ${seen(c.ratios.meanUs)}; ` +
+          `req/s ${seen(c.ratios.rps)}; client CPU µs/call ${seen(c.ratios.cpuUsPerCall)}`,
+      );
+    }
   }
   return lines.join('\n');
 }

@@ -185,6 +185,7 @@ export function clientTable(client) {
 
 /** Targets as a Markdown list. */
 export function targetList(targets) {
+  if (!targets.length) return '_none checked_';
   return targets.map((t) => `- ${t.mark} — ${t.name}: ${t.text}`).join('\n');
 }
 

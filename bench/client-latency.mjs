@@ -1,8 +1,10 @@
 /**
  * ThriftClient vs a raw Apache `thrift.createConnection` client, calling HelloWorld.sayHello on
- * the same server (Apache's, in a child process). Sequential latency (p50, ratio) and throughput
- * with concurrent callers, for several `maxInFlightPerConnection` settings; runs are interleaved
- * and the median of `--runs` is reported. Needs `npx tsc -p .` first (uses dist/clients).
+ * the same server (Apache's, in a child process), each on exactly one connection (ThriftClient:
+ * poolMin = poolMax = 1). Sequential latency (p50) and throughput with concurrent callers, for
+ * several `maxInFlightPerConnection` settings; runs are interleaved, ratios against raw are taken
+ * per run and shown as median (min–max) over `--runs` (bench/lib/stats.mjs). For N connections
+ * each, see bench/client-bench.mjs. Needs `npx tsc -p .` first (uses dist/clients).
  *
  * Usage: node bench/client-latency.mjs [--runs 5] [--ms 1500] [--callers 64] [--depths 1,4,16]
  */
@@ -11,12 +13,14 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { finishRun, startRun } from './lib/run-info.mjs';
+import { RUNS, median, spread } from './lib/stats.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(path.join(root, 'package.json'));
 const { values } = parseArgs({
   options: {
-    runs: { type: 'string', default: '5' },
+    runs: { type: 'string', default: String(RUNS) },
     ms: { type: 'string', default: '1500' },
     callers: { type: 'string', default: '64' },
     depths: { type: 'string', default: '1,4,16' },
@@ -48,6 +52,8 @@ for (const depth of depths) {
       addresses: [`127.0.0.1:${port}`],
       serviceDir: path.join(root, 'gen'),
       shareState: false,
+      poolMin: 1,
+      poolMax: 1,
       maxInFlightPerConnection: depth,
     },
   });
@@ -55,6 +61,7 @@ for (const depth of depths) {
   clients[name] = () => c.sayHello('world');
 }
 
+const run = startRun();
 const samples = Object.fromEntries(Object.keys(clients).map((k) => [k, { p50: [], rps: [] }]));
 for (let r = 0; r < runs; r++) {
   for (const [name, call] of Object.entries(clients)) {
@@ -62,28 +69,26 @@ for (let r = 0; r < runs; r++) {
     samples[name].rps.push(await throughput(call, ms));
   }
 }
-const rawP50 = median(samples.raw.p50);
-const rawRps = median(samples.raw.rps);
 const out = {};
+const ratios = (mine, raw) => {
+  const s = spread(mine.map((x, i) => x / raw[i]));
+  return s && `${s.median.toFixed(2)} (${s.min.toFixed(2)}–${s.max.toFixed(2)})`;
+};
 for (const [name, s] of Object.entries(samples)) {
   out[name] = {
     p50Us: Math.round(median(s.p50)),
-    p50Ratio: +(median(s.p50) / rawP50).toFixed(2),
+    p50Ratio: ratios(s.p50, samples.raw.p50),
     rps: Math.round(median(s.rps)),
-    rpsRatio: +(median(s.rps) / rawRps).toFixed(2),
+    rpsRatio: ratios(s.rps, samples.raw.rps),
   };
 }
-console.log(JSON.stringify({ runs, callers, ...out }, null, 1));
+console.log(JSON.stringify({ run: finishRun(run), runs, callers, connections: 1, ...out }, null, 1));
 connection.end();
 await ThriftClient.destroy();
 server.kill();
 process.exit(0);
 
 // --- internal ---
-
-function median(xs) {
-  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-}
 
 async function sequentialP50(call, budgetMs) {
   for (let i = 0; i < 200; i++) await call();

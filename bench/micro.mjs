@@ -11,6 +11,13 @@
  *   --arg-bytes N   the string argument's size (default: "world"); with --chunk-bytes, the
  *                   pieces are that big, as a socket delivers a large message
  *   --interceptors N   N no-op server interceptors around every call; --context: callContext on
+ *   --stats off    per-method counters replaced by no-ops
+ *   --spin-ns N    with --stats off: the no-op counter burns N ns per call (its calibration)
+ *   --variants on,off,spin:115   one connection per variant of the counters (real, no-op, no-op
+ *                  burning 115 ns), fed in turns of --slice-ms (default 20) for --seconds: the
+ *                  variants share every moment of a busy machine, so their ratio is steadier
+ *                  than two separate runs' (bench/stats-overhead.mjs --micro). Prints nsPerCall
+ *                  per variant.
  * Compare two builds with --dist bench/out/dist-base and --dist dist, run alternately.
  */
 import { createRequire } from 'node:module';
@@ -33,6 +40,10 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '2' },
     interceptors: { type: 'string', default: '0' },
     context: { type: 'boolean', default: false },
+    stats: { type: 'string', default: 'on' },
+    'spin-ns': { type: 'string', default: '0' },
+    variants: { type: 'string' },
+    'slice-ms': { type: 'string', default: '20' },
   },
 });
 const dist = path.resolve(values.dist);
@@ -64,7 +75,17 @@ const config = validateHostConfig(
   },
   path.join(root, 'rpc.config.json'),
 ).services[0];
-const table = loadServiceTable(config, new StatsRegistry());
+const { spinner } = createRequire(import.meta.url)('./lib/spin.cjs');
+/** A service table whose counters are real (`on`), no-ops (`off`), or no-ops burning N ns (`spin:N`). */
+function tableFor(variant) {
+  const t = loadServiceTable(config, new StatsRegistry());
+  if (variant === 'on') return t;
+  const spin = spinner(variant.startsWith('spin:') ? Number(variant.slice(5)) : 0);
+  const noop = { begin: () => (spin(), 0), end() {}, reject() {} };
+  for (const entry of t.methods.values()) entry.counter = noop;
+  return t;
+}
+const table = tableFor(values.stats === 'off' ? `spin:${values['spin-ns']}` : 'on');
 const Protocol = protocolClass(config.protocol);
 const log = { warn() {}, info() {}, debug() {}, error: console.error };
 
@@ -91,18 +112,6 @@ for (let i = 0; i < split; i++) {
 }
 
 let replyBytes = 0;
-const socket = new Duplex({
-  read() {},
-  write(data, _enc, cb) {
-    replyBytes += data.length;
-    cb();
-  },
-  writev(list, cb) {
-    for (const { chunk } of list) replyBytes += chunk.length;
-    cb();
-  },
-});
-Object.assign(socket, { setNoDelay() {}, setTimeout() {}, remoteAddress: '127.0.0.1', remotePort: 1 });
 const options = {
   framed,
   header: false,
@@ -111,17 +120,32 @@ const options = {
   i64: config.i64,
   idleTimeoutMs: 0,
 };
-const conn = new ServerConnection(socket, table, new StatsRegistry(), options, log, () => {});
+/** A ServerConnection over an in-memory socket that counts the reply bytes. */
+function connect(t) {
+  const socket = new Duplex({
+    read() {},
+    write(data, _enc, cb) {
+      replyBytes += data.length;
+      cb();
+    },
+    writev(list, cb) {
+      for (const { chunk } of list) replyBytes += chunk.length;
+      cb();
+    },
+  });
+  Object.assign(socket, { setNoDelay() {}, setTimeout() {}, remoteAddress: '127.0.0.1', remotePort: 1 });
+  return { socket, conn: new ServerConnection(socket, t, new StatsRegistry(), options, log, () => {}) };
+}
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
-/** Feeds calls for `ms`; returns the count and this process's CPU time (less noisy than wall time). */
-async function run(ms, feed) {
+/** Feeds calls to `socket` for `ms`; returns the count and this process's CPU time (less noisy than wall time). */
+async function run(ms, socket) {
   let n = 0;
   const end = performance.now() + ms;
   const cpu0 = process.cpuUsage();
   while (performance.now() < end) {
     for (let i = 0; i < 64; i++) {
-      if (feed) for (const p of pieces) socket.emit('data', p);
+      if (socket) for (const p of pieces) socket.emit('data', p);
       n++;
       await tick();
     }
@@ -130,20 +154,49 @@ async function run(ms, feed) {
   return { n, ns: (cpu.user + cpu.system) * 1000 };
 }
 
-await run(500, true); // warm up the JIT
+const describe = {
+  dist: path.relative(root, dist) || '.',
+  transport: values.transport,
+  protocol: values.protocol,
+  batch: Number(values.batch),
+  split,
+  interceptors: Number(values.interceptors),
+  context: values.context,
+};
+if (values.variants) {
+  const variants = values.variants.split(',').map((v) => ({ name: v, ...connect(tableFor(v)), n: 0, ns: 0 }));
+  const empty = { n: 0, ns: 0 };
+  for (const v of variants) await run(300, v.socket); // warm up the JIT
+  if (replyBytes === 0) throw new Error('no replies: the connection did not answer');
+  const slice = Number(values['slice-ms']);
+  const end = performance.now() + Number(values.seconds) * 1000;
+  for (let turn = 0; performance.now() < end; turn++) {
+    // Rotate the order so that no variant always follows the same one.
+    const order = [...variants.slice(turn % variants.length), ...variants.slice(0, turn % variants.length)];
+    for (const v of [...order, empty]) {
+      const r = await run(slice, v.socket);
+      v.n += r.n;
+      v.ns += r.ns;
+    }
+  }
+  const nsPerCall = Object.fromEntries(
+    variants.map((v) => [v.name, Math.round((v.ns / v.n - empty.ns / empty.n) / Number(values.batch))]),
+  );
+  console.log(JSON.stringify({ ...describe, variants: values.variants, nsPerCall }));
+  process.exit(0);
+}
+
+const { socket, conn } = connect(table);
+await run(500, socket); // warm up the JIT
 if (replyBytes === 0) throw new Error('no replies: the connection did not answer');
-const empty = await run(500, false);
-const full = await run(Number(values.seconds) * 1000, true);
+const empty = await run(500, undefined);
+const full = await run(Number(values.seconds) * 1000, socket);
 const perChunk = full.ns / full.n - empty.ns / empty.n;
 console.log(
   JSON.stringify({
-    dist: path.relative(root, dist) || '.',
-    transport: values.transport,
-    protocol: values.protocol,
-    batch: Number(values.batch),
-    split,
-    interceptors: Number(values.interceptors),
-    context: values.context,
+    ...describe,
+    stats: values.stats,
+    spinNs: Number(values['spin-ns']),
     nsPerCall: Math.round(perChunk / Number(values.batch)),
     requests: conn.requests,
   }),

@@ -8,14 +8,17 @@
  *   string    echoString, 64 KiB: binary framed
  *   small     echoSmall, a struct of 5 scalar fields: binary framed
  *
- * Every contender of a workload runs at once (idle but one); repeats are interleaved, and the
+ * Every contender of a workload runs at once (idle but one); 5 repeats are interleaved, and the
  * order rotates per repeat. Ratios are taken within each repeat (thrifthost ×2 against Apache
  * cluster ×2 and C++ TNonblockingServer, in req/s; server CPU µs per request against Apache
- * cluster ×2), then the median and min–max over the repeats are shown against the targets.
+ * cluster ×2), then the median and min–max over the repeats are judged against the targets
+ * (met only when the whole interval clears it; bench/lib/stats.mjs).
+ * `--calibrate` runs thrifthost ×2 against itself with a busy loop of `--calibrate-us` µs per
+ * call in the handler instead, and reports whether each workload detects it.
  *
- * Usage: node bench/payload.mjs [--quick] [--repeat 3] [--warmup S] [--duration S] [--conns 8]
+ * Usage: node bench/payload.mjs [--quick] [--repeat 5] [--warmup S] [--duration S] [--conns 8]
  *          [--workloads list-binary-framed,small-binary-framed] [--only host-2,apache-2,cpp-nb]
- *          [--no-build]
+ *          [--calibrate] [--calibrate-us 2] [--no-build]
  * Writes bench/out/payload.json and bench/out/payload.md.
  */
 import fs from 'node:fs';
@@ -25,6 +28,8 @@ import { parseArgs } from 'node:util';
 import { buildHost, buildPayload } from './lib/build.mjs';
 import { measureCell } from './lib/measure.mjs';
 import { freePort, loadgenArgs, startServer, stopAll } from './lib/processes.mjs';
+import { finishRun, runLine, startRun } from './lib/run-info.mjs';
+import { detects, fmtSpread, INTERVAL_NOTE, median, pairedRatios, RUNS, spread, verdict } from './lib/stats.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -46,6 +51,13 @@ export const PAYLOAD_TARGETS = { vsApache2: 3, vsCppNb: 0.75, cpuVsApache2: 0.33
 
 const CONTENDERS = [
   { id: 'host-2', label: 'thrifthost ×2', cmd: (w, p, b) => hostCmd(w, p, b, 2) },
+  {
+    // Only with --calibrate: host-2 with a known CPU cost per call (bench/servers/spin-handler.cjs).
+    id: 'host-2-spin',
+    label: 'thrifthost ×2 + calibration delay',
+    calibration: true,
+    cmd: (w, p, b) => hostCmd(w, p, { ...b, handler: path.join(here, 'servers/spin-handler.cjs') }, 2),
+  },
   { id: 'apache-1', label: 'Apache Node ×1', cmd: (w, p, b) => apacheCmd(w, p, b, 1) },
   { id: 'apache-2', label: 'Apache Node cluster ×2', cmd: (w, p, b) => apacheCmd(w, p, b, 2) },
   {
@@ -69,15 +81,21 @@ const CONTENDERS = [
  * Runs the payload suite.
  * @returns {Promise<{ rows, summary, text, markdown, notes } | { skipped: string }>}
  */
-export async function runPayload({ quick = false, repeat, warmup, duration, conns = 8, workloads, only } = {}) {
+export async function runPayload({ quick = false, repeat, warmup, duration, conns = 8, workloads, only, calibrateNs } = {}) {
   const built = buildPayload(root);
   if (!built.loadgen) return { skipped: built.skipped ?? 'payload suite skipped: no C++ load generator' };
+  const run = startRun();
   const notes = built.skipped ? [built.skipped] : [];
-  repeat ??= 3;
+  repeat ??= RUNS;
   warmup ??= quick ? 0.5 : 1;
-  duration ??= quick ? 1 : 4;
+  duration ??= quick ? 1 : 3;
   const chosen = WORKLOADS.filter((w) => !workloads || workloads.includes(w.id));
-  const contenders = CONTENDERS.filter((c) => (!only || only.includes(c.id)) && (!c.cpp || built.server));
+  const calibrate = calibrateNs !== undefined;
+  const contenders = CONTENDERS.filter((c) =>
+    calibrate
+      ? c.id === 'host-2' || c.calibration
+      : (!only || only.includes(c.id)) && (!c.cpp || built.server) && !c.calibration,
+  );
   const cells = chosen.reduce((n, w) => n + contenders.filter((c) => !c.when || c.when(w)).length, 0) * repeat;
   console.log(
     `payload: ${chosen.length} workload(s) × ${contenders.map((c) => c.id).join(', ')} × ${repeat} run(s), ` +
@@ -89,7 +107,8 @@ export async function runPayload({ quick = false, repeat, warmup, duration, conn
     for (const c of contenders.filter((c) => !c.when || c.when(w))) {
       const port = await freePort();
       const [cmd, ...args] = c.cmd(w, String(port), built);
-      running.set(c.id, { port, server: await startServer(`${c.id} (${w.id})`, cmd, args) });
+      const env = c.calibration ? { THRIFTHOST_BENCH_SPIN_NS: String(calibrateNs), THRIFTHOST_BENCH_SPIN_HANDLER: handler } : undefined;
+      running.set(c.id, { port, server: await startServer(`${c.id} (${w.id})`, cmd, args, { env }) });
     }
     const ids = [...running.keys()];
     for (let rep = 0; rep < repeat; rep++) {
@@ -120,12 +139,18 @@ export async function runPayload({ quick = false, repeat, warmup, duration, conn
     await Promise.all([...running.values()].map((r) => r.server.stop()));
   }
   const summary = summarize(rows, chosen, contenders);
+  const info = finishRun(run);
+  const text = calibrate ? calibrationReport(summary, calibrateNs) : textReport(summary);
   return {
     rows,
     summary,
     notes,
-    text: textReport(summary),
-    markdown: markdownReport(summary, { repeat, warmup, duration, conns, notes }),
+    run: info,
+    ...(calibrate ? { calibrateNs } : {}),
+    text,
+    markdown: calibrate
+      ? `## Payload suite calibration\n\n${runLine(info)}; ${repeat} interleaved runs, ${warmup} s + ${duration} s per cell.\n\n${text}\n`
+      : markdownReport(summary, { repeat, warmup, duration, conns, notes, run: info }),
   };
 }
 
@@ -135,7 +160,7 @@ function hostCmd(w, port, built, count) {
   return [
     node,
     path.join(here, 'servers/host-server.cjs'),
-    ...['--service', 'Payload', '--gen-dir', built.genDir, '--handler', handler],
+    ...['--service', 'Payload', '--gen-dir', built.genDir, '--handler', built.handler ?? handler],
     ...['--count', String(count), '--port', port, '--protocol', w.protocol, '--transport', w.transport],
   ];
 }
@@ -153,12 +178,6 @@ function cppArgs(w, port) {
   return ['--port', port, '--transport', w.transport, '--protocol', w.protocol];
 }
 
-const median = (xs) => {
-  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  if (!s.length) return NaN;
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
 /** Per workload: medians per contender, and per-repeat ratios of host-2 against the others. */
 function summarize(rows, workloads, contenders) {
   return workloads.map((w) => {
@@ -174,36 +193,40 @@ function summarize(rows, workloads, contenders) {
         workerRssMiB: median(of(c.id).map((r) => r.workerRssMiB)),
         errors: of(c.id).reduce((n, r) => n + r.errors, 0),
       }));
-    const ratio = (other, field, invert = false) => {
-      const host = of('host-2');
-      const base = of(other);
-      const xs = host
-        .map((h) => {
-          const b = base.find((r) => r.rep === h.rep);
-          return b ? (invert ? h[field] / b[field] : h[field] / b[field]) : NaN;
-        })
-        .filter(Number.isFinite);
-      return xs.length ? { median: median(xs), min: Math.min(...xs), max: Math.max(...xs), n: xs.length } : undefined;
-    };
-    const vsApache2 = ratio('apache-2', 'rps');
-    const vsCpp = w.transport === 'framed' ? ratio('cpp-nb', 'rps') : ratio('cpp-threaded', 'rps');
-    const cpuVsApache2 = ratio('apache-2', 'cpuUsPerReq', true);
+    const ratio = (other, field) => spread(pairedRatios(of('host-2'), of(other), field));
+    const judged = (s, goal, better) => s && { ...s, ...verdict(s, goal, better) };
+    const against = w.transport === 'framed' ? 'cpp-nb' : 'cpp-threaded';
+    const vsCpp = judged(ratio(against, 'rps'), PAYLOAD_TARGETS.vsCppNb, 'higher');
     return {
       workload: w.id,
       contenders: perContender,
-      vsApache2: vsApache2 && { ...vsApache2, pass: vsApache2.median >= PAYLOAD_TARGETS.vsApache2 },
-      vsCpp: vsCpp && {
-        ...vsCpp,
-        against: w.transport === 'framed' ? 'cpp-nb' : 'cpp-threaded',
-        pass: vsCpp.median >= PAYLOAD_TARGETS.vsCppNb,
-      },
-      cpuVsApache2: cpuVsApache2 && { ...cpuVsApache2, pass: cpuVsApache2.median <= PAYLOAD_TARGETS.cpuVsApache2 },
+      vsApache2: judged(ratio('apache-2', 'rps'), PAYLOAD_TARGETS.vsApache2, 'higher'),
+      vsCpp: vsCpp && { ...vsCpp, against },
+      cpuVsApache2: judged(ratio('apache-2', 'cpuUsPerReq'), PAYLOAD_TARGETS.cpuVsApache2, 'lower'),
+      // --calibrate: the spinning copy against host-2 (req/s and CPU µs per request).
+      spin: of('host-2-spin').length
+        ? { rps: spread(pairedRatios(of('host-2-spin'), of('host-2'), 'rps')), cpu: spread(pairedRatios(of('host-2-spin'), of('host-2'), 'cpuUsPerReq')) }
+        : undefined,
     };
   });
 }
 
-const fmtRatio = (r) =>
-  r ? `${r.median.toFixed(2)}× (${r.min.toFixed(2)}–${r.max.toFixed(2)}) ${r.pass ? 'PASS' : 'FAIL'}` : 'n/a';
+const fmtRatio = (r) => (r ? `${fmtSpread(r)} ${r.mark}` : 'n/a');
+
+/** Whether each workload saw the calibration delay, with the ratio a CPU-bound server would give. */
+function calibrationReport(summary, ns) {
+  const seen = (s) => (detects(s) ? 'detected' : 'not detected');
+  return summary
+    .map((s) => {
+      const base = s.contenders.find((c) => c.id === 'host-2');
+      const expected = base ? (base.cpuUsPerReq + ns / 1000) / base.cpuUsPerReq : NaN;
+      return (
+        `- ${s.workload}, +${ns / 1000} µs per call: req/s ${fmtSpread(s.spin?.rps, 3)} (${seen(s.spin?.rps)}; ` +
+        `${(1 / expected).toFixed(2)}× if CPU-bound), CPU µs/req ${fmtSpread(s.spin?.cpu, 3)} (${seen(s.spin?.cpu)}; expected ${expected.toFixed(2)}×)`
+      );
+    })
+    .join('\n');
+}
 
 function textReport(summary) {
   const lines = [];
@@ -223,13 +246,15 @@ function textReport(summary) {
   return lines.join('\n');
 }
 
-function markdownReport(summary, { repeat, warmup, duration, conns, notes }) {
+function markdownReport(summary, { repeat, warmup, duration, conns, notes, run }) {
   const out = [
     '## Payload suite',
     '',
-    `\`node bench/payload.mjs\` (also part of \`npm run bench\`): the C++ payload load generator, ${conns} connections, ` +
+    `\`node bench/payload.mjs\` (also part of \`npm run bench\`): ${runLine(run)}. The C++ payload load generator, ${conns} connections, ` +
       `${warmup} s warm-up + ${duration} s per cell, ${repeat} interleaved run(s). Ratios are thrifthost ×2 against ` +
       'the other contender in the same repeat: median (min–max).',
+    '',
+    INTERVAL_NOTE,
     '',
     `| workload | thrifthost ×2 vs Apache cluster ×2 req/s (≥ ${PAYLOAD_TARGETS.vsApache2}×) | vs C++ (≥ ${PAYLOAD_TARGETS.vsCppNb}×) | server CPU µs/req vs Apache cluster ×2 (≤ ${PAYLOAD_TARGETS.cpuVsApache2}×) |`,
     '|---|---|---|---|',
@@ -263,6 +288,8 @@ async function main() {
       conns: { type: 'string' },
       workloads: { type: 'string' },
       only: { type: 'string' },
+      calibrate: { type: 'boolean', default: false },
+      'calibrate-us': { type: 'string', default: '2' },
       'no-build': { type: 'boolean', default: false },
     },
   });
@@ -276,6 +303,7 @@ async function main() {
     conns: num(values.conns) ?? 8,
     workloads: values.workloads?.split(','),
     only: values.only?.split(','),
+    ...(values.calibrate ? { calibrateNs: Number(values['calibrate-us']) * 1000 } : {}),
   });
   if (result.skipped) {
     console.log(result.skipped);
@@ -285,7 +313,7 @@ async function main() {
   const out = path.join(here, 'out');
   fs.writeFileSync(
     path.join(out, 'payload.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), rows: result.rows, summary: result.summary, notes: result.notes }, null, 2)}\n`,
+    `${JSON.stringify({ run: result.run, rows: result.rows, summary: result.summary, notes: result.notes }, null, 2)}\n`,
   );
   fs.writeFileSync(path.join(out, 'payload.md'), result.markdown);
   console.log('\nwrote bench/out/payload.json and payload.md');

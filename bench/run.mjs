@@ -4,10 +4,20 @@
  * server, and the issue-5 targets. Writes bench/out/results.json and bench/out/RESULTS.md; a
  * full, unfiltered run also updates the committed bench/RESULTS.md and bench/results.json.
  *
+ * Every cell runs 5 times, interleaved (the order rotates per round); ratios are taken per round
+ * and reported as median (min–max), and a target counts as met only when the whole interval
+ * clears it (bench/lib/stats.mjs). The full run takes about 30 minutes (small-call suite ~11,
+ * payload ~9, scaling ~10; estimated from short runs on 2 shared cores).
+ *
  * Options:
- *   --quick               framed only, 1 s warm-up + 2 s per cell (about a minute)
- *   --repeat N            runs per cell, interleaved; the report shows medians (default 2)
- *   --warmup S --duration S
+ *   --quick               framed only, 0.5 s warm-up + 1.5 s per cell, small + payload (~6 min)
+ *   --repeat N            interleaved runs per cell (default 5)
+ *   --warmup S --duration S   per cell (default 1 + 3)
+ *   --calibrate           run thrifthost ×2 against itself with a busy loop of --calibrate-us
+ *                         µs of CPU per call in the handler (bench/servers/spin-handler.cjs), and
+ *                         report whether each suite detects it (interval excludes 1); default
+ *                         suites small (host-2 only, 8 conns unless --conns), client
+ *   --calibrate-us N      the injected delay (default 2)
  *   --conns 1,8,64        --transports framed,buffered
  *   --only host-2,apache-2   contenders to run (ids below; cpp-threaded and host-2-intercepted
  *                         run only when named)
@@ -30,8 +40,11 @@ import { buildCpp, buildHost } from './lib/build.mjs';
 import { measureCell } from './lib/measure.mjs';
 import { freePort, loadgenArgs, runTool, startServer, stopAll } from './lib/processes.mjs';
 import { runPayload } from './payload.mjs';
+import { finishRun, startRun } from './lib/run-info.mjs';
+import { RUNS } from './lib/stats.mjs';
 import {
   aggregate,
+  calibrationList,
   checkTargets,
   clientTable,
   generatorTable,
@@ -58,22 +71,27 @@ const { values: opts } = parseArgs({
     'no-build': { type: 'boolean', default: false },
     report: { type: 'string' },
     suites: { type: 'string' },
+    calibrate: { type: 'boolean', default: false },
+    'calibrate-us': { type: 'string', default: '2' },
   },
 });
 const quick = opts.quick;
-const repeat = Number(opts.repeat ?? (quick ? 1 : 2));
-const warmup = Number(opts.warmup ?? (quick ? 1 : 1.5));
-const duration = Number(opts.duration ?? (quick ? 2 : 5));
-const connsList = (opts.conns ?? '1,8,64').split(',').map(Number);
-const transports = (opts.transports ?? (quick ? 'framed' : 'framed,buffered')).split(',');
-const suites = (opts.suites ?? (quick ? 'small,payload' : 'small,payload,scaling')).split(',');
+const calibrate = opts.calibrate;
+const spinNs = calibrate ? Number(opts['calibrate-us']) * 1000 : 0;
+const repeat = Number(opts.repeat ?? RUNS);
+const warmup = Number(opts.warmup ?? (quick ? 0.5 : 1));
+const duration = Number(opts.duration ?? (quick ? 1.5 : 3));
+const connsList = (opts.conns ?? (calibrate ? '8' : '1,8,64')).split(',').map(Number);
+const transports = (opts.transports ?? (quick || calibrate ? 'framed' : 'framed,buffered')).split(',');
+const suites = (opts.suites ?? (calibrate ? 'small' : quick ? 'small,payload' : 'small,payload,scaling')).split(',');
 const filtered = Boolean(
-  opts.only || opts.conns || opts.transports || opts.loadgen || opts['no-client'] || opts.suites,
+  opts.only || opts.conns || opts.transports || opts.loadgen || opts['no-client'] || opts.suites || calibrate,
 );
 
 const node = process.execPath;
 const hostServer = path.join(here, 'servers/host-server.cjs');
 const apacheServer = path.join(here, 'servers/apache-server.cjs');
+const spinHandler = path.join(here, 'servers/spin-handler.cjs');
 
 /** Every server the bench knows. `baseline`: the Apache server with the same process count. */
 const CONTENDERS = [
@@ -88,6 +106,15 @@ const CONTENDERS = [
     label: 'thrifthost ×2',
     baseline: 'apache-2',
     cmd: (t, p) => [node, hostServer, '--count', '2', '--transport', t, '--port', p],
+  },
+  {
+    // With --calibrate: host-2 with a known CPU cost per call, to check the bench sees it.
+    id: 'host-2-spin',
+    label: 'thrifthost ×2 + calibration delay',
+    baseline: 'host-2',
+    optIn: true,
+    env: () => ({ THRIFTHOST_BENCH_SPIN_NS: String(spinNs) }),
+    cmd: (t, p) => [node, hostServer, '--count', '2', '--transport', t, '--port', p, '--handler', spinHandler],
   },
   {
     // Only with --only: what one no-op server interceptor costs, against host-2 (issue 11).
@@ -141,7 +168,7 @@ const notes = [];
 
 /** The small-call suite: HelloWorld.sayHello against every contender. */
 async function smallSuite() {
-  const loadStart = os.loadavg()[0];
+  const run = startRun();
   if (!opts['no-build'] && !buildHost(root))
     throw new Error('dist/ could not be built: run `npx tsc -p .` and look at the errors');
   cpp = opts['no-build'] ? existingCpp() : buildCpp(root);
@@ -154,7 +181,7 @@ async function smallSuite() {
     throw new Error('--loadgen cpp: the C++ load generator is not built (see above)');
   if (generator === 'node' && !opts.loadgen)
     notes.push('C++ load generator unavailable: using bench/node-loadgen.mjs');
-  const only = opts.only?.split(',');
+  const only = opts.only?.split(',') ?? (calibrate ? ['host-2', 'host-2-spin'] : undefined);
   const contenders = CONTENDERS.filter(
     (c) => (only ? only.includes(c.id) : !c.optIn) && (!c.cpp || cpp.server),
   );
@@ -165,7 +192,7 @@ async function smallSuite() {
   const cells = transports.length * connsList.length * repeat * contenders.length;
   console.log(
     `bench: ${contenders.map((c) => c.id).join(', ')} × ${transports.join('/')} × conns ${connsList.join('/')} × ${repeat} run(s), ` +
-      `${warmup}+${duration} s each (~${Math.ceil((cells * (warmup + duration + 0.4)) / 60)} min), generator: ${generator}; load ${loadStart.toFixed(2)}`,
+      `${warmup}+${duration} s each (~${Math.ceil((cells * (warmup + duration + 0.4)) / 60)} min), generator: ${generator}; load ${run.loadStart.toFixed(2)}`,
   );
   for (const transport of transports) {
     const running = new Map();
@@ -175,7 +202,7 @@ async function smallSuite() {
       running.set(c.id, {
         contender: c,
         port,
-        server: await startServer(`${c.id} (${transport})`, cmd, args),
+        server: await startServer(`${c.id} (${transport})`, cmd, args, { env: c.env?.() }),
       });
     }
     const ids = [...running.keys()];
@@ -195,7 +222,7 @@ async function smallSuite() {
         }
       }
     }
-    if (transport === 'framed' && running.has('host-2') && cpp.loadgen && !quick && !opts.loadgen) {
+    if (transport === 'framed' && running.has('host-2') && cpp.loadgen && !quick && !opts.loadgen && !calibrate) {
       // What each generator costs per request, against the same server.
       const { port, server } = running.get('host-2');
       for (const g of ['cpp', 'node']) {
@@ -207,16 +234,18 @@ async function smallSuite() {
         });
       }
     }
-    if (transport === transports[0] && running.has('host-1') && !opts['no-client']) {
-      const { port } = running.get('host-1');
+    const clientServer = running.get('host-1') ?? running.get('host-2');
+    if (transport === transports[0] && clientServer && !opts['no-client']) {
+      const { port } = clientServer;
       client = await clientBench(port, transport);
     }
     await Promise.all([...running.values()].map((r) => r.server.stop()));
   }
 
   const agg = aggregate(rows, contenders);
-  const targets = checkTargets(agg, client);
-  const meta = machine({ loadStart, generator });
+  // A calibration run measures the bench, not the host: no target applies.
+  const targets = calibrate ? [] : checkTargets(rows, client);
+  const meta = machine({ run: finishRun(run), generator });
   fs.mkdirSync(outDir, { recursive: true });
   const json = JSON.stringify(
     {
@@ -228,16 +257,18 @@ async function smallSuite() {
       client,
       calibration,
       notes,
+      spinNs,
     },
     null,
     2,
   );
-  const markdown = renderMarkdown({ meta, agg, contenders, targets, client, calibration, notes });
+  const markdown = renderMarkdown({ meta, agg, contenders, targets, client, calibration, notes, spinNs });
   fs.writeFileSync(path.join(outDir, 'results.json'), `${json}\n`);
   fs.writeFileSync(path.join(outDir, 'RESULTS.md'), markdown);
   console.log(
     `\n${resultsTable(agg, contenders)}\n\nTargets:\n${targetList(targets)}\n\nClients:\n${clientTable(client)}`,
   );
+  if (spinNs) console.log(`\nCalibration (+${spinNs / 1000} µs per call):\n${calibrationList(agg, contenders, spinNs)}`);
   if (calibration.length) console.log(`\nLoad generators:\n${generatorTable(calibration)}`);
   console.log(`\nwrote ${path.relative(root, path.join(outDir, 'results.json'))} and RESULTS.md`);
 }
@@ -248,8 +279,8 @@ async function smallSuite() {
  * appended to bench/out/RESULTS.md.
  */
 async function main() {
-  if (opts.report) return rerender(opts.report);
   fs.mkdirSync(outDir, { recursive: true });
+  if (opts.report) return rerender(opts.report);
   if (suites.includes('small')) await smallSuite();
   else {
     if (!opts['no-build'] && !buildHost(root)) throw new Error('dist/ could not be built');
@@ -260,26 +291,29 @@ async function main() {
     const only = opts.only?.split(',');
     const payload = await runPayload({
       quick,
-      ...(opts.repeat ? { repeat: Math.max(3, repeat) } : {}),
+      repeat,
+      ...(opts.warmup ? { warmup } : {}),
+      ...(opts.duration ? { duration } : {}),
       ...(only ? { only } : {}),
+      ...(calibrate ? { calibrateNs: spinNs } : {}),
     });
     if (payload.skipped) {
       console.log(payload.skipped);
       sections.push(`## Payload suite\n\n${payload.skipped}\n`);
     } else {
       console.log(`\nPayload suite:\n${payload.text}`);
-      const { rows: payloadRows, summary, notes: payloadNotes } = payload;
+      const { run, rows: payloadRows, summary, notes: payloadNotes } = payload;
       fs.writeFileSync(
         path.join(outDir, 'payload.json'),
-        `${JSON.stringify({ rows: payloadRows, summary, notes: payloadNotes }, null, 2)}\n`,
+        `${JSON.stringify({ run, rows: payloadRows, summary, notes: payloadNotes }, null, 2)}\n`,
       );
       sections.push(payload.markdown);
     }
   }
   if (suites.includes('scaling')) {
-    const scaling = await runScaling(quick ? { repeat: 1 } : {});
+    const scaling = await runScaling({ repeat });
     console.log(`\nDecoding cost against message size:\n${scaling.text}`);
-    fs.writeFileSync(path.join(outDir, 'scaling.json'), `${JSON.stringify({ rows: scaling.rows }, null, 2)}\n`);
+    fs.writeFileSync(path.join(outDir, 'scaling.json'), `${JSON.stringify({ run: scaling.run, rows: scaling.rows }, null, 2)}\n`);
     sections.push(scaling.markdown);
   }
   if (sections.length) fs.appendFileSync(path.join(outDir, 'RESULTS.md'), `\n${sections.join('\n')}`);
@@ -297,11 +331,11 @@ function rerender(file) {
   const saved = JSON.parse(fs.readFileSync(file, 'utf8'));
   const contenders = CONTENDERS.filter((c) => saved.contenders.some((s) => s.id === c.id));
   const agg = aggregate(saved.rows, contenders);
-  const targets = checkTargets(agg, saved.client);
-  const { meta, client, calibration, notes } = saved;
+  const targets = saved.spinNs ? [] : checkTargets(saved.rows, saved.client);
+  const { meta, client, calibration, notes, spinNs: savedSpin } = saved;
   fs.writeFileSync(
     path.join(outDir, 'RESULTS.md'),
-    renderMarkdown({ meta, agg, contenders, targets, client, calibration, notes }),
+    renderMarkdown({ meta, agg, contenders, targets, client, calibration, notes, spinNs: savedSpin }),
   );
   fs.writeFileSync(
     path.join(outDir, 'results.json'),
@@ -318,32 +352,20 @@ async function measure({ generator, port, server, conns, transport }) {
   return measureCell({ command, args, server, port, timeoutMs: (warmup + duration + 30) * 1000 });
 }
 
+/** bench/client-bench.mjs in its own process (its CPU figure is that process's), against `port`. */
 async function clientBench(port, transport) {
   let out;
-  const seconds = quick ? 2 : 6;
-  const { code, stderr } = await runTool(
-    node,
-    [
-      path.join(here, 'client-bench.mjs'),
-      '--port',
-      String(port),
-      '--transport',
-      transport,
-      '--seconds',
-      String(seconds),
-    ],
-    {
-      timeoutMs: (seconds * 4 + 30) * 1000,
-      onLine: (line) => {
-        if (line.startsWith('{')) out = JSON.parse(line);
-      },
+  const ms = quick ? 400 : 800;
+  const args = ['--port', String(port), '--transport', transport, '--runs', String(repeat), '--ms', String(ms)];
+  if (calibrate) args.push('--calibrate', '--calibrate-us', String(spinNs / 1000));
+  const { code, stderr } = await runTool(node, [path.join(here, 'client-bench.mjs'), ...args], {
+    timeoutMs: (repeat * 8 * ms) / 1000 + 60_000,
+    onLine: (line) => {
+      if (line.startsWith('{')) out = JSON.parse(line);
     },
-  );
+  });
   if (!out) console.warn(`client bench failed (exit ${code}): ${stderr}`);
-  else
-    console.log(
-      `  clients: raw ${out.raw.sequential.meanUs.toFixed(0)} µs/call sequential; ThriftClient ${out.thriftClient.skipped ?? `${out.thriftClient.sequential.meanUs.toFixed(0)} µs/call`}`,
-    );
+  else console.log(`  clients:\n${clientTable(out)}`);
   return out;
 }
 
@@ -361,7 +383,7 @@ function existingCpp() {
   };
 }
 
-function machine({ loadStart, generator }) {
+function machine({ run, generator }) {
   const sh = (cmd, args) => {
     try {
       return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
@@ -371,20 +393,19 @@ function machine({ loadStart, generator }) {
   };
   const osRelease = fs.existsSync('/etc/os-release') ? fs.readFileSync('/etc/os-release', 'utf8') : '';
   const require = createRequire(path.join(root, 'package.json'));
-  const dirty = sh('git', ['-C', root, 'status', '--porcelain', '--', 'src']) ? ' (src/ modified)' : '';
   return {
-    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    run,
+    ...run,
+    args: process.argv.slice(2).join(' '),
     quick,
     cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
     cores: os.availableParallelism(),
     memGiB: (os.totalmem() / 2 ** 30).toFixed(1),
     os: /PRETTY_NAME="([^"]+)"/.exec(osRelease)?.[1] ?? os.type(),
     kernel: os.release(),
-    node: process.version,
     thriftNpm: require('thrift/package.json').version,
     libthrift: sh('pkg-config', ['--modversion', 'thrift']),
     gxx: sh('g++', ['--version']).split('\n')[0],
-    commit: `${sh('git', ['-C', root, 'rev-parse', '--short', 'HEAD'])}${dirty}`,
     loadgen:
       generator === 'cpp'
         ? 'C++ libthrift (bench/loadgen/loadgen.cpp), one thread per connection'
@@ -392,8 +413,6 @@ function machine({ loadStart, generator }) {
     repeat,
     warmup,
     duration,
-    loadStart,
-    loadEnd: os.loadavg()[0],
   };
 }
 

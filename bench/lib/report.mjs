@@ -1,9 +1,12 @@
 /**
- * Turns bench measurements into figures people read: medians over repeats, ratios against the
- * Apache Node server with the same process count, the issue's targets, and the Markdown report.
+ * Turns bench measurements into figures people read: medians over repeats, per-run ratios
+ * against the Apache Node server with the same process count (median and min–max, see
+ * stats.mjs), the issue's targets judged on those intervals, and the Markdown report.
  */
+import { runLine } from './run-info.mjs';
+import { detects, fmtSpread, INTERVAL_NOTE, median, pairedRatios, spread, verdict } from './stats.mjs';
 
-/** The goals of issue 5, checked against one run's medians. */
+/** The goals of issue 5, each checked against the interval of its per-run figures. */
 export const TARGETS = {
   vsApacheCluster: 2.0,
   vsCppNonblocking: 0.5,
@@ -25,17 +28,20 @@ const FIELDS = [
   'load1',
 ];
 
-/** Median of every figure over repeats, one row per (contender, transport, conns). */
+/**
+ * Median of every figure over repeats, one row per (contender, transport, conns); against its
+ * baseline, the per-run ratios of req/s (`vsBaseline`) and CPU µs/req (`cpuVsBaseline`).
+ */
 export function aggregate(rows, contenders) {
   const groups = new Map();
   for (const r of rows) {
+    r.cpuUsPerReq ??= r.rps > 0 ? (r.serverCpuPct / 100 / r.rps) * 1e6 : NaN;
     const key = `${r.transport}|${r.conns}|${r.contender}`;
     if (!groups.has(key)) groups.set(key, []);
     groups.get(key).push(r);
   }
   const out = [];
   for (const list of groups.values()) {
-    for (const r of list) r.cpuUsPerReq ??= r.rps > 0 ? (r.serverCpuPct / 100 / r.rps) * 1e6 : NaN;
     const first = list[0];
     const row = {
       contender: first.contender,
@@ -45,16 +51,13 @@ export function aggregate(rows, contenders) {
     };
     for (const f of FIELDS) row[f] = median(list.map((r) => r[f]));
     row.errors = list.reduce((a, r) => a + r.errors, 0);
-    out.push(row);
-  }
-  const find = (id, t, c) => out.find((r) => r.contender === id && r.transport === t && r.conns === c);
-  for (const row of out) {
     const baseline = contenders.find((c) => c.id === row.contender)?.baseline;
-    const base = baseline && find(baseline, row.transport, row.conns);
-    if (base?.rps) {
-      row.vsApache = row.rps / base.rps;
-      row.cpuVsApache = row.cpuUsPerReq / base.cpuUsPerReq;
+    const base = baseline && cell(rows, baseline, row.transport, row.conns);
+    if (base?.length) {
+      row.vsBaseline = spread(pairedRatios(list, base, 'rps'));
+      row.cpuVsBaseline = spread(pairedRatios(list, base, 'cpuUsPerReq'));
     }
+    out.push(row);
   }
   const order = contenders.map((c) => c.id);
   out.sort(
@@ -66,128 +69,114 @@ export function aggregate(rows, contenders) {
   return out;
 }
 
-/** Each target of the issue with its measured value and whether it is met. */
-export function checkTargets(agg, client) {
-  const find = (id, t, c) => agg.find((r) => r.contender === id && r.transport === t && r.conns === c);
+/**
+ * Each target of the issue with its per-run interval and verdict (met only when the whole
+ * interval clears it).
+ */
+export function checkTargets(rows, client) {
   const out = [];
+  const ratio = (a, b, t, c, field = 'rps') => spread(pairedRatios(cell(rows, a, t, c), cell(rows, b, t, c), field));
   for (const t of ['framed', 'buffered']) {
     for (const c of [8, 64]) {
-      const host = find('host-2', t, c);
-      const apache = find('apache-2', t, c);
-      if (host && apache) {
-        out.push(
-          target(
-            `host ×2 ≥ ${TARGETS.vsApacheCluster}× Apache cluster ×2 (${t}, ${c} conns)`,
-            host.rps / apache.rps,
-            '×',
-            (v) => v >= TARGETS.vsApacheCluster,
-          ),
-        );
-      }
+      const s = ratio('host-2', 'apache-2', t, c);
+      if (s) out.push(target(`host ×2 ≥ ${TARGETS.vsApacheCluster}× Apache cluster ×2 req/s (${t}, ${c} conns)`, s, TARGETS.vsApacheCluster, 'higher'));
     }
   }
   for (const c of [1, 8, 64]) {
-    const host = find('host-2', 'framed', c);
-    const cpp = find('cpp-nb', 'framed', c);
-    if (host && cpp) {
-      out.push(
-        target(
-          `host ×2 ≥ ${TARGETS.vsCppNonblocking}× C++ TNonblockingServer (framed, ${c} conns)`,
-          host.rps / cpp.rps,
-          '×',
-          (v) => v >= TARGETS.vsCppNonblocking,
-        ),
-      );
-    }
+    const s = ratio('host-2', 'cpp-nb', 'framed', c);
+    if (s) out.push(target(`host ×2 ≥ ${TARGETS.vsCppNonblocking}× C++ TNonblockingServer req/s (framed, ${c} conns)`, s, TARGETS.vsCppNonblocking, 'higher'));
   }
   for (const t of ['framed', 'buffered']) {
     for (const n of [1, 2]) {
-      const host = find(`host-${n}`, t, 64);
-      const apache = find(`apache-${n}`, t, 64);
-      if (host && apache) {
-        out.push(
-          target(
-            `p99 host ×${n} ≤ Apache ×${n} (${t}, 64 conns): ${fmtUs(host.p99Us)} vs ${fmtUs(apache.p99Us)} µs`,
-            host.p99Us / apache.p99Us,
-            '×',
-            (v) => v <= 1,
-          ),
-        );
-      }
+      const s = ratio(`host-${n}`, `apache-${n}`, t, 64, 'p99Us');
+      if (s) out.push(target(`p99 host ×${n} ≤ Apache ×${n} (${t}, 64 conns)`, s, 1, 'lower'));
     }
   }
-  const hostRows = agg.filter((r) => r.contender.startsWith('host-'));
-  if (hostRows.length > 0) {
-    const worst = Math.max(...hostRows.map((r) => r.workerRssMiB));
-    out.push(
-      target(
-        `worker RSS under load ≤ ${TARGETS.workerRssMiB} MiB (largest host worker)`,
-        worst,
-        ' MiB',
-        (v) => v <= TARGETS.workerRssMiB,
-      ),
-    );
+  // The largest host worker of each run: the interval is over runs, in MiB.
+  const hostRows = rows.filter((r) => r.contender.startsWith('host-') && r.contender !== 'host-2-spin');
+  const reps = [...new Set(hostRows.map((r) => r.rep))];
+  const rss = spread(reps.map((rep) => Math.max(...hostRows.filter((r) => r.rep === rep).map((r) => r.workerRssMiB))));
+  if (rss) out.push(target(`worker RSS under load ≤ ${TARGETS.workerRssMiB} MiB (largest host worker per run)`, rss, TARGETS.workerRssMiB, 'lower', ' MiB', 1));
+  for (const c of client?.cells ?? []) {
+    if (!c.thriftClient) continue;
+    out.push(target(`ThriftClient latency ≤ ${TARGETS.clientLatencyVsRaw}× raw thrift, p50 (${c.conns} conn${c.conns > 1 ? 's' : ''} each)`, c.ratios.p50Us, TARGETS.clientLatencyVsRaw, 'lower'));
   }
-  if (client?.thriftClient?.sequential && client.raw?.sequential) {
-    const { thriftClient: tc, raw } = client;
-    const ratio = tc.sequential.p50Us / raw.sequential.p50Us;
-    const t = target(
-      `ThriftClient sequential latency ≤ ${TARGETS.clientLatencyVsRaw}× raw thrift (median)`,
-      ratio,
-      '×',
-      (v) => v <= TARGETS.clientLatencyVsRaw,
-    );
-    t.text += ` (${fmtUs(tc.sequential.p50Us)} vs ${fmtUs(raw.sequential.p50Us)} µs; mean ${(tc.sequential.meanUs / raw.sequential.meanUs).toFixed(2)}×)`;
-    out.push(t);
-  } else if (client) {
-    out.push({
-      name: 'ThriftClient sequential latency ≤ 1.1× raw thrift',
-      value: NaN,
-      text: client.thriftClient?.skipped ?? 'skipped',
-      met: undefined,
-    });
-  }
+  if (client?.skipped) out.push({ name: 'ThriftClient latency ≤ 1.1× raw thrift', text: client.skipped, mark: '– skipped', met: undefined });
   return out;
+}
+
+/** The calibration runs: each spinning contender against its baseline, and whether it was seen. */
+export function calibrationList(agg, contenders, spinNs) {
+  const lines = [];
+  for (const r of agg.filter((x) => x.contender.endsWith('-spin'))) {
+    const base = contenders.find((c) => c.id === r.contender)?.baseline;
+    const plain = agg.find((x) => x.contender === base && x.transport === r.transport && x.conns === r.conns);
+    const expected = plain ? plain.cpuUsPerReq / (plain.cpuUsPerReq + spinNs / 1000) : NaN;
+    lines.push(
+      `- ${r.transport}, ${r.conns} conns, +${spinNs / 1000} µs per call: req/s ${fmtSpread(r.vsBaseline, 3)} ` +
+        `(${detects(r.vsBaseline) ? '**detected**' : '**not detected**'}; ${expected.toFixed(2)}× if CPU-bound); ` +
+        `CPU µs/req ${fmtSpread(r.cpuVsBaseline, 3)} (${detects(r.cpuVsBaseline) ? '**detected**' : '**not detected**'}; ` +
+        `expected ${plain ? (1 / expected).toFixed(2) : '?'}×)`,
+    );
+  }
+  return lines.join('\n');
 }
 
 /** The results table as Markdown. */
 export function resultsTable(agg, contenders) {
   const label = (id) => contenders.find((c) => c.id === id)?.label ?? id;
   const lines = [
-    '| transport | conns | server | req/s | vs Apache | p50 µs | p99 µs | p99.9 µs | errors | server CPU % | CPU µs/req (vs Apache) | RSS MiB (largest worker) | loadgen CPU % |',
-    '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| transport | conns | server | req/s | vs baseline: median (min–max) | p50 µs | p99 µs | p99.9 µs | errors | server CPU % | CPU µs/req | CPU/req vs baseline | RSS MiB (largest worker) | loadgen CPU % |',
+    '|---|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|',
   ];
   for (const r of agg) {
     lines.push(
       `| ${r.transport} | ${r.conns} | ${label(r.contender)} | ${Math.round(r.rps).toLocaleString('en-US')} | ${
-        r.vsApache === undefined ? '' : `${r.vsApache.toFixed(2)}×`
-      } | ${fmtUs(r.p50Us)} | ${fmtUs(r.p99Us)} | ${fmtUs(r.p999Us)} | ${r.errors} | ${r.serverCpuPct.toFixed(0)} | ${r.cpuUsPerReq.toFixed(1)}${
-        r.cpuVsApache === undefined ? '' : ` (${r.cpuVsApache.toFixed(2)}×)`
+        r.vsBaseline ? fmtSpread(r.vsBaseline) : ''
+      } | ${fmtUs(r.p50Us)} | ${fmtUs(r.p99Us)} | ${fmtUs(r.p999Us)} | ${r.errors} | ${r.serverCpuPct.toFixed(0)} | ${r.cpuUsPerReq.toFixed(1)} | ${
+        r.cpuVsBaseline ? fmtSpread(r.cpuVsBaseline) : ''
       } | ${r.rssMiB.toFixed(0)} (${r.workerRssMiB.toFixed(0)}) | ${r.loadgenCpuPct.toFixed(0)} |`,
     );
   }
   return lines.join('\n');
 }
 
-/** The client comparison as Markdown. */
+/** The client comparison (bench/client-bench.mjs) as Markdown. */
 export function clientTable(client) {
   if (!client) return '_not run_';
+  if (client.skipped) return client.skipped;
+  if (!Array.isArray(client.cells))
+    return '_saved by an older client bench (a pool of 10 against one raw connection, one run): not like for like, not shown_';
+  const [a, b] = client.calibrateUs === undefined ? ['raw', 'thriftClient'] : ['raw', 'rawSpin'];
+  const label = { raw: 'raw `thrift`', thriftClient: 'ThriftClient', rawSpin: `raw + ${client.calibrateUs} µs` };
   const lines = [
-    `${client.transport} transport, ${client.inflight} callers in flight for the throughput column.`,
+    `${client.transport} transport; per N: ${label[b]} with N connections against ${label[a]} with N connections, ` +
+      `${client.runs} interleaved rounds of ${client.ms} ms per figure. Latency: N callers, one call at a time each; ` +
+      `throughput: ${client.inflight} callers in flight over the N connections. Medians over the rounds; ` +
+      `ratios ${label[b]}/${label[a]} per round, median (min–max).`,
     '',
-    '| client | sequential mean µs | p50 µs | p99 µs | in-flight req/s | client CPU % |',
-    '|---|---:|---:|---:|---:|---:|',
+    `| N | client | p50 µs | mean µs | p99 µs | req/s | client CPU µs/call |`,
+    '|---:|---|---:|---:|---:|---:|---:|',
   ];
-  for (const [name, label] of [
-    ['raw', 'raw `thrift` connection'],
-    ['thriftClient', 'ThriftClient'],
-  ]) {
-    const c = client[name];
-    if (!c) continue;
-    if (c.skipped) lines.push(`| ${label} | ${c.skipped} | | | | |`);
-    else {
+  for (const c of client.cells) {
+    for (const name of [a, b]) {
+      const m = (f) => median(c[name].map((r) => r[f]));
       lines.push(
-        `| ${label} | ${fmtUs(c.sequential.meanUs)} | ${fmtUs(c.sequential.p50Us)} | ${fmtUs(c.sequential.p99Us)} | ${Math.round(c.inFlight.rps).toLocaleString('en-US')} | ${c.inFlight.cpuPct.toFixed(0)} |`,
+        `| ${c.conns} | ${label[name]} | ${fmtUs(m('p50Us'))} | ${fmtUs(m('meanUs'))} | ${fmtUs(m('p99Us'))} | ${Math.round(m('rps')).toLocaleString('en-US')} | ${m('cpuUsPerCall').toFixed(1)} |`,
+      );
+    }
+    const r = c.ratios;
+    lines.push(
+      `| ${c.conns} | ratio | ${fmtSpread(r.p50Us)} | ${fmtSpread(r.meanUs)} | ${fmtSpread(r.p99Us)} | ${fmtSpread(r.rps)} | ${fmtSpread(r.cpuUsPerCall)} |`,
+    );
+  }
+  if (client.calibrateUs !== undefined) {
+    const seen = (s) => `${fmtSpread(s, 3)} ${detects(s) ? '**detected**' : '**not detected**'}`;
+    lines.push('');
+    for (const c of client.cells) {
+      lines.push(
+        `- N = ${c.conns}, +${client.calibrateUs} µs per call: p50 ${seen(c.ratios.p50Us)}; mean ${seen(c.ratios.meanUs)}; ` +
+          `req/s ${seen(c.ratios.rps)}; client CPU µs/call ${seen(c.ratios.cpuUsPerCall)}`,
       );
     }
   }
@@ -196,9 +185,8 @@ export function clientTable(client) {
 
 /** Targets as a Markdown list. */
 export function targetList(targets) {
-  return targets
-    .map((t) => `- ${t.met === undefined ? '–' : t.met ? '**met**' : '**missed**'} ${t.name}: ${t.text}`)
-    .join('\n');
+  if (!targets.length) return '_none checked_';
+  return targets.map((t) => `- ${t.mark} — ${t.name}: ${t.text}`).join('\n');
 }
 
 /** Load generators' cost as Markdown. */
@@ -214,28 +202,30 @@ export function generatorTable(calibration) {
 }
 
 /** The whole report. */
-export function renderMarkdown({ meta, agg, contenders, targets, client, calibration, notes }) {
+export function renderMarkdown({ meta, agg, contenders, targets, client, calibration, notes, spinNs }) {
+  const run = meta.run ?? { commit: meta.commit, date: meta.date, node: meta.node, loadStart: meta.loadStart, loadEnd: meta.loadEnd };
   return `# Benchmark results
 
-Generated by \`npm run bench${meta.quick ? ' -- --quick' : ''}\` on ${meta.date}. Only ratios measured side by side in
-one run mean anything: the machine may be shared (load average ${meta.loadStart.toFixed(2)} at the start,
-${meta.loadEnd.toFixed(2)} at the end).
+Generated by \`npm run bench${meta.args ? ` -- ${meta.args}` : ''}\`: ${runLine(run)}.
+Only ratios measured side by side in one run mean anything: the machine may be shared.
 
 - Machine: ${meta.cpu}, ${meta.cores} cores, ${meta.memGiB} GiB, ${meta.os} (kernel ${meta.kernel})
 - Node ${meta.node}, npm \`thrift\` ${meta.thriftNpm}, libthrift ${meta.libthrift}, ${meta.gxx}
-- thrifthost at ${meta.commit}
-- Load generator: ${meta.loadgen}; ${meta.repeat} run(s) per cell (median), ${meta.warmup} s warm-up + ${meta.duration} s measured
+- Load generator: ${meta.loadgen}; ${meta.repeat} interleaved run(s) per cell, ${meta.warmup} s warm-up + ${meta.duration} s measured
 - Workload: HelloWorld.sayHello("world"), binary protocol, loopback 127.0.0.1; each connection makes synchronous calls back to back
 ${notes.map((n) => `- ${n}`).join('\n')}
 
+${INTERVAL_NOTE}
+${spinNs ? `\n## Calibration\n\nThe \`-spin\` contender is its baseline with a busy loop of ${spinNs / 1000} µs of CPU per call in the handler (\`--calibrate\`); a difference is detected when the interval of the per-run ratios excludes 1.\n\n${calibrationList(agg, contenders, spinNs)}\n` : ''}
 ## Servers
 
 ${resultsTable(agg, contenders)}
 
-"vs Apache" compares with the Apache Node server with the same process count (×1 with 1 process,
-×2 with the node:cluster of 2). Server CPU % and RSS are summed over every process of the
-contender (a cluster primary included); 100 % is one core. CPU µs/req is that CPU divided by
-the requests served: what a request costs the server, whatever share of the two cores the
+"vs baseline" is the per-run ratio of req/s against the Apache Node server with the same
+process count (×1 with 1 process, ×2 with the node:cluster of 2), or, for a variant of
+thrifthost, against thrifthost itself. Server CPU % and RSS are summed over every process of
+the contender (a cluster primary included); 100 % is one core. CPU µs/req is that CPU divided
+by the requests served: what a request costs the server, whatever share of the two cores the
 load generator and other programs left it.
 
 ## Targets (issue 5)
@@ -254,16 +244,13 @@ ${generatorTable(calibration)}
 
 // --- internal ---
 
-function target(name, value, unit, ok) {
-  const text = unit === '×' ? `${value.toFixed(2)}×` : `${value.toFixed(1)}${unit}`;
-  return { name, value, text, met: ok(value) };
+function cell(rows, id, transport, conns) {
+  return rows.filter((r) => r.contender === id && r.transport === transport && r.conns === conns);
 }
 
-function median(values) {
-  const v = values.filter((x) => typeof x === 'number' && !Number.isNaN(x)).sort((a, b) => a - b);
-  if (v.length === 0) return NaN;
-  const mid = v.length >> 1;
-  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+function target(name, s, goal, better, unit = '×', digits = 2) {
+  const { mark, met } = verdict(s, goal, better);
+  return { name, spread: s, text: fmtSpread(s, digits, unit), mark, met };
 }
 
 function fmtUs(us) {

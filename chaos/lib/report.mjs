@@ -24,6 +24,13 @@ function cells(row) {
   };
 }
 
+/** What each column counts, printed under the Markdown table (docs/reliability.md says more). */
+const LEGEND = `Columns: *calls made* are valid calls (for the fuzz row: the pings on the fuzzed worker; its
+mutated inputs are *fuzz inputs*, never added to the calls); *calls failed* are valid calls without
+their reply (for the fuzz row: pings unanswered within 1 s); *data lost* are replies that did not
+match their request plus calls that never settled; *worker crashes* are unexpected worker exits
+(workers killed on purpose are shown apart); *time to recover* is per scenario (see its details).`;
+
 const fmt = (n) =>
   n === null || n === undefined ? '-' : typeof n === 'number' ? n.toLocaleString('en-US') : String(n);
 
@@ -85,6 +92,8 @@ ${run.machine.loadavg.join(' ')}, ${run.machine.platform}). Figures are from one
 the same command replays the run's choices (fuzz inputs, kill victims), not its timing.
 
 ${markdownTable(run)}
+
+${LEGEND}
 ${notes.length ? `\nNotes:\n\n${notes.join('\n')}\n` : ''}
 ## Details
 

@@ -53,7 +53,8 @@ const HANG_MS = 3000;
 const STALL_MS = 1000;
 const SLOW_MS = 250;
 const RSS_LIMIT_MIB = 512;
-const MAX_INCIDENTS = 50;
+/** Incidents kept per kind for replay (a stalled worker leaves every input in flight hung). */
+const MAX_INCIDENTS = { crash: 20, stall: 20, hang: 200 };
 const MAX_SAVED = 20;
 const REPLAY_BUDGET_MS = 120_000;
 const corpusDir = path.join(ROOT, 'test/fixtures/fuzz-corpus');
@@ -108,9 +109,10 @@ async function startHost(protocol, transport) {
 /**
  * Pings the worker on its own connection, back to back, until stopped; every answer later
  * than SLOW_MS calls `onSlow(sentAt, ms)` (also while still waiting, once past STALL_MS); no
- * answer in 10 s stops it and calls `onWedged()`.
+ * answer in 10 s stops it and calls `onWedged()`. Each stall (a ping unanswered for STALL_MS)
+ * is added to `stallWindows` as [sent, answered or given up] (performance.now()).
  */
-function pinger(port, protocol, transport, onSlow, onWedged = () => {}) {
+function pinger(port, protocol, transport, { onSlow, onWedged = () => {}, stallWindows = [] }) {
   const ping = encodeMessage({ protocol, transport, name: 'ping', seqid: 1, struct: { write: writeEmpty } });
   const replyLength = encodeMessage({ protocol, transport, name: 'ping', type: REPLY, seqid: 1, struct: { write: writeEmpty } }).length;
   const stats = { pings: 0, stalls: 0, maxMs: 0, latencies: [] };
@@ -137,10 +139,11 @@ function pinger(port, protocol, transport, onSlow, onWedged = () => {}) {
         const sentAt = performance.now();
         received = 0;
         socket.write(ping);
-        let flagged = false;
+        let flagged;
         const ok = await new Promise((resolve) => {
           const stall = setTimeout(() => {
-            flagged = true;
+            flagged = [sentAt, Number.POSITIVE_INFINITY];
+            stallWindows.push(flagged);
             onSlow(sentAt, STALL_MS);
           }, STALL_MS);
           const give = setTimeout(() => resolve(false), 10_000);
@@ -153,6 +156,7 @@ function pinger(port, protocol, transport, onSlow, onWedged = () => {}) {
           };
         });
         const ms = performance.now() - sentAt;
+        if (flagged) flagged[1] = performance.now();
         if (!ok) {
           if (!closed) {
             // No answer in 10 s: the worker is wedged; whoever started us restarts it.
@@ -233,18 +237,18 @@ async function runCombo(combo) {
   // What broke the worker, with the inputs that may have done it: replayed alone at the end.
   const incidents = [];
   const incident = (what, inputs) => {
-    if (incidents.length < MAX_INCIDENTS) incidents.push({ what, inputs: [...inputs] });
+    if (incidents.filter((i) => i.what === what).length < MAX_INCIDENTS[what])
+      incidents.push({ what, inputs: [...inputs] });
   };
-  const stallTimes = [];
+  const stallWindows = [];
   const onSlow = (sentAt, ms) => {
     result.slowPings++;
     if (ms < STALL_MS) return;
-    stallTimes.push(sentAt);
     incident('stall', [...inFlight.values(), ...recent.filter((input) => input.endAt >= sentAt)]);
   };
   let stallsBefore = 0; // of pingers replaced after a restart
   const onWedged = () => void restart(host);
-  let ping = pinger(host.port, protocol, transport, onSlow, onWedged);
+  let ping = pinger(host.port, protocol, transport, { onSlow, onWedged, stallWindows });
   const rssTimer = setInterval(() => {
     result.rssMaxMiB = Math.max(result.rssMaxMiB, rssMiB(host.worker));
   }, 200);
@@ -288,7 +292,7 @@ async function runCombo(combo) {
       stallsBefore += ping.stats.stalls;
       await host.stop();
       host = await startHost(protocol, transport);
-      ping = pinger(host.port, protocol, transport, onSlow, onWedged);
+      ping = pinger(host.port, protocol, transport, { onSlow, onWedged, stallWindows });
       restarting = undefined;
     })();
     return restarting;
@@ -308,7 +312,7 @@ async function runCombo(combo) {
     workerPidUnchanged: host.worker === firstWorker && host.alive(),
   });
   result.incidents = incidents.length;
-  host = await keepToCorpus({ host, protocol, transport, incidents, stallTimes, result });
+  host = await keepToCorpus({ host, protocol, transport, incidents, stallWindows, result });
   await host.stop();
   result.pass =
     result.crashes === 0 && result.stalls === 0 && result.hangs === 0 && result.rssMaxMiB < RSS_LIMIT_MIB;
@@ -324,9 +328,11 @@ async function runCombo(combo) {
  * listed in `result.unreproduced` (replay with --seed and the input number), not saved.
  * Returns the host (replaced when a replay broke it).
  */
-async function keepToCorpus({ host, protocol, transport, incidents, stallTimes, result }) {
+async function keepToCorpus({ host, protocol, transport, incidents, stallWindows, result }) {
   const replayed = new Map(); // index -> outcome alone
   const replayUntil = performance.now() + REPLAY_BUDGET_MS;
+  const order = ['crash', 'stall', 'hang'];
+  incidents.sort((a, b) => order.indexOf(a.what) - order.indexOf(b.what));
   for (const { inputs } of incidents) {
     for (const input of inputs) {
       if (replayed.has(input.index)) continue;
@@ -345,7 +351,7 @@ async function keepToCorpus({ host, protocol, transport, incidents, stallTimes, 
   for (const { what, inputs } of incidents) {
     for (const input of inputs.filter(broke)) toSave.set(input.index, [replayed.get(input.index), input]);
     if (inputs.some(broke)) continue;
-    const duringStall = (input) => stallTimes.some((t) => t <= input.endAt && t + STALL_MS >= input.sentAt);
+    const duringStall = (input) => stallWindows.some(([from, to]) => from <= input.endAt && to >= input.sentAt);
     if (what === 'crash') for (const input of inputs) toSave.set(input.index, ['crash-together', input]);
     else if (what === 'hang' && !duringStall(inputs[0])) toSave.set(inputs[0].index, ['hang', inputs[0]]);
     else {
@@ -370,8 +376,10 @@ async function keepToCorpus({ host, protocol, transport, incidents, stallTimes, 
 /** The input alone, with pings alongside: 'crash', 'stall', 'slow', 'hang' or 'ok'. */
 async function replay(host, protocol, transport, input) {
   let worst = 0;
-  const ping = pinger(host.port, protocol, transport, (sentAt, ms) => {
-    worst = Math.max(worst, ms);
+  const ping = pinger(host.port, protocol, transport, {
+    onSlow: (sentAt, ms) => {
+      worst = Math.max(worst, ms);
+    },
   });
   const outcome = await send(host.port, input.bytes);
   await new Promise((r) => setTimeout(r, 50));

@@ -23,6 +23,8 @@
 //                printed otherwise
 //   --json       print the report as one JSON line (for scenario 5)
 //   --no-save    write nothing to the corpus
+//   --input N    with --seed: send only input N of each combination, alone with pings, print
+//                what it did to the worker (ok, slow, hang, stall, crash); --write FILE keeps it
 // Every run's report also goes to chaos/out/runs/<ISO time>-<seed>-fuzz.json.
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -207,15 +209,14 @@ function send(port, bytes) {
 async function runCombo(combo) {
   const [protocol, transport] = combo.split('/');
   const framed = transport === 'framed';
-  const comboSeed = (SEED + ALL_COMBOS.indexOf(combo) * 0x9e3779b9) >>> 0;
-  const rng = prng(comboSeed);
+  const rng = prng(comboSeed(combo));
   const calls = validCalls(protocol);
   const count = Math.ceil(TOTAL / COMBOS.length);
   let host = await startHost(protocol, transport);
   const firstWorker = host.worker;
   const result = {
     combo,
-    comboSeed,
+    comboSeed: comboSeed(combo),
     inputs: 0,
     crashes: 0,
     stalls: 0,
@@ -373,6 +374,11 @@ async function keepToCorpus({ host, protocol, transport, incidents, stallWindows
   return host;
 }
 
+/** The PRNG seed of one combination: the same for a combination whichever others run. */
+function comboSeed(combo) {
+  return (SEED + ALL_COMBOS.indexOf(combo) * 0x9e3779b9) >>> 0;
+}
+
 /** The input alone, with pings alongside: 'crash', 'stall', 'slow', 'hang' or 'ok'. */
 async function replay(host, protocol, transport, input) {
   let worst = 0;
@@ -390,6 +396,26 @@ async function replay(host, protocol, transport, input) {
   if (outcome === 'hang') return 'hang';
   if (worst > SLOW_MS) return 'slow';
   return 'ok';
+}
+
+/** `--input N`: input N of each combination of the run with this seed, replayed alone. */
+async function replayOne(n) {
+  if (opt('seed') === undefined || !(Number.isInteger(n) && n >= 0)) {
+    console.error('fuzz: --input N needs --seed S and an input number from 0');
+    process.exit(64);
+  }
+  for (const combo of COMBOS) {
+    const [protocol, transport] = combo.split('/');
+    const rng = prng(comboSeed(combo));
+    const calls = validCalls(protocol);
+    let input;
+    for (let i = 0; i <= n; i++) input = mutate(calls, protocol, transport === 'framed', rng);
+    const host = await startHost(protocol, transport);
+    const why = await replay(host, protocol, transport, input);
+    await host.stop();
+    console.log(`${combo} seed ${SEED} input ${n} (${input.kind}, ${input.bytes.length} bytes): ${why}`);
+    if (opt('write')) fs.writeFileSync(opt('write'), input.bytes);
+  }
 }
 
 async function startHostAgain(host, protocol, transport) {
@@ -425,6 +451,10 @@ function freePort() {
 }
 
 installSignalCleanup();
+if (opt('input') !== undefined) {
+  await replayOne(Number(opt('input')));
+  process.exit();
+}
 const commit = gitCommit();
 console.error(`fuzz: seed ${SEED} (replay with --seed ${SEED}), ${TOTAL} inputs over ${COMBOS.join(', ')}, commit ${commit}`);
 const results = [];

@@ -9,23 +9,35 @@
 // Pass rule per combination: the worker's pid never changes (0 crashes), every ping is answered
 // within 1 s (0 stalls), no input's connection stays open 3 s after the input was half-closed
 // (0 hangs), and the worker's RSS stays under 512 MiB (the maximum is reported).
-// Every input in flight when something broke (a crash, a stall, a ping slower than 250 ms, a
-// hang) is replayed alone afterwards; those that break it again are written to
-// test/fixtures/fuzz-corpus/ (replayed by npm test).
+// Every input that may have broken the worker (in flight at a crash or a ping over 1 s, or whose
+// own connection hung) is replayed alone afterwards, and what ever crashed, hung or stalled the
+// worker goes to test/fixtures/fuzz-corpus/ (replayed by npm test) as
+// <protocol>-<transport>-fuzz-<what>-<mutation>-seed<S>-<n>.bin: input n of the run with seed S
+// (see keepToCorpus for which inputs count as guilty).
 //
 // usage: node chaos/fuzz.mjs [--inputs N | --full] [--seed S] [--combos json/buffered,...]
 //                            [--json] [--no-save]
 //   --inputs N   inputs over all combinations (default 25,000; --full: 204,000)
-//   --seed S     replays a run: the seed is printed at the start of every run
+//   --seed S     replays a run: the same seed gives the same inputs, in the same order (each
+//                combination reports the SHA-256 of its inputs); a fresh seed is drawn and
+//                printed otherwise
+//   --json       print the report as one JSON line (for scenario 5)
+//   --no-save    write nothing to the corpus
+//   --input N    with --seed: send only input N of each combination, alone with pings, print
+//                what it did to the worker (ok, slow, hang, stall, crash); --write FILE keeps it
+// Every run's report also goes to chaos/out/runs/<ISO time>-<seed>-fuzz.json.
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
 import { encodeMessage, REPLY } from '../bench/lib/thrift-messages.mjs';
-import { mutate, prng, validCalls } from './lib/fuzz-inputs.mjs';
+import { mutate, validCalls } from './lib/fuzz-inputs.mjs';
 import { ROOT } from './lib/host.mjs';
 import { childrenOf, installSignalCleanup, isAlive, killPid, onCleanup } from './lib/procs.mjs';
+import { gitCommit, storeRun } from './lib/run-record.mjs';
+import { parseSeed, prng } from './lib/seed.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name) => {
@@ -34,7 +46,7 @@ const opt = (name) => {
 };
 const FULL = args.includes('--full');
 const TOTAL = Number(opt('inputs') ?? (FULL ? 204_000 : 25_000));
-const SEED = opt('seed') !== undefined ? Number(opt('seed')) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
+const SEED = parseSeed(opt('seed'));
 const SAVE = !args.includes('--no-save');
 const ALL_COMBOS = ['binary', 'compact', 'json'].flatMap((p) => ['buffered', 'framed'].map((t) => `${p}/${t}`));
 const COMBOS = opt('combos')?.split(',') ?? ALL_COMBOS;
@@ -43,7 +55,8 @@ const HANG_MS = 3000;
 const STALL_MS = 1000;
 const SLOW_MS = 250;
 const RSS_LIMIT_MIB = 512;
-const MAX_SUSPECTS = 200;
+/** Incidents kept per kind for replay (a stalled worker leaves every input in flight hung). */
+const MAX_INCIDENTS = { crash: 20, stall: 20, hang: 200 };
 const MAX_SAVED = 20;
 const REPLAY_BUDGET_MS = 120_000;
 const corpusDir = path.join(ROOT, 'test/fixtures/fuzz-corpus');
@@ -98,9 +111,10 @@ async function startHost(protocol, transport) {
 /**
  * Pings the worker on its own connection, back to back, until stopped; every answer later
  * than SLOW_MS calls `onSlow(sentAt, ms)` (also while still waiting, once past STALL_MS); no
- * answer in 10 s stops it and calls `onWedged()`.
+ * answer in 10 s stops it and calls `onWedged()`. Each stall (a ping unanswered for STALL_MS)
+ * is added to `stallWindows` as [sent, answered or given up] (performance.now()).
  */
-function pinger(port, protocol, transport, onSlow, onWedged = () => {}) {
+function pinger(port, protocol, transport, { onSlow, onWedged = () => {}, stallWindows = [] }) {
   const ping = encodeMessage({ protocol, transport, name: 'ping', seqid: 1, struct: { write: writeEmpty } });
   const replyLength = encodeMessage({ protocol, transport, name: 'ping', type: REPLY, seqid: 1, struct: { write: writeEmpty } }).length;
   const stats = { pings: 0, stalls: 0, maxMs: 0, latencies: [] };
@@ -127,10 +141,11 @@ function pinger(port, protocol, transport, onSlow, onWedged = () => {}) {
         const sentAt = performance.now();
         received = 0;
         socket.write(ping);
-        let flagged = false;
+        let flagged;
         const ok = await new Promise((resolve) => {
           const stall = setTimeout(() => {
-            flagged = true;
+            flagged = [sentAt, Number.POSITIVE_INFINITY];
+            stallWindows.push(flagged);
             onSlow(sentAt, STALL_MS);
           }, STALL_MS);
           const give = setTimeout(() => resolve(false), 10_000);
@@ -143,6 +158,7 @@ function pinger(port, protocol, transport, onSlow, onWedged = () => {}) {
           };
         });
         const ms = performance.now() - sentAt;
+        if (flagged) flagged[1] = performance.now();
         if (!ok) {
           if (!closed) {
             // No answer in 10 s: the worker is wedged; whoever started us restarts it.
@@ -193,15 +209,14 @@ function send(port, bytes) {
 async function runCombo(combo) {
   const [protocol, transport] = combo.split('/');
   const framed = transport === 'framed';
-  const comboSeed = (SEED + ALL_COMBOS.indexOf(combo) * 0x9e3779b9) >>> 0;
-  const rng = prng(comboSeed);
+  const rng = prng(comboSeed(combo));
   const calls = validCalls(protocol);
   const count = Math.ceil(TOTAL / COMBOS.length);
   let host = await startHost(protocol, transport);
   const firstWorker = host.worker;
   const result = {
     combo,
-    seed: comboSeed,
+    comboSeed: comboSeed(combo),
     inputs: 0,
     crashes: 0,
     stalls: 0,
@@ -213,35 +228,42 @@ async function runCombo(combo) {
     rssStartMiB: rssMiB(host.worker),
     rssMaxMiB: 0,
     rssEndMiB: 0,
-    suspects: 0,
+    incidents: 0,
     saved: [],
+    unreproduced: [],
     byKind: {},
   };
   const inFlight = new Map();
   const recent = []; // inputs finished lately: one of them may have slowed a ping still out
-  const suspects = new Map();
-  const suspect = (input) => {
-    if (suspects.size < MAX_SUSPECTS) suspects.set(input.index, input);
+  // What broke the worker, with the inputs that may have done it: replayed alone at the end.
+  const incidents = [];
+  const incident = (what, inputs) => {
+    if (incidents.filter((i) => i.what === what).length < MAX_INCIDENTS[what])
+      incidents.push({ what, inputs: [...inputs] });
   };
-  const onSlow = (sentAt) => {
+  const stallWindows = [];
+  const onSlow = (sentAt, ms) => {
     result.slowPings++;
-    for (const input of inFlight.values()) suspect(input);
-    for (const input of recent) if (input.endAt >= sentAt) suspect(input);
+    if (ms < STALL_MS) return;
+    incident('stall', [...inFlight.values(), ...recent.filter((input) => input.endAt >= sentAt)]);
   };
   let stallsBefore = 0; // of pingers replaced after a restart
   const onWedged = () => void restart(host);
-  let ping = pinger(host.port, protocol, transport, onSlow, onWedged);
+  let ping = pinger(host.port, protocol, transport, { onSlow, onWedged, stallWindows });
   const rssTimer = setInterval(() => {
     result.rssMaxMiB = Math.max(result.rssMaxMiB, rssMiB(host.worker));
   }, 200);
+  const digest = crypto.createHash('sha256');
   let next = 0;
   const started = performance.now();
   const worker = async () => {
     while (next < count) {
       if (restarting) await restarting;
       const h = host;
+      // The n-th input is the n-th draw of the combination's PRNG, whatever the timing.
       const index = next++;
       const { kind, bytes } = mutate(calls, protocol, framed, rng);
+      digest.update(bytes);
       result.byKind[kind] = (result.byKind[kind] ?? 0) + 1;
       const input = { index, kind, bytes, sentAt: performance.now() };
       inFlight.set(index, input);
@@ -253,11 +275,10 @@ async function runCombo(combo) {
       result.inputs++;
       if (outcome === 'hang') {
         result.hangs++;
-        suspect(input);
+        incident('hang', [input]);
       }
       if (!h.alive()) {
-        suspect(input);
-        for (const other of inFlight.values()) suspect(other);
+        incident('crash', [input, ...inFlight.values()]);
         // Start again, and carry on with the next inputs.
         await restart(h);
       }
@@ -272,13 +293,14 @@ async function runCombo(combo) {
       stallsBefore += ping.stats.stalls;
       await host.stop();
       host = await startHost(protocol, transport);
-      ping = pinger(host.port, protocol, transport, onSlow, onWedged);
+      ping = pinger(host.port, protocol, transport, { onSlow, onWedged, stallWindows });
       restarting = undefined;
     })();
     return restarting;
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   result.seconds = +((performance.now() - started) / 1000).toFixed(1);
+  result.inputsSha256 = digest.digest('hex');
   clearInterval(rssTimer);
   await ping.stop();
   const lat = ping.stats.latencies.sort((a, b) => a - b);
@@ -290,38 +312,80 @@ async function runCombo(combo) {
     rssEndMiB: rssMiB(host.worker),
     workerPidUnchanged: host.worker === firstWorker && host.alive(),
   });
-  result.suspects = suspects.size;
-  // Replay every suspect alone: what breaks the worker again goes into the corpus. Bounded:
-  // against a badly broken worker every replay costs a restart.
-  const replayUntil = performance.now() + REPLAY_BUDGET_MS;
-  for (const input of suspects.values()) {
-    if (result.saved.length >= MAX_SAVED) break;
-    if (performance.now() > replayUntil) {
-      result.replayBudgetExhausted = true;
-      break;
-    }
-    const why = await replay(host, protocol, transport, input);
-    // A wedged or dead worker would make every later replay look guilty: start afresh.
-    if (why === 'crash' || why === 'stall') host = await startHostAgain(host, protocol, transport);
-    if (why === 'ok') continue;
-    const file = `${protocol}-${transport}-fuzz-${why}-${input.kind}-${comboSeed}-${input.index}.bin`;
-    if (SAVE) {
-      fs.mkdirSync(corpusDir, { recursive: true });
-      fs.writeFileSync(path.join(corpusDir, file), input.bytes);
-    }
-    result.saved.push(file);
-  }
+  result.incidents = incidents.length;
+  host = await keepToCorpus({ host, protocol, transport, incidents, stallWindows, result });
   await host.stop();
   result.pass =
     result.crashes === 0 && result.stalls === 0 && result.hangs === 0 && result.rssMaxMiB < RSS_LIMIT_MIB;
   return result;
 }
 
+/**
+ * Replays the inputs of every incident alone and writes to the corpus each input that ever
+ * crashed, hung or stalled the worker: those that do it again alone; every input of a crash none
+ * of whose inputs crashes it alone (a crash is never noise: they did it together); and an input
+ * that hung while the worker answered its pings within 1 s (it hung by itself). Stalls that do
+ * not come back alone, and hangs during a stall, may be the shared machine's doing: they are
+ * listed in `result.unreproduced` (replay with --seed and the input number), not saved.
+ * Returns the host (replaced when a replay broke it).
+ */
+async function keepToCorpus({ host, protocol, transport, incidents, stallWindows, result }) {
+  const replayed = new Map(); // index -> outcome alone
+  const replayUntil = performance.now() + REPLAY_BUDGET_MS;
+  const order = ['crash', 'stall', 'hang'];
+  incidents.sort((a, b) => order.indexOf(a.what) - order.indexOf(b.what));
+  for (const { inputs } of incidents) {
+    for (const input of inputs) {
+      if (replayed.has(input.index)) continue;
+      if (performance.now() > replayUntil) {
+        result.replayBudgetExhausted = true;
+        break;
+      }
+      const why = await replay(host, protocol, transport, input);
+      replayed.set(input.index, why);
+      // A wedged or dead worker would make every later replay look guilty: start afresh.
+      if (why === 'crash' || why === 'stall') host = await startHostAgain(host, protocol, transport);
+    }
+  }
+  const toSave = new Map(); // index -> [why, input]
+  const broke = (input) => ['crash', 'stall', 'hang'].includes(replayed.get(input.index));
+  for (const { what, inputs } of incidents) {
+    for (const input of inputs.filter(broke)) toSave.set(input.index, [replayed.get(input.index), input]);
+    if (inputs.some(broke)) continue;
+    const duringStall = (input) => stallWindows.some(([from, to]) => from <= input.endAt && to >= input.sentAt);
+    if (what === 'crash') for (const input of inputs) toSave.set(input.index, ['crash-together', input]);
+    else if (what === 'hang' && !duringStall(inputs[0])) toSave.set(inputs[0].index, ['hang', inputs[0]]);
+    else {
+      result.unreproduced.push({
+        what,
+        inputs: inputs.map((i) => ({ index: i.index, kind: i.kind, alone: replayed.get(i.index) ?? 'not replayed' })),
+      });
+    }
+  }
+  for (const [why, input] of [...toSave.values()].slice(0, MAX_SAVED)) {
+    const file = `${protocol}-${transport}-fuzz-${why}-${input.kind}-seed${SEED}-${input.index}.bin`;
+    if (SAVE) {
+      fs.mkdirSync(corpusDir, { recursive: true });
+      fs.writeFileSync(path.join(corpusDir, file), input.bytes);
+    }
+    result.saved.push(file);
+  }
+  if (toSave.size > MAX_SAVED) result.notSaved = toSave.size - MAX_SAVED;
+  return host;
+}
+
+/** The PRNG seed of one combination: the same for a combination whichever others run. */
+function comboSeed(combo) {
+  return (SEED + ALL_COMBOS.indexOf(combo) * 0x9e3779b9) >>> 0;
+}
+
 /** The input alone, with pings alongside: 'crash', 'stall', 'slow', 'hang' or 'ok'. */
 async function replay(host, protocol, transport, input) {
   let worst = 0;
-  const ping = pinger(host.port, protocol, transport, (sentAt, ms) => {
-    worst = Math.max(worst, ms);
+  const ping = pinger(host.port, protocol, transport, {
+    onSlow: (sentAt, ms) => {
+      worst = Math.max(worst, ms);
+    },
   });
   const outcome = await send(host.port, input.bytes);
   await new Promise((r) => setTimeout(r, 50));
@@ -332,6 +396,26 @@ async function replay(host, protocol, transport, input) {
   if (outcome === 'hang') return 'hang';
   if (worst > SLOW_MS) return 'slow';
   return 'ok';
+}
+
+/** `--input N`: input N of each combination of the run with this seed, replayed alone. */
+async function replayOne(n) {
+  if (opt('seed') === undefined || !(Number.isInteger(n) && n >= 0)) {
+    console.error('fuzz: --input N needs --seed S and an input number from 0');
+    process.exit(64);
+  }
+  for (const combo of COMBOS) {
+    const [protocol, transport] = combo.split('/');
+    const rng = prng(comboSeed(combo));
+    const calls = validCalls(protocol);
+    let input;
+    for (let i = 0; i <= n; i++) input = mutate(calls, protocol, transport === 'framed', rng);
+    const host = await startHost(protocol, transport);
+    const why = await replay(host, protocol, transport, input);
+    await host.stop();
+    console.log(`${combo} seed ${SEED} input ${n} (${input.kind}, ${input.bytes.length} bytes): ${why}`);
+    if (opt('write')) fs.writeFileSync(opt('write'), input.bytes);
+  }
 }
 
 async function startHostAgain(host, protocol, transport) {
@@ -367,8 +451,14 @@ function freePort() {
 }
 
 installSignalCleanup();
-console.error(`fuzz: seed ${SEED} (replay with --seed ${SEED}), ${TOTAL} inputs over ${COMBOS.join(', ')}`);
+if (opt('input') !== undefined) {
+  await replayOne(Number(opt('input')));
+  process.exit();
+}
+const commit = gitCommit();
+console.error(`fuzz: seed ${SEED} (replay with --seed ${SEED}), ${TOTAL} inputs over ${COMBOS.join(', ')}, commit ${commit}`);
 const results = [];
+const startedAt = new Date();
 const started = Date.now();
 for (const combo of COMBOS) {
   const r = await runCombo(combo);
@@ -380,10 +470,13 @@ for (const combo of COMBOS) {
   );
 }
 const secs = ((Date.now() - started) / 1000).toFixed(1);
-if (args.includes('--json')) console.log(JSON.stringify({ seed: SEED, results, secs }));
+const report = { date: startedAt.toISOString(), commit, seed: SEED, inputs: TOTAL, combos: COMBOS, secs, results };
+const stored = storeRun(report, { seed: SEED, date: startedAt, suffix: '-fuzz' });
+console.error(`fuzz: stored ${path.relative(process.cwd(), stored)}`);
+if (args.includes('--json')) console.log(JSON.stringify(report));
 else {
   console.log(`fuzz: ${results.reduce((a, r) => a + r.inputs, 0)} inputs in ${secs} s, seed ${SEED}`);
-  console.table(results.map(({ byKind: _k, saved: _s, ...r }) => r));
+  console.table(results.map(({ byKind: _k, saved: _s, unreproduced: _u, inputsSha256: _d, ...r }) => r));
   for (const r of results) for (const f of r.saved) console.log(`saved test/fixtures/fuzz-corpus/${f}`);
 }
 process.exitCode = results.every((r) => r.pass) ? 0 : 1;

@@ -2,19 +2,25 @@
 // `npm run chaos`: faults, bad input and load against real hosts on 127.0.0.1, one scenario at
 // a time, each bounded in time and ending every process it started (by pid, also on failure
 // and Ctrl-C). Prints scenario -> calls made, failed, data lost, worker crashes, time to
-// recover, verdict; writes chaos/RESULTS.md and chaos/results.json.
+// recover, verdict; writes chaos/RESULTS.md and chaos/results.json (the published figures,
+// naming the commit and the date) and, for every run, chaos/out/runs/<ISO time>-<seed>.json.
 //
-// usage: node chaos/run.mjs [--quick] [--soak] [--full] [--only 1,3,8] [--out PREFIX] [--no-write]
-//   --quick   every scenario shortened (whole run about 3 min)
-//   --soak    scenario 7 runs 10 min instead of 2
-//   --full    scenario 5 runs the full 102k-input fuzz instead of a 24k sample
-//   --out     write PREFIX.md and PREFIX.json instead of chaos/RESULTS.md and chaos/results.json
+// usage: node chaos/run.mjs [--quick] [--soak] [--full] [--only 1,3,8] [--seed S] [--out PREFIX] [--no-write]
+//   --quick     every scenario shortened (whole run about 3 min)
+//   --soak      scenario 7 runs 10 min instead of 2
+//   --full      scenario 5 runs the full 204k-input fuzz instead of 25k
+//   --seed S    replays the choices of a run (fuzz inputs, kill victims and intervals); a fresh
+//               seed is drawn otherwise, printed at the start and stored in the JSON
+//   --out       write PREFIX.md and PREFIX.json instead of chaos/RESULTS.md and chaos/results.json
+//   --no-write  write neither (the run's JSON still goes to chaos/out/runs/)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from './lib/host.mjs';
 import { cleanupAll, installSignalCleanup } from './lib/procs.mjs';
 import { formatTable, markdownReport } from './lib/report.mjs';
+import { gitCommit, storeRun } from './lib/run-record.mjs';
+import { deriveSeed, parseSeed } from './lib/seed.mjs';
 
 const args = process.argv.slice(2);
 const flag = (name) => args.includes(`--${name}`);
@@ -22,7 +28,7 @@ const value = (name) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const known = ['--quick', '--soak', '--full', '--only', '--out', '--no-write', '--help'];
+const known = ['--quick', '--soak', '--full', '--only', '--seed', '--out', '--no-write', '--help'];
 for (const a of args) {
   if (a.startsWith('--') && !known.includes(a)) {
     console.error(`chaos: unknown option ${a} (known: ${known.join(' ')})`);
@@ -30,17 +36,20 @@ for (const a of args) {
   }
 }
 if (flag('help')) {
-  console.log(
-    fs
-      .readFileSync(new URL(import.meta.url), 'utf8')
-      .split('\n')
-      .slice(6, 11)
-      .map((l) => l.slice(3))
-      .join('\n'),
-  );
+  const header = fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n');
+  const from = header.findIndex((l) => l.startsWith('// usage'));
+  const to = header.findIndex((l, i) => i > from && !l.startsWith('//'));
+  console.log(header.slice(from, to).map((l) => l.slice(3)).join('\n'));
   process.exit(0);
 }
 
+let seed;
+try {
+  seed = parseSeed(value('seed'));
+} catch (err) {
+  console.error(`chaos: ${err.message}`);
+  process.exit(64);
+}
 const opts = { quick: flag('quick'), soak: flag('soak'), full: flag('full') };
 const only = value('only')
   ?.split(',')
@@ -68,6 +77,9 @@ const SCENARIOS = [
 
 installSignalCleanup();
 
+const commit = gitCommit();
+console.error(`chaos: seed ${seed} (replay with --seed ${seed}), commit ${commit}`);
+const startedAt = new Date();
 const started = Date.now();
 const results = [];
 for (const file of SCENARIOS) {
@@ -81,7 +93,7 @@ for (const file of SCENARIOS) {
   let timer;
   try {
     result = await Promise.race([
-      scenario.run({ ...opts, log }),
+      scenario.run({ ...opts, seed: deriveSeed(seed, scenario.id), log }),
       new Promise((_, reject) => {
         timer = setTimeout(() => reject(new Error(`did not finish within ${limitMs / 1000} s`)), limitMs);
       }),
@@ -119,7 +131,9 @@ for (const file of SCENARIOS) {
 }
 
 const run = {
-  date: new Date().toISOString(),
+  date: startedAt.toISOString(),
+  commit,
+  seed,
   mode: opts.quick ? 'quick' : 'default',
   options: { ...opts, only: only ?? null },
   seconds: Number(((Date.now() - started) / 1000).toFixed(1)),
@@ -133,6 +147,8 @@ const run = {
 };
 
 console.log(formatTable(run));
+const stored = storeRun(run, { seed, date: startedAt });
+console.error(`chaos: stored ${path.relative(process.cwd(), stored)}`);
 if (!flag('no-write')) {
   const out = value('out');
   const json = out ? `${out}.json` : path.join(ROOT, 'chaos/results.json');

@@ -31,19 +31,6 @@ export const KINDS = [
   'random',
 ];
 
-/** mulberry32: a small PRNG whose whole state is one 32-bit seed. */
-export function prng(seed) {
-  let s = seed | 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { next, int: (n) => Math.floor(next() * n), pick: (xs) => xs[Math.floor(next() * xs.length)] };
-}
-
 /**
  * Valid calls of every Catalog method (but `echo`'s delay, which would be a slow handler rather
  * than a server fault), each with the places where its structure was written.

@@ -284,6 +284,25 @@ export function rawLoops({ label, port, connections, timeoutMs = 3000, prefix = 
 }
 
 /**
+ * `concurrency` loops that each open a new raw connection, make one checked call on it and close
+ * it, until stop(): the path a client takes that connects for every call, or reconnects.
+ */
+export function freshRawLoops({ label, port, concurrency, timeoutMs = 3000, onCall }) {
+  return runLoops({
+    label,
+    concurrency,
+    onCall,
+    boundMs: timeoutMs + 2500, // connect (2 s) + reply
+    call(loop, n) {
+      const name = `f${loop}-${n}`;
+      const c = rawClient(port);
+      const promise = c.ready.then(() => c.sayHello(name, timeoutMs)).finally(() => c.close());
+      return { promise, expect: `Hello ${name}` };
+    },
+  });
+}
+
+/**
  * Configures ThriftClient for HelloWorld (or `service`) with `options` and returns the instance.
  * Shared client state lives in `stateDir` (the scenario's folder), never in the system tmp.
  */

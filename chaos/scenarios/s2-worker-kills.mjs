@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { FIXTURES, Host, sleep, waitFor } from '../lib/host.mjs';
 import { rawLoops, round, runLoops, ThriftClient, thriftClientFor } from '../lib/load.mjs';
 import { killPid } from '../lib/procs.mjs';
+import { prng } from '../lib/seed.mjs';
 
 const COUNT = 2;
 const CALL_TIMEOUT_MS = 2000;
@@ -21,7 +22,9 @@ export default {
   id: '2',
   title: 'SIGKILL random workers under load',
   limitMs: ({ quick }) => (quick ? 90_000 : 150_000),
-  async run({ quick, log }) {
+  async run({ quick, seed, log }) {
+    // Victims and intervals from the run's seed: `--seed` replays the same choices.
+    const rng = prng(seed);
     const killForMs = quick ? 15_000 : 60_000;
     const host = await Host.create({
       label: 's2',
@@ -58,9 +61,9 @@ export default {
         const pids = host.liveWorkers();
         looks++;
         if (pids.length === 0) noneAlive++;
-        const victim = pids[Math.floor(Math.random() * pids.length)];
+        const victim = rng.pick(pids);
         if (victim && killPid(victim)) killed.add(victim);
-        await sleep(200 + Math.random() * 300);
+        await sleep(200 + rng.next() * 300);
       }
       const lastKill = performance.now();
       // Recovery: the master respawns with back-off (up to 10 s per slot after repeated deaths).

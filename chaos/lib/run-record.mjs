@@ -1,0 +1,34 @@
+// Where a run's figures come from and where they are kept: the commit they were measured at, and
+// one JSON file per run under chaos/out/runs/ (gitignored), so that no run's result is lost when
+// the published files are rewritten or a run is made outside them.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ROOT } from './host.mjs';
+
+export const RUNS_DIR = path.join(ROOT, 'chaos/out/runs');
+
+/**
+ * `git rev-parse --short HEAD`, with `-dirty` when tracked files differ from it (what was measured
+ * is then not exactly that commit); `unknown` outside a git checkout.
+ */
+export function gitCommit() {
+  const git = (...args) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  try {
+    const head = git('rev-parse', '--short', 'HEAD');
+    return git('status', '--porcelain', '--untracked-files=no') ? `${head}-dirty` : head;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * Writes `record` to chaos/out/runs/<ISO time>-<seed><suffix>.json (colons of the time as `-`);
+ * returns the path.
+ */
+export function storeRun(record, { seed, date = new Date(), suffix = '' }) {
+  fs.mkdirSync(RUNS_DIR, { recursive: true });
+  const file = path.join(RUNS_DIR, `${date.toISOString().replaceAll(':', '-')}-${seed}${suffix}.json`);
+  fs.writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`);
+  return file;
+}

@@ -33,5 +33,20 @@ describe.each((['binary', 'compact'] as const).flatMap((p) => TRANSPORTS.map((t)
       expect(replies[2] === `Hello ${big}!`).toBe(true);
       expect(replies[3]).toBe('Hello ');
     });
+
+    it('keeps a big binary argument intact while later calls arrive on the connection', async () => {
+      // A binary that fills most of its frame is handed to the handler as a view of the receive
+      // buffer (no copy): the bytes that arrive after it must never be written over it.
+      const host = await startServer({ service: 'Catalog', protocol, transport });
+      cleanups.push(host.close);
+      const { client, close } = rawClient('Catalog', host.port, protocol, transport);
+      cleanups.push(close);
+      const payloads = ['a', 'b', 'c', 'd'].map((c, i) => Buffer.alloc(300_000 + i * 7919, c));
+      // The first handler reads its argument only after the later calls have been received.
+      const replies: string[] = await Promise.all(
+        payloads.map((p, i) => client.echo(p, i === 0 ? 200 : 0)),
+      );
+      replies.forEach((r, i) => expect(r === payloads[i]!.toString(), `reply ${i}`).toBe(true));
+    });
   },
 );

@@ -248,9 +248,19 @@ export default {
           20_000,
           20,
         );
+        // A host is registered again when it says so and its key is in the restarted etcd: it may
+        // have made a new lease, or kept its old one (etcd restores leases on restart and extends
+        // their TTL, so a host whose keepalives never failed keeps its key).
+        let renewed = 0;
         const registered = await waitFor(async () => {
           const states = await Promise.all(live.map((h) => h.status().then((s) => s.registry)));
-          return states.every((r) => r?.state === 'registered' && r.since >= backEpoch) && performance.now();
+          const present = new Set((await kv.range(PREFIX)).kvs.map((k) => k.key));
+          renewed = states.filter((r) => r?.since >= backEpoch).length;
+          return (
+            states.every((r) => r?.state === 'registered') &&
+            live.every((h) => present.has(keyOf(h))) &&
+            performance.now()
+          );
         }, 20_000, 100);
         const keys = (await kv.range(PREFIX)).kvs.map((k) => k.key);
         await sleep(1000);
@@ -259,6 +269,7 @@ export default {
           outageSeenByClientS: outageSeenS,
           clientsWatchingAgainAfterS: watching ? round((watching - back) / 1000, 2) : null,
           hostsReRegisteredAfterS: registered ? round((registered - back) / 1000, 2) : null,
+          hostsWithNewLease: renewed,
           keysAfter: keys.length,
           addressesKeptDuringOutage: known().length,
           target: '0 failed calls; every host registered again',
@@ -311,7 +322,7 @@ export default {
           recover = `first call ${s.firstCallAfterRegisteredS} s after it registered again`;
         } else if (s.step === 'etcd killed and restarted') {
           pass &&= p.failed === 0 && s.hostsReRegisteredAfterS !== null && s.clientsWatchingAgainAfterS !== null;
-          recover = `down ${s.downS} s; callers watching ${s.clientsWatchingAgainAfterS} s, hosts registered ${s.hostsReRegisteredAfterS} s after restart`;
+          recover = `down ${s.downS} s; callers watching ${s.clientsWatchingAgainAfterS} s, hosts registered ${s.hostsReRegisteredAfterS} s after restart (${s.hostsWithNewLease} with a new lease, the others kept theirs)`;
         } else {
           pass &&= p.failed === 0 && s.deregistrations === 0 && s.reloadExits.every((x) => x === 0);
           recover = `${s.deregistrations} keys deleted`;

@@ -107,15 +107,29 @@ describe('statistics of two workers', () => {
   });
 
   it('thrift_server_open_connections follows the connections a test opens and closes', async () => {
-    const open = async () => (await scrape(base)).value('thrift_server_open_connections', { service: 'Catalog' });
+    const seen: (number | undefined)[] = [];
+    const until = async (n: number, what: string) => {
+      await waitFor(
+        async () => {
+          const v = (await scrape(base)).value('thrift_server_open_connections', { service: 'Catalog' });
+          if (seen.at(-1) !== v) seen.push(v);
+          return v === n;
+        },
+        10_000,
+        what,
+      ).catch((err: Error) => {
+        throw new Error(`${err.message} (values seen: ${seen.join(', ')})`);
+      });
+    };
+    await until(0, 'the connections of the calls above to close');
     // One idle connection to each worker (no call: the request counts checked below stay as they are).
     const sockets = workers.map((w) => net.connect(w.port, '127.0.0.1').on('error', () => {}));
     try {
-      await waitFor(async () => (await open()) === 2, 5000, 'two open connections on /metrics');
+      await until(2, 'two open connections on /metrics');
     } finally {
       for (const s of sockets) s.destroy();
     }
-    await waitFor(async () => (await open()) === 0, 5000, 'no open connection on /metrics');
+    await until(0, 'no open connection on /metrics');
   });
 
   it('/api/stats agrees, and lists the failures with their kind', async () => {

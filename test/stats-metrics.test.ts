@@ -107,29 +107,43 @@ describe('statistics of two workers', () => {
   });
 
   it('thrift_server_open_connections follows the connections a test opens and closes', async () => {
-    const seen: (number | undefined)[] = [];
-    const until = async (n: number, what: string) => {
+    // Other test files' clients may reach these loopback listeners too (a stale port probed
+    // again), so the gauge is compared with what the listeners hold, and this test's own
+    // connections are told apart by their ports.
+    const held = () => workers.flatMap((w) => [...(w.server as unknown as { connections: Set<{ socket: net.Socket }> }).connections]);
+    const ours = new Set<number>();
+    const seen: string[] = [];
+    const until = async (ownOpen: number, what: string) => {
       await waitFor(
         async () => {
-          const v = (await scrape(base)).value('thrift_server_open_connections', { service: 'Catalog' });
-          if (seen.at(-1) !== v) seen.push(v);
-          return v === n;
+          const gauge = (await scrape(base)).value('thrift_server_open_connections', { service: 'Catalog' });
+          const all = held();
+          const own = all.filter((c) => ours.has(c.socket.remotePort!)).length;
+          seen.push(`${gauge}/${all.length}/${own}`);
+          return gauge === all.length && own === ownOpen;
         },
         10_000,
         what,
       ).catch((err: Error) => {
-        throw new Error(`${err.message} (values seen: ${seen.join(', ')})`);
+        throw new Error(`${err.message} (gauge/held/ours: ${[...new Set(seen)].join(', ')})`);
       });
     };
-    await until(0, 'the connections of the calls above to close');
     // One idle connection to each worker (no call: the request counts checked below stay as they are).
-    const sockets = workers.map((w) => net.connect(w.port, '127.0.0.1').on('error', () => {}));
+    const sockets = await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<net.Socket>((resolve, reject) => {
+            const s = net.connect(w.port, '127.0.0.1', () => resolve(s)).on('error', reject);
+          }),
+      ),
+    );
+    for (const s of sockets) ours.add(s.localPort!);
     try {
-      await until(2, 'two open connections on /metrics');
+      await until(2, 'the gauge to count this test\'s two connections');
     } finally {
       for (const s of sockets) s.destroy();
     }
-    await until(0, 'no open connection on /metrics');
+    await until(0, 'the gauge to drop them');
   });
 
   it('/api/stats agrees, and lists the failures with their kind', async () => {

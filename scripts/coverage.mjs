@@ -11,8 +11,9 @@
 //   3. merge the children's raw coverage per script, convert it with ast-v8-to-istanbul (the
 //      converter vitest's provider uses, so both halves count the same statements, branches and
 //      functions) through the source maps onto src/ and clients/, and merge the two halves;
-//   4. print the figures per folder, write coverage/summary.json and coverage/html/, and fail
-//      when a folder is under its floor.
+//   4. print the figures per folder, write coverage/summary.json, coverage/coverage-final.json
+//      (Istanbul, merged), coverage/html/, and fail when a folder is under its floor or a test
+//      failed. docs/coverage.md has the figures and what they cost.
 // A child killed by SIGKILL writes nothing; the figures are a lower bound.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -28,12 +29,13 @@ import ts from 'typescript';
 import { parseAstAsync } from 'vitest/node';
 
 /**
- * Per folder, in percent: a few points under the figures measured when the floor was set
- * (docs/reliability.md, "Coverage"). Raise them as tests are added; never lower one to pass.
+ * Per folder, in percent: about 3 points under the figures measured when the floors were set
+ * (docs/coverage.md: src/ 91.0 / 78.4 / 90.5, clients/ 94.8 / 83.2 / 94.6 for lines / branches /
+ * functions). Raise them as tests are added; never lower one to make a run pass.
  */
 export const FLOORS = {
-  'src/': { lines: 0, branches: 0, functions: 0 },
-  'clients/': { lines: 0, branches: 0, functions: 0 },
+  'src/': { lines: 88, branches: 75, functions: 87 },
+  'clients/': { lines: 92, branches: 80, functions: 92 },
 };
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -55,7 +57,7 @@ async function main() {
     vitest = run('vitest', [bin, 'run', '--coverage', ...process.argv.slice(2)], { THRIFTHOST_CHILD_COVERAGE: rawDir });
   }
   const t1 = performance.now();
-  // Read twice: a merge rewrites the data objects a map was made from.
+  // Read afresh for each map: a merge rewrites the data objects a map was made from.
   const readInProcess = () =>
     libCoverage.createCoverageMap(
       JSON.parse(fs.readFileSync(path.join(outDir, 'in-process', 'coverage-final.json'), 'utf8')),

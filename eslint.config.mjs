@@ -10,7 +10,7 @@ const focused = ['describe', 'it', 'test'].map((object) => ({
 }));
 
 export default tseslint.config(
-  { ignores: ['gen/**', 'dist/**', 'bench/out/**', 'test-artifacts/**', 'node_modules/**'] },
+  { ignores: ['gen/**', 'dist/**', 'bench/out/**', 'test-artifacts/**', 'coverage/**', 'node_modules/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -4,6 +4,7 @@
  */
 import { afterEach, expect, it } from 'vitest';
 import { ThriftClient } from '../clients/index.js';
+import { waitFor } from './helpers/in-process-server.js';
 import { GEN_DIR, startThriftServer, type TestServer } from './helpers/servers.js';
 
 type Catalog = import('../gen/Catalog/Catalog.js').Client;
@@ -26,20 +27,27 @@ it('destroy() rejects a pending call on a connection the pool has already evicte
       serviceDir: GEN_DIR,
       shareState: false,
       poolIdleTimeoutMs: 50,
-      callTimeoutMs: 5000,
+      callTimeoutMs: 20_000,
     },
   });
   const client = ThriftClient.instance<Catalog>('Catalog');
+  const pool = ThriftClient.serviceClientOf(client)!.pool(s.address);
   // The connection goes back to the pool as soon as the call is written (pipelining), so the
-  // idle eviction retires it while the call is still pending.
-  const slow = client.echo(Buffer.from('late'), 1500).then(
+  // idle eviction retires it while the call is still pending. The reply would come after 10 s.
+  let settled = false;
+  const slow = client.echo(Buffer.from('late'), 10_000).then(
     () => 'resolved',
     () => 'rejected',
   );
-  await new Promise((r) => setTimeout(r, 400));
-  const t0 = Date.now();
+  void slow.finally(() => {
+    settled = true;
+  });
+  await waitFor(
+    () => pool.stats.destroyed === 1 && pool.connections().some((c) => c.state === 'retired'),
+    5000,
+    'the idle eviction to retire the connection',
+  );
+  expect(settled).toBe(false);
   await ThriftClient.destroy();
-  const outcome = await Promise.race([slow, new Promise((r) => setTimeout(() => r('still pending'), 300))]);
-  expect(outcome).toBe('rejected');
-  expect(Date.now() - t0).toBeLessThan(1000);
+  expect(await slow).toBe('rejected');
 });

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { validateServiceOptions } from '../clients/client-options.js';
 import { ServiceClient } from '../clients/service-client.js';
-import { ROOT, startServer } from './helpers/in-process-server.js';
+import { ROOT, startServer, waitFor } from './helpers/in-process-server.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -46,13 +46,15 @@ async function fullBacklog(): Promise<number> {
   const port = await new Promise<number>((resolve) =>
     py.stdout!.once('data', (d: Buffer) => resolve(Number.parseInt(d.toString(), 10))),
   );
-  // Fill the accept queue: these complete the handshake and wait there; later SYNs are dropped.
+  // Fill the accept queue: the first connections complete the handshake and wait there; once the
+  // queue (backlog 0: one connection) is full, later SYNs are dropped.
+  let queued = 0;
   for (let i = 0; i < 4; i++) {
-    const s = net.connect(port, '127.0.0.1');
+    const s = net.connect(port, '127.0.0.1', () => queued++);
     s.on('error', () => {});
     cleanups.push(() => s.destroy());
   }
-  await new Promise((r) => setTimeout(r, 200));
+  await waitFor(() => queued > 0, 5000, 'a connection in the accept queue');
   return port;
 }
 
@@ -72,12 +74,16 @@ it('a reply arriving after its call timed out settles nothing, and the next call
   const client = catalog(`127.0.0.1:${host.port}`, { callTimeoutMs: 150 });
   const late = await client.call('echo', [Buffer.from('late'), 600]).catch((e: unknown) => e);
   expect(late).toMatchObject({ code: 'ERR_CALL_TIMEOUT' });
-  // The late reply reaches the client while this call runs; each gets only its own answer.
-  const [next] = await Promise.all([
-    client.call('echo', [Buffer.from('next'), 0]),
-    new Promise((r) => setTimeout(r, 700)),
-  ]);
-  expect(next).toBe('next');
+  // The timed-out connection is retired, not destroyed: the late reply still reaches it.
+  const [retired] = client.pool(`127.0.0.1:${host.port}`).connections();
+  expect(retired?.state).toBe('retired');
+  let lateArrived = false;
+  (retired as unknown as { socket: net.Socket }).socket.on('data', (d: Buffer) => {
+    if (d.includes('late')) lateArrived = true;
+  });
+  const next = client.call('echo', [Buffer.from('next'), 0]);
+  await waitFor(() => lateArrived, 5000, 'the late reply to reach the client');
+  expect(await next).toBe('next');
   expect(await client.call('echo', [Buffer.from('after'), 0])).toBe('after');
 });
 

@@ -134,7 +134,8 @@ describe('ServerConnection unframed compact input', () => {
     for (let i = 0; i < ROUNDS; i++) {
       // Split inside the item's title: the first read stops two structs deep.
       client.write(call!.subarray(0, 40));
-      await new Promise((r) => setTimeout(r, 5));
+      // The split read: the server has read the first piece alone and waits for the rest.
+      await waitFor(() => conn.splitter.pending === 40, 5000, `round ${i}: the first 40 bytes read alone`);
       client.write(call!.subarray(40));
       await waitFor(() => conn.requests === i + 1);
     }
@@ -160,7 +161,8 @@ describe('ServerConnection closing when idle (drain without hand-off)', () => {
     const connections = (host.server as unknown as { connections: Set<any> }).connections;
     await waitFor(() => connections.size === 1 && [...connections][0].splitter.pending === 10);
     void host.server.drain(5000); // TLS connections and a stopping worker close instead of moving
-    await new Promise((r) => setTimeout(r, 200)); // the first reply is out
+    await waitFor(() => Buffer.concat(chunks).includes('one'), 5000, 'the first reply');
+    expect(client.closed).toBe(false); // still open with the second call part-read
     client.write(second.subarray(10));
     await ended;
     const replies = Buffer.concat(chunks).toString('latin1');

@@ -13,8 +13,8 @@ import { afterEach, expect, it } from 'vitest';
 import { loadGeneratedService } from '../src/common/generated-service.js';
 import { WriteBuffer } from '../src/common/write-buffer.js';
 import { validateHostConfig } from '../src/config.js';
-import { WORKER_ENV, type WorkerBootstrap } from '../src/ipc.js';
-import { freePort, REPO } from './helpers/cli.js';
+import { WORKER_ENV, type WorkerBootstrap, type WorkerMessage, type WorkerStats } from '../src/ipc.js';
+import { freePort, REPO, waitFor } from './helpers/cli.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -65,7 +65,9 @@ it('an adopted connection answers a call its peer sent before half-closing', asy
   const chunks: Buffer[] = [];
   client.on('data', (c) => chunks.push(c));
   await new Promise((r) => client.once('connect', r));
-  await new Promise((r) => setTimeout(r, 200)); // the worker has adopted it
+  // Ask the worker for its figures until it counts the connection: then it has adopted it.
+  let statsId = 0;
+  await waitFor(async () => (await workerStats(worker, ++statsId)).connections === 1, 5000, 'the adoption');
   client.end(call!);
   const how = await new Promise<'server ended' | 'timed out'>((resolve) => {
     const timer = setTimeout(() => resolve('timed out'), 3000);
@@ -79,3 +81,18 @@ it('an adopted connection answers a call its peer sent before half-closing', asy
   // A REPLY to seqid 1 carrying "hi".
   expect(Buffer.concat(chunks).includes('hi')).toBe(true);
 });
+
+/** The worker's figures, asked for over IPC as the master does. */
+function workerStats(worker: ChildProcess, id: number): Promise<WorkerStats> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer to stats request ${id}`)), 5000);
+    const onMessage = (m: WorkerMessage) => {
+      if (m.t !== 'stats' || m.id !== id) return;
+      clearTimeout(timer);
+      worker.off('message', onMessage);
+      resolve(m.stats);
+    };
+    worker.on('message', onMessage);
+    worker.send({ t: 'stats', id });
+  });
+}

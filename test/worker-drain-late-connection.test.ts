@@ -24,7 +24,7 @@ describe('draining worker', () => {
     });
     client.write(Buffer.from('early-bytes'));
     await waitFor(() => accepted.length === 1);
-    await new Promise((r) => setTimeout(r, 50)); // let the bytes arrive
+    await waitFor(() => accepted[0]!.readableLength === 11, 2000, 'the early bytes to arrive');
 
     host.server.adopt(accepted[0]!);
     await waitFor(() => handedOff.length === 1, 2000, 'the hand-off');

@@ -128,8 +128,9 @@ describe('supervisor', () => {
     expect((await rpc(['stop'], h.dir)).code).toBe(0);
   });
 
-  it('stop lets an in-flight call finish before the worker exits', { timeout: 30_000 }, async () => {
-    host = await makeHost({ count: 1, gracefulTimeoutMs: 5000 });
+  it('stop lets an in-flight call finish before the worker exits', { timeout: 60_000 }, async () => {
+    // A graceful timeout far above the call: the stop must end with the call, not with the timeout.
+    host = await makeHost({ count: 1, gracefulTimeoutMs: 30_000 });
     const h = host;
     expect((await rpc(['start', '-d'], h.dir)).code).toBe(0);
     const status = await statusJson(h);
@@ -140,7 +141,7 @@ describe('supervisor', () => {
     const stopped = await rpc(['stop'], h.dir);
     expect(stopped.code).toBe(0);
     expect(await slow).toBe('v1 Hello slow:800');
-    expect(Date.now() - t0).toBeLessThan(4000);
+    expect(Date.now() - t0).toBeLessThan(20_000);
     expect(alivePids([status.master.pid, ...status.workers.map((w) => w.pid)])).toEqual([]);
     client.close();
   });

@@ -156,11 +156,13 @@ export class CompactInput extends LengthPrefixedInput {
     const buf = this.buf;
     let lo = 0;
     let shift = 0;
+    // 2^shift, kept as a running product: `2 ** shift` with a variable shift is a slow call.
+    let scale = 1;
     let i = this.pos;
-    for (; shift < 49; shift += 7) {
+    for (; shift < 49; shift += 7, scale *= 128) {
       if (i >= this.end) this.need(i - this.pos + 1);
       const b = buf[i++]!;
-      lo += (b & 0x7f) * 2 ** shift;
+      lo += (b & 0x7f) * scale;
       if (b < 0x80) {
         this.pos = i;
         // zigzag: even -> n/2, odd -> -(n+1)/2
@@ -215,6 +217,24 @@ export class CompactInput extends LengthPrefixedInput {
         return b0;
       }
     }
+    if (i + 5 <= this.end) {
+      // Whole varint in range: unrolled, 32-bit integer arithmetic only. Bits past 32 in the
+      // fifth byte are dropped (the value is taken mod 2^32, as the loop below does).
+      let b = buf[i]!;
+      let result = b & 0x7f;
+      b = buf[i + 1]!;
+      result |= (b & 0x7f) << 7;
+      if (b < 0x80) return this.advance(i + 2, result);
+      b = buf[i + 2]!;
+      result |= (b & 0x7f) << 14;
+      if (b < 0x80) return this.advance(i + 3, result);
+      b = buf[i + 3]!;
+      result |= (b & 0x7f) << 21;
+      if (b < 0x80) return this.advance(i + 4, result);
+      b = buf[i + 4]!;
+      if (b >= 0x80) violation('varint longer than 5 bytes');
+      return this.advance(i + 5, (result | (b << 28)) >>> 0);
+    }
     let result = 0;
     for (let shift = 0; shift < 35; shift += 7) {
       if (i >= this.end) this.need(i - this.pos + 1);
@@ -226,6 +246,11 @@ export class CompactInput extends LengthPrefixedInput {
       }
     }
     return violation('varint longer than 5 bytes');
+  }
+
+  private advance(pos: number, value: number): number {
+    this.pos = pos;
+    return value;
   }
 
   private ttype(ctype: number): number {

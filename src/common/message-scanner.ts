@@ -375,7 +375,7 @@ function varintLength(buf: Buffer, p: number, end: number, max: number): number 
 /** Value of a complete unsigned varint of at most 5 bytes, as a number in the i32 range or above. */
 function varintValue(buf: Buffer, p: number, len: number): number {
   let v = 0;
-  for (let i = 0; i < len; i++) v += (buf[p + i]! & 0x7f) * 2 ** (7 * i);
+  for (let i = 0, scale = 1; i < len; i++, scale *= 128) v += (buf[p + i]! & 0x7f) * scale;
   return v > 0x7fffffff ? -1 : v;
 }
 

@@ -57,6 +57,12 @@ interface ReplyFrame {
 /** Called when a retiring connection is idle: take over the socket and the unread bytes. */
 export type HandOff = (socket: Socket, unread: Buffer) => void;
 
+/**
+ * A connection closing when idle that has not sent a byte yet waits this long for its first
+ * call before it counts as idle: a client that connected just before a stop has usually written
+ * its call already, and the bytes may still be on their way to this process.
+ */
+const FIRST_BYTES_GRACE_MS = 250;
 /** Pause reading when this many calls of one connection are in flight. */
 const MAX_IN_FLIGHT = 1024;
 /** Pause reading while more than this many reply bytes wait in the socket's buffer. */
@@ -95,6 +101,10 @@ export class ServerConnection {
   private retire: HandOff | undefined;
   /** Retiring by closing (no hand-off): a request that has partly arrived is still answered. */
   private closeWhenIdle = false;
+  /** Closing when idle: waiting for the first bytes of a connection that has sent none. */
+  private firstBytesGrace: NodeJS.Timeout | undefined;
+  /** Whether any byte has arrived (from the socket, or with the socket when it was adopted). */
+  private received = false;
 
   constructor(
     readonly socket: Socket,
@@ -141,6 +151,12 @@ export class ServerConnection {
   retireWhenIdle(handOff?: HandOff): void {
     this.retire = handOff ?? ((socket) => socket.end());
     this.closeWhenIdle = !handOff;
+    if (this.closeWhenIdle && !this.received) {
+      this.firstBytesGrace = setTimeout(() => {
+        this.firstBytesGrace = undefined;
+        this.maybeRetire();
+      }, FIRST_BYTES_GRACE_MS);
+    }
     // A connection that moves stops reading now, so that it becomes idle even under pipelined
     // load: unread requests travel with it. One that closes answers what arrives until idle.
     if (handOff) this.pause();
@@ -155,6 +171,7 @@ export class ServerConnection {
   // --- internal ---
 
   private readonly onData = (chunk: Buffer): void => {
+    this.received = true;
     this.splitter.push(chunk);
     this.decodeAvailable();
   };
@@ -575,6 +592,11 @@ export class ServerConnection {
   private maybeRetire(): void {
     if (!this.retire || this.closed || this.corked || !this.idle) return;
     if (this.closeWhenIdle && !this.readEnded && this.splitter.pending > 0) return;
+    if (this.firstBytesGrace) {
+      if (!this.received && !this.readEnded) return;
+      clearTimeout(this.firstBytesGrace);
+      this.firstBytesGrace = undefined;
+    }
     const handOff = this.retire;
     this.retire = undefined;
     if (this.readEnded) {
@@ -623,6 +645,7 @@ export class ServerConnection {
   };
 
   private readonly onSocketClose = (): void => {
+    if (this.firstBytesGrace) clearTimeout(this.firstBytesGrace);
     if (this.closed) return;
     this.closed = true;
     this.onClose(this);

@@ -143,10 +143,6 @@ export class ThriftServer {
 
   /** Serves a socket, optionally with bytes already read from it elsewhere. */
   adopt(socket: Socket, unread?: Buffer): void {
-    if (this.draining && !this.drainHandOff) {
-      socket.destroy();
-      return;
-    }
     const connection = new ServerConnection(
       socket,
       this.table,
@@ -165,7 +161,8 @@ export class ThriftServer {
     );
     this.connections.add(connection);
     // The cluster primary may hand over a connection just as the listener closes: during a
-    // reload it moves on like the others instead of being dropped under its client.
+    // reload it moves on like the others; during a stop it is served like the others (its
+    // client may have written a call before the stop began) and closed once idle.
     if (this.draining) connection.retireWhenIdle(this.drainHandOff);
   }
 

@@ -433,22 +433,18 @@ export class ServerConnection {
         const writeResult = entry.info.writeResult;
         if (writeResult) {
           if (value == null && entry.info.returnsValue) throw noResult(value);
-          const output = this.beginReply(slot, frame);
-          output.writeMessageBegin(name, MessageType.REPLY, seqid);
-          writeResult(output, value);
-          output.writeMessageEnd();
-          output.flush();
+          this.replyStruct(slot, frame, name, seqid, writeResult, value);
         } else {
           const result = new entry.info.Result({ success: value });
           if ('success' in result && result.success == null) throw noResult(value);
-          this.replyStruct(slot, frame, name, seqid, result);
+          this.replyStruct(slot, frame, name, seqid, writeStruct, result);
         }
         entry.counter.end(startedAt);
         return;
       }
       declared = entry.declaredResult(error);
       if (declared) {
-        this.replyStruct(slot, frame, name, seqid, declared);
+        this.replyStruct(slot, frame, name, seqid, writeStruct, declared);
         entry.counter.end(startedAt, (error as Error).name || 'exception', error);
         return;
       }
@@ -476,16 +472,17 @@ export class ServerConnection {
   }
 
   /** Encodes a REPLY into its slot; throws (having written nothing) when the value cannot be encoded. */
-  private replyStruct(
+  private replyStruct<V>(
     slot: number,
     frame: ReplyFrame | undefined,
     name: string,
     seqid: number,
-    result: { write(p: unknown): void },
+    write: (output: unknown, value: V) => void,
+    value: V,
   ): void {
     const output = this.beginReply(slot, frame);
     output.writeMessageBegin(name, MessageType.REPLY, seqid);
-    result.write(output);
+    write(output, value);
     output.writeMessageEnd();
     output.flush();
   }
@@ -681,6 +678,11 @@ export class ServerConnection {
 
 const EMPTY = Buffer.alloc(0);
 const NO_HEADERS: ReadonlyMap<string, string> = new Map();
+
+/** Writes a generated struct (a result or declared exception) with its own `write`. */
+function writeStruct(output: unknown, struct: { write(p: unknown): void }): void {
+  struct.write(output);
+}
 
 function noResult(value: unknown): TypeError {
   return new TypeError(`handler returned ${value} where the IDL declares a result`);

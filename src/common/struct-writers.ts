@@ -214,7 +214,7 @@ class WriterCompiler {
     if (primitive) return `o.${primitive}(${x});`;
     if (id === 'struct' || id === 'union' || id === 'exception') return `${this.struct(type.class)}(o, ${x});`;
     if (id === 'list' || id === 'set') {
-      const elem = type.elemType ?? (type.type?.elemType) ?? { typeId: type.elemTypeId ?? type.type?.elemTypeId ?? '?' };
+      const elem = type.elemType ?? { typeId: type.elemTypeId ?? '?' };
       const a = this.var('a');
       const i = this.var('i');
       const begin = id === 'list' ? 'writeListBegin' : 'writeSetBegin';
@@ -225,8 +225,8 @@ class WriterCompiler {
       );
     }
     if (id === 'map') {
-      const key = type.keyType ?? type.type?.keyType ?? { typeId: type.keyTypeId ?? type.type?.keyTypeId ?? '?' };
-      const val = type.valueType ?? type.type?.valueType ?? { typeId: type.valueTypeId ?? type.type?.valueTypeId ?? '?' };
+      const key = type.keyType ?? { typeId: type.keyTypeId ?? '?' };
+      const val = type.valueType ?? { typeId: type.valueTypeId ?? '?' };
       const m = this.var('m');
       const k = this.var('k');
       const e = this.var('e');

@@ -1,10 +1,11 @@
 /**
  * Decoding cost against message size (issue 9, item 3): for each protocol × transport, one real
- * host worker (bench/servers/host-server.cjs, Catalog, 1 worker) is sent the same ~12 MB of
- * valid calls twice over: as many ~100 KB calls, and as one ~12 MB call, every call delivered
+ * host worker (bench/servers/host-server.cjs, Catalog, 1 worker) is sent the same ~36 MB of
+ * valid calls twice over: as many ~100 KB calls, and as 3 calls of ~12 MB, every call delivered
  * in 16 KB socket writes with a pause after each (so that the worker reads them one by one, as
- * from a slow network). The worker's CPU time (/proc/<pid>/stat utime+stime) around each
- * batch gives CPU per MB; the table shows the ratio CPU/MB(12 MB) ÷ CPU/MB(100 KB) per
+ * from a slow network). The worker's CPU time around each batch (the sum of its threads'
+ * run time in /proc/<pid>/task/<tid>/schedstat, to the nanosecond) gives CPU per MB, and its
+ * minor page faults per MB are shown beside it; the table shows the ratio CPU/MB(12 MB) ÷ CPU/MB(100 KB) per
  * combination and shape, taken within each of 5 repeats, as median (min–max) against the target
  * ≤ 1.5× (linear decoding): met only when the whole interval is under it (bench/lib/stats.mjs).
  *
@@ -14,7 +15,7 @@
  * A batch that takes longer than --limit seconds is abandoned and reported as such (the
  * server is restarted and the next repeats of that case are skipped).
  *
- * Usage: node bench/decode-scaling.mjs [--repeat 5] [--large-mb 12] [--small-kb 100]
+ * Usage: node bench/decode-scaling.mjs [--repeat 5] [--large-mb 12] [--large-calls 3] [--small-kb 100]
  *          [--chunk-kb 16] [--limit 60] [--combos binary/framed,json/buffered]
  *          [--shapes binary,list] [--quick] [--no-build]
  * --quick: a 4 MB large call (unless --large-mb) and a 20 s limit, same 5 repeats.
@@ -27,7 +28,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildHost } from './lib/build.mjs';
-import { cpuSeconds, freePort, processTree, rssBytes, startServer, stopAll } from './lib/processes.mjs';
+import { cpuRuntime, freePort, processTree, rssBytes, startServer, stopAll } from './lib/processes.mjs';
 import { finishRun, runLine, startRun } from './lib/run-info.mjs';
 import { INTERVAL_NOTE, median, RUNS, spread, verdict } from './lib/stats.mjs';
 import { REPLY, encodeMessage, thrift } from './lib/thrift-messages.mjs';
@@ -43,6 +44,11 @@ const COMBOS = ['binary', 'compact', 'json'].flatMap((p) => ['buffered', 'framed
 export const SCALING_DEFAULTS = {
   repeat: RUNS,
   largeMB: 12,
+  /**
+   * Large calls per batch (the small batch carries as many bytes). More than one, so that a
+   * garbage collection falling into a batch or just after it moves the figure less.
+   */
+  largeCalls: 3,
   smallKB: 100,
   chunkKB: 16,
   /** Seconds one batch may take before it is abandoned. */
@@ -64,14 +70,15 @@ export async function runScaling(options = {}) {
   const rows = [];
   console.log(
     `scaling: ${o.combos.length} combinations × ${o.shapes.join('/')} × ${o.repeat} repeat(s): ` +
-      `${o.smallKB} KB calls vs one ${o.largeMB} MB call, ${o.chunkKB} KB writes, limit ${o.limit} s per batch`,
+      `${o.smallKB} KB calls vs ${o.largeCalls} × ${o.largeMB} MB calls, ${o.chunkKB} KB writes, limit ${o.limit} s per batch`,
   );
   for (const combo of o.combos) {
     const [protocol, transport] = combo.split('/');
     let server = await startHost(protocol, transport, o.extra);
     for (const shape of o.shapes) {
-      const small = buildBatch(catalog, { protocol, transport, shape, bytes: o.smallKB * 1000, total: o.largeMB * MB });
-      const large = buildBatch(catalog, { protocol, transport, shape, bytes: o.largeMB * MB, total: o.largeMB * MB });
+      const total = o.largeCalls * o.largeMB * MB;
+      const small = buildBatch(catalog, { protocol, transport, shape, bytes: o.smallKB * 1000, total });
+      const large = buildBatch(catalog, { protocol, transport, shape, bytes: o.largeMB * MB, total });
       const row = { combo, shape, small: [], large: [], ratios: [], notes: [] };
       let largeGaveUp = false;
       for (let rep = 0; rep < o.repeat; rep++) {
@@ -141,6 +148,7 @@ function buildBatch(catalog, { protocol, transport, shape, bytes, total }) {
     encodeMessage({ protocol, transport, name: method, type, seqid, struct });
   let call;
   let reply;
+  let settle;
   if (shape === 'binary') {
     const perByte = encode(0, 0, 1, new Args({ data: Buffer.alloc(1000, 'x'), delayMs: 0 })).length / 1000;
     const data = Buffer.alloc(Math.round(bytes / perByte), 'x');
@@ -168,6 +176,9 @@ function buildBatch(catalog, { protocol, transport, shape, bytes, total }) {
       return Buffer.concat([frame, body]);
     };
     reply = (seqid) => encode(0, seqid, REPLY, new Result({ success: new thrift.Int64(1) }));
+    // The handler keeps the last item put under an id: a batch ends by putting a small one, so
+    // that no batch leaves a million live strings for the next one's garbage collections.
+    settle = encode(0, 1, 1, new Args(item([])));
   }
   const first = call(1);
   const count = Math.max(1, Math.round(total / first.length));
@@ -179,14 +190,17 @@ function buildBatch(catalog, { protocol, transport, shape, bytes, total }) {
     // Calls in sequence on one connection may share a seqid.
     calls: Array.from({ length: count }, () => first),
     replyLength,
+    /** A last call whose bytes are not counted (see `settle` above), or undefined. */
+    settle,
   };
 }
 
 /** Sends the batch's calls one after another on one connection; CPU of the worker around it. */
 async function measureBatch(server, batch, o) {
   const pid = server.worker;
-  const before = cpuSeconds([pid]).get(pid);
-  if (!before) return { error: `worker ${pid} is gone` };
+  const before = cpuRuntime(pid);
+  const faultsBefore = minorFaults(pid);
+  if (before === undefined) return { error: `worker ${pid} is gone` };
   const t0 = performance.now();
   const deadline = t0 + o.limit * 1000;
   const socket = net.connect(server.port, '127.0.0.1');
@@ -218,8 +232,9 @@ async function measureBatch(server, batch, o) {
   await waitFor(() => socket.readyState === 'open');
   const chunk = o.chunkKB * 1024;
   let error;
-  for (let i = 0; i < batch.count && !error; i++) {
-    const bytes = batch.calls[i];
+  const calls = batch.settle ? [...batch.calls, batch.settle] : batch.calls;
+  for (let i = 0; i < calls.length && !error; i++) {
+    const bytes = calls[i];
     for (let at = 0; at < bytes.length; at += chunk) {
       if (closed || performance.now() > deadline) break;
       socket.write(bytes.subarray(at, at + chunk));
@@ -229,21 +244,33 @@ async function measureBatch(server, batch, o) {
     const want = batch.replyLength * (i + 1);
     if (!(await waitFor(() => received >= want))) {
       error = closed
-        ? `connection closed after ${fmtBytes(received)} of replies (call ${i + 1} of ${batch.count})`
-        : `> ${o.limit} s (abandoned at call ${i + 1} of ${batch.count})`;
-    } else if (received > want && i === batch.count - 1) {
+        ? `connection closed after ${fmtBytes(received)} of replies (call ${i + 1} of ${calls.length})`
+        : `> ${o.limit} s (abandoned at call ${i + 1} of ${calls.length})`;
+    } else if (received > want && i === calls.length - 1) {
       error = `${received - want} more reply bytes than expected (an error reply?)`;
     }
   }
   const seconds = (performance.now() - t0) / 1000;
   socket.destroy();
-  const after = cpuSeconds([pid]).get(pid);
+  const after = cpuRuntime(pid);
+  const faults = minorFaults(pid) - faultsBefore;
   const rss = rssBytes([pid]).get(pid) ?? 0;
   if (error) return { error };
-  if (!after) return { error: `worker ${pid} died` };
-  const cpu = after.whole.total - before.whole.total;
+  if (after === undefined) return { error: `worker ${pid} died` };
+  const cpu = after - before;
   const mb = (batch.count * batch.callBytes) / MB;
-  return { cpu, seconds, mb, cpuPerMB: cpu / mb, rssMiB: rss / 2 ** 20 };
+  return { cpu, seconds, mb, cpuPerMB: cpu / mb, faultsPerMB: faults / mb, rssMiB: rss / 2 ** 20 };
+}
+
+/** Page faults the process took that needed no I/O (first touches of fresh memory, mostly). */
+function minorFaults(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; minflt is field 10 of the whole line.
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
+  } catch {
+    return NaN;
+  }
 }
 
 function summarize(row, small, large) {
@@ -259,6 +286,8 @@ function summarize(row, small, large) {
     smallMsPerMB: median(smallCpu),
     largeMsPerMB: median(largeCpu),
     largeWallS: median(row.large.map((m) => m.seconds)),
+    smallFaultsPerMB: median(row.small.map((m) => m.faultsPerMB)),
+    largeFaultsPerMB: median(row.large.map((m) => m.faultsPerMB)),
     ratio: ratios?.median ?? NaN,
     ratioMin: ratios?.min ?? NaN,
     ratioMax: ratios?.max ?? NaN,
@@ -280,6 +309,7 @@ function fmtBytes(n) {
   return n >= MB ? `${(n / MB).toFixed(1)} MB` : `${Math.round(n / 1000)} KB`;
 }
 
+const f0 = (x) => (Number.isFinite(x) ? String(Math.round(x)) : '-');
 const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : '-');
 const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : '-');
 
@@ -292,6 +322,7 @@ function cells(r) {
     `${f1(r.largeMsPerMB)}`,
     r.runs ? `${f2(r.ratio)} (${f2(r.ratioMin)}–${f2(r.ratioMax)})` : '-',
     `${f1(r.largeWallS)}`,
+    `${f0(r.smallFaultsPerMB)} / ${f0(r.largeFaultsPerMB)}`,
     `${f1(r.maxRssMiB)}`,
     `${verdict}${r.notes.length ? `: ${r.notes.join('; ')}` : ''}`,
   ];
@@ -304,6 +335,7 @@ const head = (o) => [
   `CPU ms/MB ${o.largeMB} MB`,
   `ratio (min–max), target ≤ ${TARGET}`,
   `${o.largeMB} MB wall s`,
+  `page faults/MB ${o.smallKB} KB / ${o.largeMB} MB`,
   'worker RSS MiB',
   'verdict',
 ];
@@ -320,7 +352,8 @@ function markdownTable(rows, o) {
   return [
     `## Decoding cost against message size`,
     '',
-    `Worker CPU per MB of valid calls, ${o.smallKB} KB calls against one ${o.largeMB} MB call, each delivered in ` +
+    `Worker CPU per MB of valid calls, ${o.smallKB} KB calls against ${o.largeMB} MB calls (${o.largeCalls} per batch, the ` +
+      `same bytes in each batch), each delivered in ` +
       `${o.chunkKB} KB writes with a 1 ms pause; median of ${o.repeat} run(s), ratio per run, median (min–max) ` +
       `(\`node bench/decode-scaling.mjs\`: ${runLine(o.run)}). \`binary\`: Catalog.echo with one binary; \`list\`: ` +
       `Catalog.put of an Item with a list of 8-byte tags (reply: one i64).`,
@@ -339,6 +372,7 @@ async function main() {
     options: {
       repeat: { type: 'string' },
       'large-mb': { type: 'string' },
+      'large-calls': { type: 'string' },
       'small-kb': { type: 'string' },
       'chunk-kb': { type: 'string' },
       limit: { type: 'string' },
@@ -355,6 +389,7 @@ async function main() {
     Object.entries({
       repeat: num(values.repeat),
       largeMB: num(values['large-mb']) ?? (values.quick ? 4 : undefined),
+      largeCalls: num(values['large-calls']),
       smallKB: num(values['small-kb']),
       chunkKB: num(values['chunk-kb']),
       limit: num(values.limit) ?? (values.quick ? 20 : undefined),

@@ -17,6 +17,7 @@ import {
   type WorkerMessage,
   type WorkerStats,
 } from './ipc.js';
+import { workerDefaultEnv } from './worker-env.js';
 
 /** Where a worker is in its life. */
 export type WorkerState = 'starting' | 'listening' | 'draining' | 'exited';
@@ -96,7 +97,11 @@ export class ManagedWorker extends EventEmitter {
       args: [],
       execArgv: [...process.execArgv, ...(options.service.nodeArgs ?? [])],
     });
-    const worker = cluster.fork({ ...options.service.env, [WORKER_ENV]: JSON.stringify(bootstrap) });
+    const worker = cluster.fork({
+      ...workerDefaultEnv(),
+      ...options.service.env,
+      [WORKER_ENV]: JSON.stringify(bootstrap),
+    });
     return new ManagedWorker(worker, options);
   }
 

@@ -148,6 +148,29 @@ export function cpuSeconds(pids) {
 }
 
 /**
+ * CPU time of a process in seconds with nanosecond resolution: the sum of its threads'
+ * `sum_exec_runtime` (/proc/<pid>/task/<tid>/schedstat). /proc/<pid>/stat counts in clock
+ * ticks (10 ms), too coarse for batches of a few hundred milliseconds. Time of threads that
+ * ended between two readings is lost, so use it for processes whose threads live on (a Node
+ * worker's). Returns undefined when the process is gone.
+ */
+export function cpuRuntime(pid) {
+  let tids;
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return undefined;
+  }
+  let ns = 0;
+  for (const tid of tids) {
+    try {
+      ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {} // the thread ended between readdir and read
+  }
+  return ns / 1e9;
+}
+
+/**
  * CPU seconds used between two {@link cpuSeconds} samples, `{ user, sys, total }`, over all
  * pids. Each pid counts the larger of its two measures: the process-wide figure was seen
  * frozen for TThreadedServer under load, and the live-thread sum loses threads that end.

@@ -58,11 +58,14 @@ interface ReplyFrame {
 export type HandOff = (socket: Socket, unread: Buffer) => void;
 
 /**
- * A connection closing when idle that has not sent a byte yet waits this long for its first
- * call before it counts as idle: a client that connected just before a stop has usually written
- * its call already, and the bytes may still be on their way to this process.
+ * A connection closing when idle (a stop) is closed only once it has been idle this long. The
+ * client of a call that just got its reply may write its next call at once (one that waited in
+ * its queue for that reply, or the next of a sequence), and that call is on its way for a round
+ * trip plus the client's event-loop delay: closing at the very instant of the reply would leave
+ * it written but never read, however long before the stop it was made. Likewise a client that
+ * connected just before the stop has usually written its first call already.
  */
-const FIRST_BYTES_GRACE_MS = 250;
+const IDLE_CLOSE_GRACE_MS = 250;
 /** Pause reading when this many calls of one connection are in flight. */
 const MAX_IN_FLIGHT = 1024;
 /** Pause reading while more than this many reply bytes wait in the socket's buffer. */
@@ -101,10 +104,10 @@ export class ServerConnection {
   private retire: HandOff | undefined;
   /** Retiring by closing (no hand-off): a request that has partly arrived is still answered. */
   private closeWhenIdle = false;
-  /** Closing when idle: waiting for the first bytes of a connection that has sent none. */
-  private firstBytesGrace: NodeJS.Timeout | undefined;
-  /** Whether any byte has arrived (from the socket, or with the socket when it was adopted). */
-  private received = false;
+  /** Closing when idle: after this time (ms since epoch) it closes at its first idle instant. */
+  private lingerUntil = 0;
+  /** Closing when idle: idle now, closing unless a call arrives before this fires. */
+  private idleGrace: NodeJS.Timeout | undefined;
 
   constructor(
     readonly socket: Socket,
@@ -146,17 +149,15 @@ export class ServerConnection {
 
   /**
    * Retires the connection: as soon as it is idle (possibly now) it is detached and `handOff`
-   * receives the socket and any bytes read but not yet decoded. Without `handOff` it is closed.
+   * receives the socket and any bytes read but not yet decoded. Without `handOff` it is closed,
+   * once it has been idle for {@link IDLE_CLOSE_GRACE_MS} meanwhile answering every call that
+   * arrives; from `lingerUntil` (ms since epoch) on, at its first idle instant, so that a client
+   * that keeps sending cannot hold it open.
    */
-  retireWhenIdle(handOff?: HandOff): void {
+  retireWhenIdle(handOff?: HandOff, lingerUntil = 0): void {
     this.retire = handOff ?? ((socket) => socket.end());
     this.closeWhenIdle = !handOff;
-    if (this.closeWhenIdle && !this.received) {
-      this.firstBytesGrace = setTimeout(() => {
-        this.firstBytesGrace = undefined;
-        this.maybeRetire();
-      }, FIRST_BYTES_GRACE_MS);
-    }
+    this.lingerUntil = lingerUntil;
     // A connection that moves stops reading now, so that it becomes idle even under pipelined
     // load: unread requests travel with it. One that closes answers what arrives until idle.
     if (handOff) this.pause();
@@ -171,7 +172,11 @@ export class ServerConnection {
   // --- internal ---
 
   private readonly onData = (chunk: Buffer): void => {
-    this.received = true;
+    if (this.idleGrace) {
+      // Busy again: the grace starts over at its next idle instant.
+      clearTimeout(this.idleGrace);
+      this.idleGrace = undefined;
+    }
     this.splitter.push(chunk);
     this.decodeAvailable();
   };
@@ -586,14 +591,15 @@ export class ServerConnection {
     this.maybeRetire();
   };
 
-  private maybeRetire(): void {
+  /** `graceOver`: the idle grace of a connection closing when idle has run out. */
+  private maybeRetire(graceOver = false): void {
     if (!this.retire || this.closed || this.corked || !this.idle) return;
-    if (this.closeWhenIdle && !this.readEnded && this.splitter.pending > 0) return;
-    if (this.firstBytesGrace) {
-      if (!this.received && !this.readEnded) return;
-      clearTimeout(this.firstBytesGrace);
-      this.firstBytesGrace = undefined;
+    if (this.closeWhenIdle && !this.readEnded) {
+      if (this.splitter.pending > 0) return;
+      if (!graceOver && this.lingering()) return;
     }
+    clearTimeout(this.idleGrace);
+    this.idleGrace = undefined;
     const handOff = this.retire;
     this.retire = undefined;
     if (this.readEnded) {
@@ -610,6 +616,21 @@ export class ServerConnection {
     this.closed = true;
     this.onClose(this);
     handOff(socket, Buffer.concat(leftovers));
+  }
+
+  /**
+   * Closing when idle, and idle now: true while it waits for a next call (the grace is armed or
+   * running), false once it may close.
+   */
+  private lingering(): boolean {
+    if (this.idleGrace) return true;
+    const wait = Math.min(IDLE_CLOSE_GRACE_MS, this.lingerUntil - Date.now());
+    if (wait <= 0) return false;
+    this.idleGrace = setTimeout(() => {
+      this.idleGrace = undefined;
+      this.maybeRetire(true);
+    }, wait);
+    return true;
   }
 
   private detach(): void {
@@ -642,7 +663,7 @@ export class ServerConnection {
   };
 
   private readonly onSocketClose = (): void => {
-    if (this.firstBytesGrace) clearTimeout(this.firstBytesGrace);
+    clearTimeout(this.idleGrace);
     if (this.closed) return;
     this.closed = true;
     this.onClose(this);

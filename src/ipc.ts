@@ -87,7 +87,11 @@ export type WorkerMessage =
 
 /** Master -> worker. */
 export type MasterMessage =
-  | { t: 'drain' }
+  /**
+   * Stop accepting and exit once the connections are done. `close`: no worker will adopt them
+   * (a stop): answer what arrives and close each once idle, instead of handing it back.
+   */
+  | { t: 'drain'; close?: boolean }
   | { t: 'stats'; id: number }
   | { t: 'adopt'; pending: string }
   /** A new connection the master accepted (the socket is the send handle); answer `accepted`. */

@@ -220,11 +220,12 @@ export class ManagedWorker extends EventEmitter {
   }
 
   /**
-   * Asks the worker to stop accepting, hand back idle connections and exit. SIGKILLs it if it
-   * is still there `gracefulTimeoutMs + KILL_GRACE_MS` later. A worker still starting is
-   * terminated instead: it has no connections to finish.
+   * Asks the worker to stop accepting, hand back idle connections (or, with `close`, close them
+   * when idle: a stop, where no worker adopts them) and exit. SIGKILLs it if it is still there
+   * `gracefulTimeoutMs + KILL_GRACE_MS` later. A worker still starting is terminated instead: it
+   * has no connections to finish.
    */
-  drain(): void {
+  drain(close = false): void {
     if (!this.alive || this.state === 'draining') return;
     if (this.state === 'starting') {
       this.kill('SIGTERM');
@@ -232,7 +233,7 @@ export class ManagedWorker extends EventEmitter {
       return;
     }
     this.state = 'draining';
-    if (!this.send({ t: 'drain' })) this.kill('SIGTERM');
+    if (!this.send({ t: 'drain', close })) this.kill('SIGTERM');
     this.armKill(this.gracefulTimeoutMs + KILL_GRACE_MS);
   }
 

@@ -109,8 +109,9 @@ async function main(): Promise<void> {
         send({ t: 'accepted', id: msg.id });
         break;
       case 'drain': {
-        // TLS sockets carry session state in this process and cannot move: close them instead.
-        const handOff = service.tls
+        // TLS sockets carry session state in this process and cannot move, and in a stop no
+        // worker would adopt them: close them instead.
+        const handOff = service.tls || msg.close
           ? undefined
           : (socket: Socket, unread: Buffer) =>
               send({ t: 'handoff', pending: unread.toString('base64') }, socket);

@@ -14,6 +14,14 @@ import type { Logger } from './logger.js';
 import { HandlerInitError, importServiceTable, loadServiceTable, type ServiceTable } from './service-loader.js';
 import { StatsRegistry } from './stats.js';
 
+/**
+ * Share of a drain's timeout during which connections closing when idle keep answering a client
+ * that keeps sending (each closes once idle for a short grace); after it they close at their
+ * first idle instant, and the rest of the timeout is left for the calls in flight then. Half:
+ * a call queued in a client behind a call of up to that long, made before the stop, is answered.
+ */
+const CLOSE_LINGER_SHARE = 0.5;
+
 /** A listener serving one {@link ServiceConfig}. */
 export class ThriftServer {
   readonly stats: StatsRegistry;
@@ -25,6 +33,8 @@ export class ThriftServer {
   private errorsOfClosed = 0;
   private draining: Promise<void> | undefined;
   private drainHandOff: HandOff | undefined;
+  /** Draining: until when connections closing when idle wait for a next call (see ServerConnection). */
+  private lingerUntil = 0;
 
   /**
    * Loads the generated code and `import()`s the handler (ESM, CommonJS, TypeScript, top-level
@@ -163,7 +173,7 @@ export class ThriftServer {
     // The cluster primary may hand over a connection just as the listener closes: during a
     // reload it moves on like the others; during a stop it is served like the others (its
     // client may have written a call before the stop began) and closed once idle.
-    if (this.draining) connection.retireWhenIdle(this.drainHandOff);
+    if (this.draining) connection.retireWhenIdle(this.drainHandOff, this.lingerUntil);
   }
 
   /** Requests answered so far, over all connections. */
@@ -193,12 +203,15 @@ export class ThriftServer {
 
   /**
    * Stops accepting, then retires every connection once it is idle: handed to `handOff` (a
-   * reload moving it to a new worker) or closed. Resolves when none is left or after
-   * `timeoutMs`, when the rest are destroyed. Idempotent.
+   * reload moving it to a new worker) or closed (a stop). A connection that closes keeps
+   * answering the calls that arrive until it has been idle for a short grace, or, after
+   * {@link CLOSE_LINGER_SHARE} of `timeoutMs`, until its first idle instant. Resolves when none
+   * is left or after `timeoutMs`, when the rest are destroyed. Idempotent.
    */
   drain(timeoutMs: number, handOff?: HandOff): Promise<void> {
     this.draining ??= new Promise<void>((resolve) => {
       this.drainHandOff = handOff;
+      this.lingerUntil = Date.now() + timeoutMs * CLOSE_LINGER_SHARE;
       this.server.close();
       const timer = setTimeout(() => {
         this.log.warn(
@@ -215,7 +228,7 @@ export class ThriftServer {
         resolve();
       };
       this.onEmpty = check;
-      for (const c of [...this.connections]) c.retireWhenIdle(handOff);
+      for (const c of [...this.connections]) c.retireWhenIdle(handOff, this.lingerUntil);
       check();
     });
     return this.draining;

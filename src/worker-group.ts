@@ -101,7 +101,7 @@ export class WorkerGroup {
     } catch (err) {
       this.stopping = true;
       this.dispatcher?.close();
-      for (const w of started) w.drain();
+      for (const w of started) w.drain(true);
       await Promise.all(started.map((w) => w.exited));
       this.dispatcher?.destroyPending();
       throw err;
@@ -167,7 +167,9 @@ export class WorkerGroup {
     this.dispatcher?.close();
     for (const slot of this.slots) clearTimeout(slot.respawnTimer);
     const all = this.workers;
-    for (const w of all) w.drain();
+    // Closed in the worker, not handed back: no worker would adopt them, and the worker still
+    // reads and answers the calls their clients write after the stop began.
+    for (const w of all) w.drain(true);
     await Promise.all(all.map((w) => w.exited));
     this.dispatcher?.destroyPending();
   }

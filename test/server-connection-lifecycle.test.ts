@@ -170,3 +170,42 @@ describe('ServerConnection closing when idle (drain without hand-off)', () => {
     expect(replies).toContain('two');
   });
 });
+
+describe('ServerConnection closing when idle under load that never pauses', () => {
+  it('answers a client that keeps sending for half the drain timeout, then closes at an idle instant', async () => {
+    const host = await startServer({ service: 'Catalog' });
+    cleanups.push(host.close);
+    let seqid = 0;
+    const next = () =>
+      encode('echo', thrift.Thrift.MessageType.CALL, argsOf('echo', { data: Buffer.from('x'), delayMs: 0 }), ++seqid);
+    const client = net.connect(host.port, '127.0.0.1');
+    cleanups.push(() => client.destroy());
+    client.on('error', () => {});
+    let replies = 0;
+    // Each reply is answered with the next call at once: the connection is never idle for long.
+    client.on('data', () => {
+      replies++;
+      if (!client.writableEnded) client.write(next());
+    });
+    let endedAt = 0;
+    const ended = new Promise<void>((r) =>
+      client.on('end', () => {
+        endedAt = Date.now();
+        r();
+      }),
+    );
+    await new Promise((r) => client.once('connect', r));
+    client.write(next());
+    await waitFor(() => replies >= 10);
+    const repliesBefore = replies;
+    const drainStarted = Date.now();
+    const drained = host.server.drain(2000);
+    await ended;
+    await drained;
+    // Kept answering for half the timeout (1000 ms), then closed at an idle instant: not by the
+    // drain timeout, which destroys what is left and says so.
+    expect(endedAt - drainStarted).toBeGreaterThanOrEqual(1000);
+    expect(replies - repliesBefore).toBeGreaterThan(10);
+    expect(host.logs.join('')).not.toContain('drain timed out');
+  });
+});

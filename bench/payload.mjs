@@ -208,6 +208,15 @@ function summarize(rows, workloads, contenders) {
       // cores, so each request costs server + generator CPU, and the generator's part is the
       // same whoever serves. (Apache's total ÷ thrifthost's total, per round.)
       ceilingVsApache2: spread(pairedRatios(of('apache-2'), of('host-2'), totalCpuUsPerReq)),
+      // The same two targets applied to the C++ server, for reference: what a native server
+      // reaches against Apache on this machine.
+      cppVsApache2: of(against).length
+        ? {
+            against,
+            rps: spread(pairedRatios(of(against), of('apache-2'), 'rps')),
+            cpu: spread(pairedRatios(of(against), of('apache-2'), 'cpuUsPerReq')),
+          }
+        : undefined,
       // --calibrate: the spinning copy against host-2 (req/s and CPU µs per request).
       spin: of('host-2-spin').length
         ? { rps: spread(pairedRatios(of('host-2-spin'), of('host-2'), 'rps')), cpu: spread(pairedRatios(of('host-2-spin'), of('host-2'), 'cpuUsPerReq')) }
@@ -251,7 +260,8 @@ function textReport(summary) {
     lines.push(
       `  host-2 vs apache-2 ${fmtRatio(s.vsApache2)} (≥ ${PAYLOAD_TARGETS.vsApache2}×); vs ${s.vsCpp?.against ?? 'C++'} ${fmtRatio(s.vsCpp)} ` +
         `(≥ ${PAYLOAD_TARGETS.vsCppNb}×); CPU/req vs apache-2 ${fmtRatio(s.cpuVsApache2)} (≤ ${PAYLOAD_TARGETS.cpuVsApache2}×); ` +
-        `CPU-bound ceiling of the req/s ratio ${fmtSpread(s.ceilingVsApache2)}`,
+        `CPU-bound ceiling of the req/s ratio ${fmtSpread(s.ceilingVsApache2)}; ` +
+        `${s.cppVsApache2?.against ?? 'C++'} vs apache-2: req/s ${fmtSpread(s.cppVsApache2?.rps)}, CPU/req ${fmtSpread(s.cppVsApache2?.cpu)}`,
     );
   }
   return lines.join('\n');
@@ -267,17 +277,19 @@ function markdownReport(summary, { repeat, warmup, duration, conns, notes, run }
     '',
     INTERVAL_NOTE,
     '',
-    `| workload | thrifthost ×2 vs Apache cluster ×2 req/s (≥ ${PAYLOAD_TARGETS.vsApache2}×) | vs C++ (≥ ${PAYLOAD_TARGETS.vsCppNb}×) | server CPU µs/req vs Apache cluster ×2 (≤ ${PAYLOAD_TARGETS.cpuVsApache2}×) | req/s ratio a CPU-bound run allows |`,
-    '|---|---|---|---|---|',
+    `| workload | thrifthost ×2 vs Apache cluster ×2 req/s (≥ ${PAYLOAD_TARGETS.vsApache2}×) | vs C++ (≥ ${PAYLOAD_TARGETS.vsCppNb}×) | server CPU µs/req vs Apache cluster ×2 (≤ ${PAYLOAD_TARGETS.cpuVsApache2}×) | req/s ratio a CPU-bound run allows | C++ vs Apache cluster ×2: req/s, CPU µs/req |`,
+    '|---|---|---|---|---|---|',
     ...summary.map(
       (s) =>
-        `| ${s.workload} | ${fmtRatio(s.vsApache2)} | ${s.vsCpp ? `${s.vsCpp.against}: ${fmtRatio(s.vsCpp)}` : 'n/a'} | ${fmtRatio(s.cpuVsApache2)} | ${fmtSpread(s.ceilingVsApache2)} |`,
+        `| ${s.workload} | ${fmtRatio(s.vsApache2)} | ${s.vsCpp ? `${s.vsCpp.against}: ${fmtRatio(s.vsCpp)}` : 'n/a'} | ${fmtRatio(s.cpuVsApache2)} | ${fmtSpread(s.ceilingVsApache2)} | ${s.cppVsApache2 ? `${fmtSpread(s.cppVsApache2.rps)}, ${fmtSpread(s.cppVsApache2.cpu)}` : 'n/a'} |`,
     ),
     '',
     'The last column: (Apache cluster ×2 server CPU + load generator CPU per request) ÷ (the same for ' +
       'thrifthost ×2), per round. The load generator runs on the same two cores, so when the machine is ' +
       'CPU-bound this is the largest req/s ratio any server speed-up can show; a req/s target above it ' +
-      'cannot be met on this machine however cheap the server gets.',
+      'cannot be met on this machine however cheap the server gets. The column after it holds the C++ server ' +
+      '(TNonblockingServer, or TThreadedServer for buffered) to the same two measures against Apache cluster ×2 in ' +
+      'the same rounds: what a native libthrift server reaches here.',
     '',
     '| workload | server | req/s | p99 µs | CPU µs/req | load generator CPU µs/req | largest worker RSS MiB | errors |',
     '|---|---|---:|---:|---:|---:|---:|---:|',

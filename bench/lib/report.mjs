@@ -82,6 +82,12 @@ export function checkTargets(rows, client) {
       if (s) out.push(target(`host ×2 ≥ ${TARGETS.vsApacheCluster}× Apache cluster ×2 req/s (${t}, ${c} conns)`, s, TARGETS.vsApacheCluster, 'higher'));
     }
   }
+  // Not a target: the same ratio for the C++ server, what a native libthrift server reaches
+  // against Apache cluster ×2 on this machine, in the same rounds.
+  for (const c of [8, 64]) {
+    const s = ratio('cpp-nb', 'apache-2', 'framed', c);
+    if (s) out.push({ name: `for reference, C++ TNonblockingServer vs Apache cluster ×2 req/s (framed, ${c} conns)`, spread: s, text: fmtSpread(s), mark: 'ℹ', met: undefined });
+  }
   for (const c of [1, 8, 64]) {
     const s = ratio('host-2', 'cpp-nb', 'framed', c);
     if (s) out.push(target(`host ×2 ≥ ${TARGETS.vsCppNonblocking}× C++ TNonblockingServer req/s (framed, ${c} conns)`, s, TARGETS.vsCppNonblocking, 'higher'));

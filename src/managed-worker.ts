@@ -98,7 +98,7 @@ export class ManagedWorker extends EventEmitter {
       execArgv: [...process.execArgv, ...(options.service.nodeArgs ?? [])],
     });
     const worker = cluster.fork({
-      ...workerDefaultEnv(),
+      ...workerDefaultEnv(options.service.hugePages ?? false),
       ...options.service.env,
       [WORKER_ENV]: JSON.stringify(bootstrap),
     });

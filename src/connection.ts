@@ -68,8 +68,14 @@ export type HandOff = (socket: Socket, unread: Buffer) => void;
 const IDLE_CLOSE_GRACE_MS = 250;
 /** Pause reading when this many calls of one connection are in flight. */
 const MAX_IN_FLIGHT = 1024;
-/** Pause reading while more than this many reply bytes wait in the socket's buffer. */
-const MAX_WRITE_BACKLOG = 8 * 1024 * 1024;
+/**
+ * Pause reading while more than this many reply bytes wait in the socket's buffer: what a
+ * client that stops reading can make the worker hold (the kernel's socket buffers come on top).
+ * 4 MiB keeps a reading client's socket busy; at 8 MiB, chaos scenario 6b's four non-readers
+ * took the worker's RSS past its bound (+96-109 MB), at 4 MiB +59-98 MB (garbage not yet
+ * collected is most of the rest).
+ */
+const MAX_WRITE_BACKLOG = 4 * 1024 * 1024;
 
 /** Server side of one socket. */
 export class ServerConnection {

@@ -1,7 +1,7 @@
 // Scenario 6: slow clients and connection floods, while other clients keep calling.
 //  a) thousands of idle connections (bounded by the open-file limit, which is reported);
 //  b) clients that pipeline large Catalog.echo calls and never read a byte of the replies: the
-//     worker must stop reading them once 8 MiB of replies wait (bounded memory) and close them
+//     worker must stop reading them once 4 MiB of replies wait (bounded memory) and close them
 //     after idleTimeoutMs without progress.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -17,7 +17,7 @@ const { WriteBuffer } = require(path.join(ROOT, 'dist/src/common/write-buffer.js
 const { protocolClass } = require(path.join(ROOT, 'dist/src/common/protocols.js'));
 
 /** src/connection.ts MAX_WRITE_BACKLOG: a connection stops reading past this many unsent reply bytes. */
-const WRITE_BACKLOG = 8 * MB;
+const WRITE_BACKLOG = 4 * MB;
 const NON_READERS = 4;
 const PAYLOAD = 1 * MB;
 const REQUESTS_EACH = 48;

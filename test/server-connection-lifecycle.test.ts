@@ -203,8 +203,9 @@ describe('ServerConnection closing when idle under load that never pauses', () =
     await ended;
     await drained;
     // Kept answering for half the timeout (1000 ms), then closed at an idle instant: not by the
-    // drain timeout, which destroys what is left and says so.
-    expect(endedAt - drainStarted).toBeGreaterThanOrEqual(1000);
+    // drain timeout, which destroys what is left and says so. (990: the worker's timer and
+    // Date.now() round differently by up to a millisecond.)
+    expect(endedAt - drainStarted).toBeGreaterThanOrEqual(990);
     expect(replies - repliesBefore).toBeGreaterThan(10);
     expect(host.logs.join('')).not.toContain('drain timed out');
   });

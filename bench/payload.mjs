@@ -18,6 +18,7 @@
  *
  * Usage: node bench/payload.mjs [--quick] [--repeat 5] [--warmup S] [--duration S] [--conns 8]
  *          [--workloads list-binary-framed,small-binary-framed] [--only host-2,apache-2,cpp-nb]
+ *          (host-2-hugepages, thrifthost ×2 with `hugePages`, runs only when named)
  *          [--calibrate] [--calibrate-us 2] [--no-build]
  * Writes bench/out/payload.json and bench/out/payload.md.
  */
@@ -58,6 +59,13 @@ const CONTENDERS = [
     calibration: true,
     cmd: (w, p, b) => hostCmd(w, p, { ...b, handler: path.join(here, 'servers/spin-handler.cjs') }, 2),
   },
+  {
+    // Only when named in --only: host-2 with the service setting `hugePages` (docs/bench.md).
+    id: 'host-2-hugepages',
+    label: 'thrifthost ×2, hugePages',
+    optional: true,
+    cmd: (w, p, b) => [...hostCmd(w, p, b, 2), '--extra', JSON.stringify({ hugePages: true })],
+  },
   { id: 'apache-1', label: 'Apache Node ×1', cmd: (w, p, b) => apacheCmd(w, p, b, 1) },
   { id: 'apache-2', label: 'Apache Node cluster ×2', cmd: (w, p, b) => apacheCmd(w, p, b, 2) },
   {
@@ -94,7 +102,7 @@ export async function runPayload({ quick = false, repeat, warmup, duration, conn
   const contenders = CONTENDERS.filter((c) =>
     calibrate
       ? c.id === 'host-2' || c.calibration
-      : (!only || only.includes(c.id)) && (!c.cpp || built.server) && !c.calibration,
+      : (only ? only.includes(c.id) : !c.optional) && (!c.cpp || built.server) && !c.calibration,
   );
   const cells = chosen.reduce((n, w) => n + contenders.filter((c) => !c.when || c.when(w)).length, 0) * repeat;
   console.log(

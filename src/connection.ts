@@ -585,7 +585,9 @@ export class ServerConnection {
   }
 
   private resume(): void {
-    if (!this.paused || this.closed || this.retire) return;
+    // A connection that moves stays paused (its unread calls travel with it); one that closes
+    // reads on, or the calls behind a pause would never be answered.
+    if (!this.paused || this.closed || (this.retire && !this.closeWhenIdle)) return;
     if (this.inFlight >= MAX_IN_FLIGHT / 2 || this.socket.writableLength > MAX_WRITE_BACKLOG) return;
     this.paused = false;
     this.socket.resume();

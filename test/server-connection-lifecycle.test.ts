@@ -210,3 +210,30 @@ describe('ServerConnection closing when idle under load that never pauses', () =
     expect(host.logs.join('')).not.toContain('drain timed out');
   });
 });
+
+describe('ServerConnection closing when idle after pausing its reads', () => {
+  it('answers every pipelined call, also those read after it paused at MAX_IN_FLIGHT', async () => {
+    const host = await startServer({ service: 'Catalog' });
+    cleanups.push(host.close);
+    // More pipelined calls than src/connection.ts MAX_IN_FLIGHT (1024): the connection stops
+    // reading at 1024 in flight, with the rest read but not decoded, or still in the kernel.
+    const CALLS = 1100;
+    const calls = Buffer.concat(
+      Array.from({ length: CALLS }, (_, i) =>
+        encode('echo', thrift.Thrift.MessageType.CALL, argsOf('echo', { data: Buffer.from('x'), delayMs: 200 }), i + 1),
+      ),
+    );
+    const client = net.connect(host.port, '127.0.0.1');
+    cleanups.push(() => client.destroy());
+    client.on('error', () => {});
+    client.on('data', () => {});
+    await new Promise((r) => client.once('connect', r));
+    const connections = (host.server as unknown as { connections: Set<any> }).connections;
+    client.write(calls);
+    await waitFor(() => connections.size === 1 && [...connections][0].paused === true, 5000, 'reading paused');
+    // The stop begins while the connection is paused: the 76 calls behind must still be answered.
+    await host.server.drain(5000);
+    expect(host.logs.join('')).not.toContain('drain timed out');
+    expect(host.server.requests).toBe(CALLS);
+  });
+});

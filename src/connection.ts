@@ -158,7 +158,8 @@ export class ServerConnection {
    * receives the socket and any bytes read but not yet decoded. Without `handOff` it is closed,
    * once it has been idle for {@link IDLE_CLOSE_GRACE_MS} meanwhile answering every call that
    * arrives; from `lingerUntil` (ms since epoch) on, at its first idle instant, so that a client
-   * that keeps sending cannot hold it open.
+   * that keeps sending cannot hold it open. Called again without `handOff` on a connection
+   * retiring with one, it closes instead (and reads again).
    */
   retireWhenIdle(handOff?: HandOff, lingerUntil = 0): void {
     this.retire = handOff ?? ((socket) => socket.end());
@@ -167,6 +168,7 @@ export class ServerConnection {
     // A connection that moves stops reading now, so that it becomes idle even under pipelined
     // load: unread requests travel with it. One that closes answers what arrives until idle.
     if (handOff) this.pause();
+    else this.resume();
     this.maybeRetire();
   }
 
@@ -585,7 +587,9 @@ export class ServerConnection {
   }
 
   private resume(): void {
-    if (!this.paused || this.closed || this.retire) return;
+    // A connection that moves stays paused (its unread calls travel with it); one that closes
+    // reads on, or the calls behind a pause would never be answered.
+    if (!this.paused || this.closed || (this.retire && !this.closeWhenIdle)) return;
     if (this.inFlight >= MAX_IN_FLIGHT / 2 || this.socket.writableLength > MAX_WRITE_BACKLOG) return;
     this.paused = false;
     this.socket.resume();

@@ -89,7 +89,8 @@ export type WorkerMessage =
 export type MasterMessage =
   /**
    * Stop accepting and exit once the connections are done. `close`: no worker will adopt them
-   * (a stop): answer what arrives and close each once idle, instead of handing it back.
+   * (a stop): answer what arrives and close each once idle, instead of handing it back. Sent
+   * again with `close` to a worker already draining with hand-off (a stop during a reload).
    */
   | { t: 'drain'; close?: boolean }
   | { t: 'stats'; id: number }

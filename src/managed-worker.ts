@@ -82,6 +82,8 @@ export class ManagedWorker extends EventEmitter {
   private readonly gracefulTimeoutMs: number;
   private readonly statsWaiters = new Map<number, (stats: WorkerStats) => void>();
   private killTimer: NodeJS.Timeout | undefined;
+  /** Draining with `close` (its connections are closed in the worker, not handed back). */
+  private closing = false;
 
   /** Forks a worker process for `options.service`. */
   static fork(options: ForkOptions): ManagedWorker {
@@ -223,16 +225,27 @@ export class ManagedWorker extends EventEmitter {
    * Asks the worker to stop accepting, hand back idle connections (or, with `close`, close them
    * when idle: a stop, where no worker adopts them) and exit. SIGKILLs it if it is still there
    * `gracefulTimeoutMs + KILL_GRACE_MS` later. A worker still starting is terminated instead: it
-   * has no connections to finish.
+   * has no connections to finish. A worker draining with hand-off (a reload) that is asked to
+   * `close` (a stop) closes the connections it has left instead of handing them back.
    */
   drain(close = false): void {
-    if (!this.alive || this.state === 'draining') return;
+    if (!this.alive) return;
+    if (this.state === 'draining') {
+      // A stop during a reload: the master would destroy what the worker hands back, with the
+      // calls its clients have written meanwhile.
+      if (close && !this.closing) {
+        this.closing = true;
+        this.send({ t: 'drain', close });
+      }
+      return;
+    }
     if (this.state === 'starting') {
       this.kill('SIGTERM');
       this.armKill(KILL_GRACE_MS);
       return;
     }
     this.state = 'draining';
+    this.closing = close;
     if (!this.send({ t: 'drain', close })) this.kill('SIGTERM');
     this.armKill(this.gracefulTimeoutMs + KILL_GRACE_MS);
   }

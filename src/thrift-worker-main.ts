@@ -109,6 +109,14 @@ async function main(): Promise<void> {
         send({ t: 'accepted', id: msg.id });
         break;
       case 'drain': {
+        if (server.isDraining) {
+          // A stop during a reload: close the connections left instead of handing them back.
+          if (msg.close) {
+            log.info('stop during a reload: closing the connections left instead of handing them back');
+            server.closeInsteadOfHandOff();
+          }
+          break;
+        }
         // TLS sockets carry session state in this process and cannot move, and in a stop no
         // worker would adopt them: close them instead.
         const handOff = service.tls || msg.close

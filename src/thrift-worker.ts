@@ -234,6 +234,21 @@ export class ThriftServer {
     return this.draining;
   }
 
+  /** True once {@link drain} has been called. */
+  get isDraining(): boolean {
+    return this.draining !== undefined;
+  }
+
+  /**
+   * Turns a drain that hands connections off into one that closes them (a stop during a
+   * reload: no worker would adopt them): each reads and answers again, and closes once idle.
+   */
+  closeInsteadOfHandOff(): void {
+    if (!this.draining || !this.drainHandOff) return;
+    this.drainHandOff = undefined;
+    for (const c of [...this.connections]) c.retireWhenIdle(undefined, this.lingerUntil);
+  }
+
   /** Closes the listener and every connection at once. */
   destroy(): void {
     this.server.close();

@@ -210,3 +210,63 @@ describe('ServerConnection closing when idle under load that never pauses', () =
     expect(host.logs.join('')).not.toContain('drain timed out');
   });
 });
+
+describe('ServerConnection closing when idle after pausing its reads', () => {
+  it('answers every pipelined call, also those read after it paused at MAX_IN_FLIGHT', async () => {
+    const host = await startServer({ service: 'Catalog' });
+    cleanups.push(host.close);
+    // More pipelined calls than src/connection.ts MAX_IN_FLIGHT (1024): the connection stops
+    // reading at 1024 in flight, with the rest read but not decoded, or still in the kernel.
+    const CALLS = 1100;
+    const calls = Buffer.concat(
+      Array.from({ length: CALLS }, (_, i) =>
+        encode('echo', thrift.Thrift.MessageType.CALL, argsOf('echo', { data: Buffer.from('x'), delayMs: 200 }), i + 1),
+      ),
+    );
+    const client = net.connect(host.port, '127.0.0.1');
+    cleanups.push(() => client.destroy());
+    client.on('error', () => {});
+    client.on('data', () => {});
+    await new Promise((r) => client.once('connect', r));
+    const connections = (host.server as unknown as { connections: Set<any> }).connections;
+    client.write(calls);
+    await waitFor(() => connections.size === 1 && [...connections][0].paused === true, 5000, 'reading paused');
+    // The stop begins while the connection is paused: the 76 calls behind must still be answered.
+    await host.server.drain(5000);
+    expect(host.logs.join('')).not.toContain('drain timed out');
+    expect(host.server.requests).toBe(CALLS);
+  });
+});
+
+describe('ServerConnection retiring with hand-off, then told to close (a stop during a reload)', () => {
+  it('reads again and answers the call it held back, then closes instead of handing off', async () => {
+    const host = await startServer({ service: 'Catalog' });
+    cleanups.push(host.close);
+    const slow = encode('echo', thrift.Thrift.MessageType.CALL, argsOf('echo', { data: Buffer.from('one'), delayMs: 100 }), 1);
+    const next = encode('echo', thrift.Thrift.MessageType.CALL, argsOf('echo', { data: Buffer.from('two'), delayMs: 0 }), 2);
+    const client = net.connect(host.port, '127.0.0.1');
+    cleanups.push(() => client.destroy());
+    client.on('error', () => {});
+    const chunks: Buffer[] = [];
+    client.on('data', (c) => chunks.push(c));
+    const ended = new Promise<void>((r) => client.on('end', () => r()));
+    await new Promise((r) => client.once('connect', r));
+    client.write(slow);
+    const connections = (host.server as unknown as { connections: Set<any> }).connections;
+    await waitFor(() => connections.size === 1 && [...connections][0].inFlight === 1);
+    const conn = [...connections][0];
+    let handedOff = false;
+    void host.server.drain(5000, (socket) => {
+      handedOff = true;
+      socket.destroy();
+    });
+    expect(conn.paused).toBe(true); // a moving connection stops reading
+    client.write(next); // held back: it would travel with the socket
+    host.server.closeInsteadOfHandOff();
+    await ended;
+    expect(handedOff).toBe(false);
+    const replies = Buffer.concat(chunks).toString('latin1');
+    expect(replies).toContain('one');
+    expect(replies).toContain('two');
+  });
+});

@@ -85,7 +85,7 @@ describe('draining worker', () => {
     const adoptedAt = Date.now();
     host.server.adopt(front.accepted[0]!);
     await waitFor(() => closedAt > 0, 3000, 'the silent connection to be closed');
-    // It was not closed at once: the grace for a first call ran (250 ms; timers fire no earlier).
+    // It was not closed at once: the idle grace ran (250 ms; timers fire no earlier).
     expect(closedAt - adoptedAt).toBeGreaterThanOrEqual(240);
     await drained;
     front.close();

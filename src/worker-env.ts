@@ -3,7 +3,8 @@
  *
  * With the service setting `hugePages`, `GLIBC_TUNABLES=glibc.malloc.hugetlb=1` makes glibc's
  * malloc ask for transparent huge pages (`madvise(MADV_HUGEPAGE)`) on the memory it maps, which
- * is where Node keeps big Buffers: assembled frames, replies, large strings and binaries. Fresh
+ * is where Node keeps big Buffers: socket reads, assembled frames, encoded replies, binaries (V8's
+ * own heap, where decoded strings live, is not malloc'd and is unaffected). Fresh
  * memory otherwise costs one page fault per 4 KiB on first write; on the 2-core VM of
  * docs/bench.md, writing a fresh 12 MB buffer took 35 ms that way against 0.9 ms with huge
  * pages, a cost small messages rarely pay (their memory is reused) and large ones pay on every

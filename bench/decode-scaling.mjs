@@ -285,7 +285,8 @@ function summarize(row, small, large) {
     large: large.label,
     smallMsPerMB: median(smallCpu),
     largeMsPerMB: median(largeCpu),
-    largeWallS: median(row.large.map((m) => m.seconds)),
+    // Per call: the batch holds large.count of them.
+    largeWallS: median(row.large.map((m) => m.seconds / large.count)),
     smallFaultsPerMB: median(row.small.map((m) => m.faultsPerMB)),
     largeFaultsPerMB: median(row.large.map((m) => m.faultsPerMB)),
     ratio: ratios?.median ?? NaN,

@@ -62,6 +62,8 @@ const REPLAY_BUDGET_MS = 120_000;
 const corpusDir = path.join(ROOT, 'test/fixtures/fuzz-corpus');
 const hostServer = path.join(ROOT, 'bench/servers/host-server.cjs');
 const HOST_EXTRA = { maxFrameBytes: 1 << 20, idleTimeoutMs: 5000 };
+/** The Catalog handler with echo's delay capped: a mutated delayMs is not a hang. */
+const FUZZ_HANDLER = path.join(ROOT, 'chaos/fixtures/fuzz-catalog-handler.js');
 
 /** A host with one Catalog worker; `worker` is the pid that must not change. */
 async function startHost(protocol, transport) {
@@ -70,7 +72,7 @@ async function startHost(protocol, transport) {
     process.execPath,
     [
       hostServer,
-      ...['--service', 'Catalog', '--count', '1', '--port', String(port)],
+      ...['--service', 'Catalog', '--count', '1', '--port', String(port), '--handler', FUZZ_HANDLER],
       ...['--protocol', protocol, '--transport', transport, '--extra', JSON.stringify(HOST_EXTRA)],
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },

@@ -6,8 +6,8 @@
  *
  * Every cell runs 5 times, interleaved (the order rotates per round); ratios are taken per round
  * and reported as median (min–max), and a target counts as met only when the whole interval
- * clears it (bench/lib/stats.mjs). The full run takes about 30 minutes (small-call suite ~11,
- * payload ~9, scaling ~10; estimated from short runs on 2 shared cores).
+ * clears it (bench/lib/stats.mjs). The full run takes about 26 minutes (small-call suite ~10,
+ * payload ~8, scaling ~8; measured at 3d0d0a7 on 2 shared cores).
  *
  * Options:
  *   --quick               framed only, 0.5 s warm-up + 1.5 s per cell, small + payload (~6 min)

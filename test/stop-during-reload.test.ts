@@ -8,24 +8,9 @@ import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { ThriftClient } from '../clients/index.js';
 import { cleanupHost, makeHost, portRefuses, rpc, statusJson, type TestHost, waitFor } from './helpers/cli.js';
-import { GEN_DIR } from './helpers/servers.js';
+import { HELD_HANDLER_SOURCE, holdOneQueueThree } from './helpers/held-handler.js';
 
-type Hello = import('../gen/HelloWorld/HelloWorld.js').Client;
-
-/** `sayHello('hold')` writes `held` next to the handler, then waits until `release` appears there. */
-const handlerSource = `
-const fs = require('node:fs');
-const path = require('node:path');
-exports.HelloWorldHandler = {
-  async sayHello(name) {
-    if (name === 'hold') {
-      fs.writeFileSync(path.join(__dirname, 'held'), '');
-      while (!fs.existsSync(path.join(__dirname, 'release'))) await new Promise((r) => setTimeout(r, 5));
-    }
-    return 'Hello ' + name;
-  },
-};
-`;
+const handlerSource = HELD_HANDLER_SOURCE;
 
 let host: TestHost | undefined;
 afterEach(async () => {
@@ -37,24 +22,8 @@ afterEach(async () => {
 it('answers the calls of a connection a reload was moving when the stop began', { timeout: 60_000 }, async () => {
   host = await makeHost({ count: 1, handlerSource, gracefulTimeoutMs: 10_000 });
   const h = host;
-  expect((await rpc(['start', '-d'], h.dir)).code).toBe(0);
-  const [old] = (await statusJson(h)).workers;
-  // One connection carrying one call at a time: the later calls wait in the client's queue.
-  ThriftClient.config({
-    HelloWorld: {
-      addresses: [`127.0.0.1:${h.port}`],
-      serviceDir: GEN_DIR,
-      shareState: false,
-      poolMax: 1,
-      maxInFlightPerConnection: 1,
-      callTimeoutMs: 20_000,
-    },
-  });
-  const hello = ThriftClient.instance<Hello>('HelloWorld');
-  const held = hello.sayHello('hold');
-  await waitFor(() => fs.existsSync(path.join(h.dir, 'held')), 10_000, 'the slow call to reach the handler');
-  const queued = ['q1', 'q2', 'q3'].map((name) => hello.sayHello(name));
-  const settled = Promise.allSettled(queued);
+  const { workers, held, queued: settled } = await holdOneQueueThree(h, 20_000);
+  const [old] = workers;
 
   // The reload drains the old worker, whose connection waits for the held call to move.
   const reloaded = rpc(['reload'], h.dir);

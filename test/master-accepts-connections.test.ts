@@ -4,9 +4,9 @@
  * them, not the master.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import { afterEach, expect, it } from 'vitest';
 import { callOnce, cleanupHost, makeHost, rpc, statusJson, type TestHost } from './helpers/cli.js';
+import { answeredConnection } from './helpers/raw-exchange.js';
 
 let host: TestHost | undefined;
 afterEach(() => {
@@ -21,7 +21,7 @@ it('spreads 64 connections 32/32 over 2 workers and keeps no copy in the master'
   const before = await statusJson(h);
   const masterSockets = socketCount(before.master.pid);
 
-  const sockets = await Promise.all(Array.from({ length: 64 }, () => openAndCall(h.port)));
+  const sockets = await Promise.all(Array.from({ length: 64 }, () => answeredConnection(h.port)));
   try {
     const status = await statusJson(h);
     expect(status.workers.map((w) => w.connections)).toEqual([32, 32]);
@@ -33,29 +33,6 @@ it('spreads 64 connections 32/32 over 2 workers and keeps no copy in the master'
   expect(await callOnce(h.port, 'X')).toBe('v1 Hello X');
   expect((await rpc(['stop'], h.dir)).code).toBe(0);
 });
-
-/** A connection that has been answered once (so a worker holds it). */
-async function openAndCall(port: number): Promise<net.Socket> {
-  const socket = net.connect(port, '127.0.0.1');
-  socket.on('error', () => {});
-  await new Promise((resolve) => socket.once('connect', resolve));
-  await new Promise((resolve) => {
-    socket.once('data', resolve);
-    socket.write(SAY_HELLO_TOM);
-  });
-  return socket;
-}
-
-/** sayHello("TOM") as one binary-protocol, unframed CALL with seqid 1. */
-const SAY_HELLO_TOM = Buffer.concat([
-  Buffer.from([0x80, 0x01, 0x00, 0x01]),
-  Buffer.from([0, 0, 0, 8]),
-  Buffer.from('sayHello'),
-  Buffer.from([0, 0, 0, 1]),
-  Buffer.from([0x0b, 0x00, 0x01, 0, 0, 0, 3]),
-  Buffer.from('TOM'),
-  Buffer.from([0x00]),
-]);
 
 /** Socket descriptors held by `pid` (Linux /proc). */
 function socketCount(pid: number): number {

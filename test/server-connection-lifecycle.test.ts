@@ -149,13 +149,7 @@ describe('ServerConnection closing when idle (drain without hand-off)', () => {
     cleanups.push(host.close);
     const first = encode('echo', thrift.Thrift.MessageType.CALL, argsOf('echo', { data: Buffer.from('one'), delayMs: 100 }), 1);
     const second = encode('echo', thrift.Thrift.MessageType.CALL, argsOf('echo', { data: Buffer.from('two'), delayMs: 0 }), 2);
-    const client = net.connect(host.port, '127.0.0.1');
-    cleanups.push(() => client.destroy());
-    client.on('error', () => {});
-    const chunks: Buffer[] = [];
-    client.on('data', (c) => chunks.push(c));
-    const ended = new Promise<void>((r) => client.on('close', () => r()));
-    await new Promise((r) => client.once('connect', r));
+    const { client, chunks, closed: ended } = await collectingClient(host.port);
     client.write(first);
     client.write(second.subarray(0, 10));
     const connections = (host.server as unknown as { connections: Set<any> }).connections;
@@ -244,13 +238,7 @@ describe('ServerConnection retiring with hand-off, then told to close (a stop du
     cleanups.push(host.close);
     const slow = encode('echo', thrift.Thrift.MessageType.CALL, argsOf('echo', { data: Buffer.from('one'), delayMs: 100 }), 1);
     const next = encode('echo', thrift.Thrift.MessageType.CALL, argsOf('echo', { data: Buffer.from('two'), delayMs: 0 }), 2);
-    const client = net.connect(host.port, '127.0.0.1');
-    cleanups.push(() => client.destroy());
-    client.on('error', () => {});
-    const chunks: Buffer[] = [];
-    client.on('data', (c) => chunks.push(c));
-    const ended = new Promise<void>((r) => client.on('end', () => r()));
-    await new Promise((r) => client.once('connect', r));
+    const { client, chunks, ended } = await collectingClient(host.port);
     client.write(slow);
     const connections = (host.server as unknown as { connections: Set<any> }).connections;
     await waitFor(() => connections.size === 1 && [...connections][0].inFlight === 1);
@@ -270,3 +258,19 @@ describe('ServerConnection retiring with hand-off, then told to close (a stop du
     expect(replies).toContain('two');
   });
 });
+
+/**
+ * A connected raw client that keeps every byte it receives; `ended` settles on the server's FIN,
+ * `closed` when the socket is closed. Destroyed after the test.
+ */
+async function collectingClient(port: number) {
+  const client = net.connect(port, '127.0.0.1');
+  cleanups.push(() => client.destroy());
+  client.on('error', () => {});
+  const chunks: Buffer[] = [];
+  client.on('data', (c) => chunks.push(c));
+  const ended = new Promise<void>((r) => client.on('end', () => r()));
+  const closed = new Promise<void>((r) => client.on('close', () => r()));
+  await new Promise((r) => client.once('connect', r));
+  return { client, chunks, ended, closed };
+}

@@ -4,12 +4,12 @@
  * the worker used to give the connection up the instant it went idle, just before that call).
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { ThriftClient } from '../clients/index.js';
 import { cleanupHost, makeHost, portRefuses, rpc, type TestHost } from './helpers/cli.js';
 import { HELD_HANDLER_SOURCE, holdOneQueueThree } from './helpers/held-handler.js';
+import { answeredConnection } from './helpers/raw-exchange.js';
 
 const handlerSource = HELD_HANDLER_SOURCE;
 
@@ -28,6 +28,7 @@ it('answers calls queued in ThriftClient behind a slow call when the stop began'
   // An answered, idle connection on the same worker: when the worker closes it, the stop has
   // reached the worker.
   const sentinel = await answeredConnection(h.port);
+  sentinel.resume();
   const sentinelClosed = new Promise<void>((resolve) => sentinel.once('close', () => resolve()));
   const stopped = rpc(['stop'], h.dir);
   await sentinelClosed;
@@ -43,29 +44,3 @@ it('answers calls queued in ThriftClient behind a slow call when the stop began'
   expect((await stopped).code).toBe(0);
   expect(await portRefuses(h.port)).toBe(true);
 });
-
-// --- internal ---
-
-/** A connection that has had one call answered (so a worker holds it), left open and idle. */
-async function answeredConnection(port: number): Promise<net.Socket> {
-  const socket = net.connect(port, '127.0.0.1');
-  socket.on('error', () => {});
-  await new Promise((resolve) => socket.once('connect', resolve));
-  await new Promise((resolve) => {
-    socket.once('data', resolve);
-    socket.write(SAY_HELLO_TOM);
-  });
-  socket.resume();
-  return socket;
-}
-
-/** sayHello("TOM") as one binary-protocol, unframed CALL with seqid 1. */
-const SAY_HELLO_TOM = Buffer.concat([
-  Buffer.from([0x80, 0x01, 0x00, 0x01]),
-  Buffer.from([0, 0, 0, 8]),
-  Buffer.from('sayHello'),
-  Buffer.from([0, 0, 0, 1]),
-  Buffer.from([0x0b, 0x00, 0x01, 0, 0, 0, 3]),
-  Buffer.from('TOM'),
-  Buffer.from([0x00]),
-]);

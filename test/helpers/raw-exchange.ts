@@ -27,3 +27,29 @@ export function exchange(
     if (end) socket.end();
   });
 }
+
+/** sayHello("TOM") as one binary-protocol, unframed CALL with seqid 1. */
+export const SAY_HELLO_TOM = Buffer.concat([
+  Buffer.from([0x80, 0x01, 0x00, 0x01]),
+  Buffer.from([0, 0, 0, 8]),
+  Buffer.from('sayHello'),
+  Buffer.from([0, 0, 0, 1]),
+  Buffer.from([0x0b, 0x00, 0x01, 0, 0, 0, 3]),
+  Buffer.from('TOM'),
+  Buffer.from([0x00]),
+]);
+
+/**
+ * A connection to a buffered binary HelloWorld listener that has been answered once (so a worker
+ * holds it); what arrives after that first reply is left unread.
+ */
+export async function answeredConnection(port: number): Promise<net.Socket> {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.on('error', () => {});
+  await new Promise((resolve) => socket.once('connect', resolve));
+  await new Promise((resolve) => {
+    socket.once('data', resolve);
+    socket.write(SAY_HELLO_TOM);
+  });
+  return socket;
+}

@@ -1,6 +1,6 @@
 /**
  * Who accepts a service's connections: the master with acknowledged hand-off (the default,
- * src/connection-dispatcher.ts) or node:cluster's round-robin primary (`masterAccepts: false`).
+ * src/master/connection-dispatcher.ts) or node:cluster's round-robin primary (`masterAccepts: false`).
  * Runs a 2-worker HelloWorld host in this process for each mode and prints:
  *   spread      64 connections, each answered once: connections per worker
  *   steady      closed-loop req/s over 64 persistent connections (bench/node-loadgen.mjs)
@@ -18,9 +18,9 @@ import { parseArgs } from 'node:util';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
-const { Supervisor } = require(path.join(root, 'dist/src/supervisor.js'));
-const { validateHostConfig } = require(path.join(root, 'dist/src/config.js'));
-const { createLogger } = require(path.join(root, 'dist/src/logger.js'));
+const { Supervisor } = require(path.join(root, 'dist/src/master/supervisor.js'));
+const { validateHostConfig } = require(path.join(root, 'dist/src/config/config.js'));
+const { createLogger } = require(path.join(root, 'dist/src/host/logger.js'));
 
 const { values } = parseArgs({ options: { duration: { type: 'string', default: '4' } } });
 const DURATION = Number(values.duration);

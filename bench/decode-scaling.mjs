@@ -119,7 +119,7 @@ export async function runScaling(options = {}) {
 // --- internal ---
 
 function loadCatalog() {
-  const { loadGeneratedService } = require(path.join(root, 'dist/src/common/generated-service.js'));
+  const { loadGeneratedService } = require(path.join(root, 'dist/src/codec/generated-service.js'));
   return loadGeneratedService(path.join(root, 'gen'), 'Catalog');
 }
 

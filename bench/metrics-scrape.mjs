@@ -173,14 +173,14 @@ function serveControl(stop) {
 // --- thrifthost: the real master ---
 
 async function thrifthostPrimary(workers) {
-  const { validateHostConfig } = require(path.join(ROOT, 'dist/src/config.js'));
-  const { startMaster } = require(path.join(ROOT, 'dist/src/master.js'));
+  const { validateHostConfig } = require(path.join(ROOT, 'dist/src/config/config.js'));
+  const { startMaster } = require(path.join(ROOT, 'dist/src/master/master.js'));
   const pino = require('pino');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'metrics-bench-'));
   const handler = path.join(dir, 'handler.js');
   fs.writeFileSync(
     handler,
-    `const { metrics } = require(${JSON.stringify(path.join(ROOT, 'dist/src/custom-metrics.js'))});
+    `const { metrics } = require(${JSON.stringify(path.join(ROOT, 'dist/src/monitoring/custom-metrics.js'))});
 const jobs = metrics.counter({ name: 'bench_jobs_total', help: 'Jobs.', labelNames: ['kind'] });
 const time = metrics.histogram({ name: 'bench_job_seconds', help: 'Job time.', labelNames: ['kind'] });
 ${JSON.stringify(CUSTOM_KINDS)}.forEach((kind, i) => { jobs.inc({ kind }, i + 1); if (i < 5) time.observe({ kind }, i / 100); });
@@ -309,7 +309,7 @@ function promWorker() {
 // --- call path ---
 
 function callPathCosts() {
-  const { MetricsRegistry } = require(path.join(ROOT, 'dist/src/custom-metrics.js'));
+  const { MetricsRegistry } = require(path.join(ROOT, 'dist/src/monitoring/custom-metrics.js'));
   const prom = require('prom-client');
   const ours = new MetricsRegistry();
   const theirs = new prom.Registry();

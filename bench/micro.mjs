@@ -47,14 +47,14 @@ const { values } = parseArgs({
   },
 });
 const dist = path.resolve(values.dist);
-const require = createRequire(path.join(dist, 'src/connection.js'));
+const require = createRequire(path.join(dist, 'src/worker/server-connection.js'));
 const thrift = require('thrift');
-const { validateHostConfig } = require(path.join(dist, 'src/config.js'));
-const { loadServiceTable } = require(path.join(dist, 'src/service-loader.js'));
-const { StatsRegistry } = require(path.join(dist, 'src/stats.js'));
-const { ServerConnection } = require(path.join(dist, 'src/connection.js'));
-const { protocolClass } = require(path.join(dist, 'src/common/protocols.js'));
-const { WriteBuffer } = require(path.join(dist, 'src/common/write-buffer.js'));
+const { validateHostConfig } = require(path.join(dist, 'src/config/config.js'));
+const { loadServiceTable } = require(path.join(dist, 'src/worker/service-loader.js'));
+const { StatsRegistry } = require(path.join(dist, 'src/monitoring/stats.js'));
+const { ServerConnection } = require(path.join(dist, 'src/worker/server-connection.js'));
+const { protocolClass } = require(path.join(dist, 'src/codec/protocols.js'));
+const { WriteBuffer } = require(path.join(dist, 'src/codec/write-buffer.js'));
 
 const framed = values.transport === 'framed';
 const config = validateHostConfig(

@@ -80,8 +80,8 @@ async function microRounds() {
 
 /** Each round: the load generator against each server; calls/s and server CPU µs per call. */
 async function socketRounds() {
-  const { validateHostConfig } = require(path.join(ROOT, 'dist/src/config.js'));
-  const { ThriftServer } = require(path.join(ROOT, 'dist/src/thrift-worker.js'));
+  const { validateHostConfig } = require(path.join(ROOT, 'dist/src/config/config.js'));
+  const { ThriftServer } = require(path.join(ROOT, 'dist/src/worker/thrift-worker.js'));
   const { spinner } = require('./lib/spin.cjs');
   const pino = require('pino');
   const config = validateHostConfig(

@@ -3,8 +3,8 @@
 // process, which is exactly what the fuzzer watches for.
 const path = require('node:path');
 const pino = require('pino');
-const { validateHostConfig } = require('../dist/src/config.js');
-const { ThriftServer } = require('../dist/src/thrift-worker.js');
+const { validateHostConfig } = require('../dist/src/config/config.js');
+const { ThriftServer } = require('../dist/src/worker/thrift-worker.js');
 
 const [protocol, transport] = process.argv.slice(2);
 const root = path.resolve(__dirname, '..');

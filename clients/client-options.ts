@@ -7,7 +7,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { formatAddress, parseAddress } from '../src/common/address.js';
-import { DECODE_LIMIT_RANGES, DEFAULT_DECODE_LIMITS, type I64Mode } from '../src/common/decode-limits.js';
+import { DECODE_LIMIT_RANGES, DEFAULT_DECODE_LIMITS, type I64Mode } from '../src/codec/decode-limits.js';
 import {
   PROTOCOLS,
   type ProtocolName,
@@ -15,7 +15,7 @@ import {
   parseTransportName,
   TRANSPORTS,
   type TransportName,
-} from '../src/common/protocols.js';
+} from '../src/codec/protocols.js';
 import type { ClientInterceptor } from './call-headers.js';
 import { isTimerMs, timerRangeText } from '../src/common/timer-range.js';
 import { moduleFile, nearestGenDir } from './caller-dir.js';

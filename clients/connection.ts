@@ -7,14 +7,14 @@
  */
 import net from 'node:net';
 import thrift from 'thrift';
-import type { DecodeLimits, I64Mode } from '../src/common/decode-limits.js';
-import type { MethodInfo } from '../src/common/generated-service.js';
-import type { InputProtocol } from '../src/common/input-protocol.js';
-import { MessageSplitter } from '../src/common/message-splitter.js';
-import { createOutputProtocol } from '../src/common/output-protocols.js';
-import { createInputProtocol, type ProtocolName, protocolClass } from '../src/common/protocols.js';
-import { buildTHeaderPrefix, isTHeader, parseTHeader } from '../src/common/theader.js';
-import { WriteBuffer } from '../src/common/write-buffer.js';
+import type { DecodeLimits, I64Mode } from '../src/codec/decode-limits.js';
+import type { MethodInfo } from '../src/codec/generated-service.js';
+import type { InputProtocol } from '../src/codec/input-protocol.js';
+import { MessageSplitter } from '../src/codec/message-splitter.js';
+import { createOutputProtocol } from '../src/codec/output-protocols.js';
+import { createInputProtocol, type ProtocolName, protocolClass } from '../src/codec/protocols.js';
+import { buildTHeaderPrefix, isTHeader, parseTHeader } from '../src/codec/theader.js';
+import { WriteBuffer } from '../src/codec/write-buffer.js';
 import { type CallTarget, CallTimeoutError, ConnectionClosedError, ReplyDecodeError } from './errors.js';
 
 const { MessageType, TApplicationException, TApplicationExceptionType, Type } = thrift.Thrift;

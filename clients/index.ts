@@ -2,7 +2,7 @@
  * The client-only entry (`thrifthost/client`): everything a caller needs to reach thrifthost
  * services, and nothing of the host's server code.
  */
-import '../src/common/int64-inspect.js';
+import '../src/codec/int64-inspect.js';
 
 export { AddressManager, type AddressManagerOptions } from './address-manager.js';
 export {

@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import { EtcdGateway, type EtcdWatch, type EtcdWatchEvent } from '../src/common/etcd-gateway.js';
 import { parseInstanceRecord, serviceKeyPrefix } from '../src/common/registry-record.js';
-import type { ProtocolName, TransportName } from '../src/common/protocols.js';
+import type { ProtocolName, TransportName } from '../src/codec/protocols.js';
 import type { ResolvedRegistryOptions } from './client-options.js';
 
 /** Where discovery stands. */

@@ -14,7 +14,7 @@ import {
   loadGeneratedFile,
   loadGeneratedService,
   type MethodInfo,
-} from '../src/common/generated-service.js';
+} from '../src/codec/generated-service.js';
 import { AddressManager } from './address-manager.js';
 import { type ClientCallContext, scopedHeaders } from './call-headers.js';
 import type { CallObserver } from './call-report.js';

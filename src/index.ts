@@ -14,8 +14,8 @@ export {
   getCallContext,
   NoCallContextError,
   type ServerInterceptor,
-} from './call-context.js';
-export { type DecodeLimits, DEFAULT_DECODE_LIMITS, type I64Mode, ProtocolViolation } from './common/decode-limits.js';
+} from './worker/call-context.js';
+export { type DecodeLimits, DEFAULT_DECODE_LIMITS, type I64Mode, ProtocolViolation } from './codec/decode-limits.js';
 export { type HostPort, parseAddress } from './common/address.js';
 export { GeneratedCodeError } from './common/errors.js';
 export {
@@ -25,8 +25,8 @@ export {
   loadHostConfig,
   type ServiceConfig,
   validateHostConfig,
-} from './config.js';
-export { defineHandler } from './define-handler.js';
+} from './config/config.js';
+export { defineHandler } from './worker/define-handler.js';
 export {
   type CounterOptions,
   Counter,
@@ -37,10 +37,10 @@ export {
   MetricsError,
   MetricsRegistry,
   metrics,
-} from './custom-metrics.js';
-export { createLogger, type Logger } from './logger.js';
-export { type Master, type MasterOptions, startMaster } from './master.js';
-export { HandlerLoadError } from './service-loader.js';
-export { type HostStatus, Supervisor, type SupervisorOptions } from './supervisor.js';
-export { createTestServer, type TestServer, type TestServerOptions } from './test-server.js';
-export { ThriftServer } from './thrift-worker.js';
+} from './monitoring/custom-metrics.js';
+export { createLogger, type Logger } from './host/logger.js';
+export { type Master, type MasterOptions, startMaster } from './master/master.js';
+export { HandlerLoadError } from './worker/service-loader.js';
+export { type HostStatus, Supervisor, type SupervisorOptions } from './master/supervisor.js';
+export { createTestServer, type TestServer, type TestServerOptions } from './worker/test-server.js';
+export { ThriftServer } from './worker/thrift-worker.js';

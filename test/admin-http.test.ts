@@ -8,10 +8,10 @@ import fs from 'node:fs';
 import http from 'node:http';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AdminActions, handleAdmin } from '../src/admin-http.js';
-import { isProcessAlive } from '../src/pid-file.js';
-import type { StatsServer } from '../src/stats-server.js';
-import type { HostStatus } from '../src/supervisor.js';
+import { type AdminActions, handleAdmin } from '../src/monitoring/admin-http.js';
+import { isProcessAlive } from '../src/master/pid-file.js';
+import type { StatsServer } from '../src/monitoring/stats-server.js';
+import type { HostStatus } from '../src/master/supervisor.js';
 import {
   alivePids,
   callLoop,

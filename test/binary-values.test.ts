@@ -5,10 +5,10 @@
  */
 import thrift from 'thrift';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DECODE_LIMITS } from '../src/common/decode-limits.js';
-import { createOutputProtocol } from '../src/common/output-protocols.js';
-import { createInputProtocol, protocolClass } from '../src/common/protocols.js';
-import { WriteBuffer } from '../src/common/write-buffer.js';
+import { DEFAULT_DECODE_LIMITS } from '../src/codec/decode-limits.js';
+import { createOutputProtocol } from '../src/codec/output-protocols.js';
+import { createInputProtocol, protocolClass } from '../src/codec/protocols.js';
+import { WriteBuffer } from '../src/codec/write-buffer.js';
 
 /** A framed message whose body is one binary field of `bytes`, and the frame's own Buffer. */
 function frameWith(protocol: 'binary' | 'compact', bytes: Buffer): Buffer {

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import thrift from 'thrift';
 import { afterEach, describe, expect, it } from 'vitest';
-import { getCallContext } from '../src/call-context.js';
+import { getCallContext } from '../src/worker/call-context.js';
 import { ROOT, rawClient, startServer } from './helpers/in-process-server.js';
 
 const cleanups: (() => unknown)[] = [];

@@ -5,12 +5,12 @@
  * locator.
  */
 import { describe, expect, it } from 'vitest';
-import { CallRates } from '../src/call-rates.js';
+import { CallRates } from '../src/monitoring/call-rates.js';
 import { formatStatus, percentile } from '../src/cli/status-format.js';
-import type { MethodStats } from '../src/ipc.js';
-import { quantileBucket, quantileMs } from '../src/stats.js';
-import type { HostSnapshot } from '../src/stats-aggregate.js';
-import type { HostStatus } from '../src/supervisor.js';
+import type { MethodStats } from '../src/host/ipc.js';
+import { quantileBucket, quantileMs } from '../src/monitoring/stats.js';
+import type { HostSnapshot } from '../src/monitoring/stats-aggregate.js';
+import type { HostStatus } from '../src/master/supervisor.js';
 
 const T0 = 1_700_000_000_000;
 

@@ -1,4 +1,4 @@
-// End to end against thrifthost's own worker (ThriftServer from src/thrift-worker.ts, in this
+// End to end against thrifthost's own worker (ThriftServer from src/worker/thrift-worker.ts, in this
 // process), serving the demo handlers in services/.
 import thrift from 'thrift';
 import { afterEach, describe, expect, it } from 'vitest';

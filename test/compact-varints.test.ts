@@ -5,8 +5,8 @@
  */
 import thrift from 'thrift';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DECODE_LIMITS, ProtocolViolation } from '../src/common/decode-limits.js';
-import { createInputProtocol } from '../src/common/protocols.js';
+import { DEFAULT_DECODE_LIMITS, ProtocolViolation } from '../src/codec/decode-limits.js';
+import { createInputProtocol } from '../src/codec/protocols.js';
 
 /** Bytes Apache's TCompactProtocol writes for `values` as bare i32s. */
 function apacheI32s(values: number[]): Buffer {

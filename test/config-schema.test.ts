@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import schema from '../schema/rpc.config.schema.json';
-import { DEFAULTS, validateHostConfig } from '../src/config.js';
+import { DEFAULTS, validateHostConfig } from '../src/config/config.js';
 
 const FILE = path.join('/srv/app', 'rpc.config.json');
 const service = { name: 'HelloWorld', listen: '127.0.0.1:9090' };

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULTS, loadHostConfig, validateHostConfig } from '../src/config.js';
+import { ConfigError, DEFAULTS, loadHostConfig, validateHostConfig } from '../src/config/config.js';
 import { REPO, rpc } from './helpers/cli.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'thcfg-'));

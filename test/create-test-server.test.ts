@@ -7,8 +7,8 @@ import thrift from 'thrift';
 import { afterEach, expect, it } from 'vitest';
 import { validateServiceOptions } from '../clients/client-options.js';
 import { ServiceClient } from '../clients/service-client.js';
-import { getCallContext } from '../src/call-context.js';
-import { createTestServer } from '../src/test-server.js';
+import { getCallContext } from '../src/worker/call-context.js';
+import { createTestServer } from '../src/worker/test-server.js';
 import { ROOT } from './helpers/in-process-server.js';
 
 const cleanups: (() => unknown)[] = [];

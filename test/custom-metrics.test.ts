@@ -5,10 +5,10 @@
  */
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { describe, expect, it } from 'vitest';
-import { MAX_SERIES_PER_METRIC, MetricsError, MetricsRegistry, metrics } from '../src/custom-metrics.js';
-import { CustomTotals } from '../src/custom-metrics-totals.js';
-import { renderMetrics } from '../src/prometheus.js';
-import { StatsCollector } from '../src/stats-collector.js';
+import { MAX_SERIES_PER_METRIC, MetricsError, MetricsRegistry, metrics } from '../src/monitoring/custom-metrics.js';
+import { CustomTotals } from '../src/monitoring/custom-metrics-totals.js';
+import { renderMetrics } from '../src/monitoring/prometheus.js';
+import { StatsCollector } from '../src/monitoring/stats-collector.js';
 import { Metrics } from './helpers/stats-host.js';
 
 function refused(fn: () => unknown): MetricsError {

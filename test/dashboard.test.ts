@@ -13,7 +13,7 @@ import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStatsReporter, type StatsReporter } from '../clients/stats-reporter.js';
 import { ThriftClient } from '../clients/thrift-client.js';
-import type { StatsServer } from '../src/stats-server.js';
+import type { StatsServer } from '../src/monitoring/stats-server.js';
 import { ROOT, waitFor } from './helpers/in-process-server.js';
 import { get, makeCalls, scrape, startCatalogWorkers, startTestStatsServer } from './helpers/stats-host.js';
 

@@ -8,7 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import thrift from 'thrift';
 import { describe, expect, it } from 'vitest';
-import { PROTOCOLS, TRANSPORTS } from '../src/common/protocols.js';
+import { PROTOCOLS, TRANSPORTS } from '../src/codec/protocols.js';
 import { ROOT, rawClient, startServer } from './helpers/in-process-server.js';
 
 const dir = path.join(ROOT, 'test/fixtures/fuzz-corpus');

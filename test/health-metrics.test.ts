@@ -28,7 +28,7 @@ import { get, type Metrics, scrape } from './helpers/stats-host.js';
  * makes enough garbage per call that the worker collects.
  */
 function gatedHandler(gate: string): string {
-  const metricsModule = path.join(REPO, 'dist', 'src', 'custom-metrics.js');
+  const metricsModule = path.join(REPO, 'dist', 'src', 'monitoring', 'custom-metrics.js');
   return `
 const fs = require('fs');
 const { metrics } = require(${JSON.stringify(metricsModule)});

@@ -8,7 +8,7 @@ import thrift from 'thrift';
 import { afterEach, describe, expect, it } from 'vitest';
 import { validateServiceOptions } from '../clients/client-options.js';
 import { ServiceClient } from '../clients/service-client.js';
-import { PROTOCOLS } from '../src/common/protocols.js';
+import { PROTOCOLS } from '../src/codec/protocols.js';
 import { ROOT, rawClient, startServer } from './helpers/in-process-server.js';
 
 const cleanups: (() => unknown)[] = [];

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startLogRotation } from '../src/log-rotation.js';
+import { startLogRotation } from '../src/master/log-rotation.js';
 import { callOnce, cleanupHost, makeHost, RPC_BIN, rpc, type TestHost, waitFor } from './helpers/cli.js';
 
 const dirs: string[] = [];

@@ -1,6 +1,6 @@
 /**
  * The master accepts every connection of a service and hands it to a worker (see
- * src/connection-dispatcher.ts): connections are spread evenly, in turn, and the workers hold
+ * src/master/connection-dispatcher.ts): connections are spread evenly, in turn, and the workers hold
  * them, not the master.
  */
 import fs from 'node:fs';

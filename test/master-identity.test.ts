@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { processStartTime } from '../src/pid-file.js';
+import { processStartTime } from '../src/master/pid-file.js';
 import { alivePids, callOnce, cleanupHost, makeHost, rpc, statusJson, type TestHost } from './helpers/cli.js';
 
 let host: TestHost | undefined;

@@ -6,11 +6,11 @@
 import path from 'node:path';
 import thrift from 'thrift';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DECODE_LIMITS } from '../src/common/decode-limits.js';
-import { loadGeneratedService } from '../src/common/generated-service.js';
-import { MessageSplitter } from '../src/common/message-splitter.js';
-import { createInputProtocol, PROTOCOLS, type ProtocolName, protocolClass } from '../src/common/protocols.js';
-import { WriteBuffer } from '../src/common/write-buffer.js';
+import { DEFAULT_DECODE_LIMITS } from '../src/codec/decode-limits.js';
+import { loadGeneratedService } from '../src/codec/generated-service.js';
+import { MessageSplitter } from '../src/codec/message-splitter.js';
+import { createInputProtocol, PROTOCOLS, type ProtocolName, protocolClass } from '../src/codec/protocols.js';
+import { WriteBuffer } from '../src/codec/write-buffer.js';
 
 const gen = loadGeneratedService(path.join(__dirname, '..', 'gen'), 'Catalog');
 const put = gen.methods.get('put')!;

@@ -6,8 +6,8 @@
 import path from 'node:path';
 import thrift from 'thrift';
 import { describe, expect, it } from 'vitest';
-import { createOutputProtocol } from '../src/common/output-protocols.js';
-import { WriteBuffer } from '../src/common/write-buffer.js';
+import { createOutputProtocol } from '../src/codec/output-protocols.js';
+import { WriteBuffer } from '../src/codec/write-buffer.js';
 import { ROOT } from './helpers/in-process-server.js';
 
 const types = require(path.join(ROOT, 'gen/Catalog/Catalog_types.js'));

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { validateHostConfig } from '../src/config.js';
+import { validateHostConfig } from '../src/config/config.js';
 import { cleanupHost, freePort, makeHost, rpc, statusJson, type TestHost, waitFor } from './helpers/cli.js';
 import { etcdClient, type EtcdHandle, startEtcd } from './helpers/etcd.js';
 import { request } from './helpers/http-request.js';

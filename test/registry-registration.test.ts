@@ -5,7 +5,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prefixRangeEnd } from '../src/common/etcd-gateway.js';
 import { parseHostRecord, parseInstanceRecord } from '../src/common/registry-record.js';
-import type { RegistryConfig } from '../src/config.js';
+import type { RegistryConfig } from '../src/config/config.js';
 import { EtcdRegistration } from '../src/registry/etcd-registration.js';
 import { renderPrometheusSd } from '../src/registry/prometheus-sd.js';
 import { waitFor } from './helpers/cli.js';

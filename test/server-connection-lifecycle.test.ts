@@ -8,8 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import thrift from 'thrift';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadGeneratedService } from '../src/common/generated-service.js';
-import { WriteBuffer } from '../src/common/write-buffer.js';
+import { loadGeneratedService } from '../src/codec/generated-service.js';
+import { WriteBuffer } from '../src/codec/write-buffer.js';
 import { ROOT, startServer, waitFor } from './helpers/in-process-server.js';
 
 const cleanups: (() => void)[] = [];
@@ -209,7 +209,7 @@ describe('ServerConnection closing when idle after pausing its reads', () => {
   it('answers every pipelined call, also those read after it paused at MAX_IN_FLIGHT', async () => {
     const host = await startServer({ service: 'Catalog' });
     cleanups.push(host.close);
-    // More pipelined calls than src/connection.ts MAX_IN_FLIGHT (1024): the connection stops
+    // More pipelined calls than src/worker/server-connection.ts MAX_IN_FLIGHT (1024): the connection stops
     // reading at 1024 in flight, with the rest read but not decoded, or still in the kernel.
     const CALLS = 1100;
     const calls = Buffer.concat(

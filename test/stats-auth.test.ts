@@ -4,7 +4,7 @@
  * but the test only connects to 127.0.0.1.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isLoopback, resolveStatsAuth, type StatsServer, StatsServerError } from '../src/stats-server.js';
+import { isLoopback, resolveStatsAuth, type StatsServer, StatsServerError } from '../src/monitoring/stats-server.js';
 import { get, startCatalogWorkers, startTestStatsServer } from './helpers/stats-host.js';
 
 const ANY = { host: '0.0.0.0', port: 0 };

@@ -3,14 +3,14 @@
  * and per-minute history points from successive cumulative totals.
  */
 import { describe, expect, it } from 'vitest';
-import { LATENCY_BUCKETS_MS, type MethodStats } from '../src/ipc.js';
+import { LATENCY_BUCKETS_MS, type MethodStats } from '../src/host/ipc.js';
 import {
   type HostSnapshot,
   ServerTotals,
   serviceFigures,
   type WorkerSnapshot,
-} from '../src/stats-aggregate.js';
-import { ALL_METHODS, StatsHistory } from '../src/stats-history.js';
+} from '../src/monitoring/stats-aggregate.js';
+import { ALL_METHODS, StatsHistory } from '../src/monitoring/stats-history.js';
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 const MIN = 60_000;

@@ -4,9 +4,9 @@
  */
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LATENCY_BUCKETS_MS } from '../src/ipc.js';
-import type { StatsView } from '../src/stats-collector.js';
-import type { StatsServer } from '../src/stats-server.js';
+import { LATENCY_BUCKETS_MS } from '../src/host/ipc.js';
+import type { StatsView } from '../src/monitoring/stats-collector.js';
+import type { StatsServer } from '../src/monitoring/stats-server.js';
 import { waitFor } from './helpers/in-process-server.js';
 import {
   type FakeWorker,

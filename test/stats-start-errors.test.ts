@@ -7,10 +7,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { resolveAdminAccess } from '../src/admin-http.js';
+import { resolveAdminAccess } from '../src/monitoring/admin-http.js';
 import { exitCodeFor } from '../src/cli/exit-codes.js';
-import { ConfigError, validateHostConfig } from '../src/config.js';
-import { StatsServerError } from '../src/host-errors.js';
+import { ConfigError, validateHostConfig } from '../src/config/config.js';
+import { StatsServerError } from '../src/host/host-errors.js';
 import { cleanupHost, makeHost, portRefuses, rpc, type TestHost } from './helpers/cli.js';
 
 function withStats(host: TestHost, stats: unknown): void {

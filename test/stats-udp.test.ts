@@ -16,8 +16,8 @@ import {
   MAX_REPORT_DATAGRAM_BYTES,
   type ReportEntry,
 } from '../src/common/stats-wire.js';
-import type { StatsView } from '../src/stats-collector.js';
-import type { StatsServer } from '../src/stats-server.js';
+import type { StatsView } from '../src/monitoring/stats-collector.js';
+import type { StatsServer } from '../src/monitoring/stats-server.js';
 import { ROOT, waitFor } from './helpers/in-process-server.js';
 import { get, scrape, startCatalogWorkers, startTestStatsServer } from './helpers/stats-host.js';
 

@@ -1,5 +1,5 @@
 /**
- * The reply writers compiled from the IDL description (src/common/struct-writers.ts) write the
+ * The reply writers compiled from the IDL description (src/codec/struct-writers.ts) write the
  * same bytes as the compiler's generated result classes, on every protocol, for class
  * instances and plain objects alike; and refuse what the generated code would have written
  * as a broken message.
@@ -9,10 +9,10 @@ import path from 'node:path';
 import thrift from 'thrift';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from '../src/cli/gen.js';
-import { loadGeneratedFile, type MethodInfo } from '../src/common/generated-service.js';
-import { createOutputProtocol } from '../src/common/output-protocols.js';
-import { protocolClass, type ProtocolName } from '../src/common/protocols.js';
-import { WriteBuffer } from '../src/common/write-buffer.js';
+import { loadGeneratedFile, type MethodInfo } from '../src/codec/generated-service.js';
+import { createOutputProtocol } from '../src/codec/output-protocols.js';
+import { protocolClass, type ProtocolName } from '../src/codec/protocols.js';
+import { WriteBuffer } from '../src/codec/write-buffer.js';
 
 const ROOT = path.resolve(__dirname, '..');
 const PROTOCOLS: ProtocolName[] = ['binary', 'compact', 'json'];

@@ -8,8 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ThriftHostError } from '../src/common/errors.js';
-import { type ControlServer, controlRequest, listenControl, MAX_REQUEST_BYTES } from '../src/control.js';
-import { ReloadError } from '../src/host-errors.js';
+import { type ControlServer, controlRequest, listenControl, MAX_REQUEST_BYTES } from '../src/master/control.js';
+import { ReloadError } from '../src/host/host-errors.js';
 
 let dir: string;
 let server: ControlServer | undefined;

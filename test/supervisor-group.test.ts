@@ -8,9 +8,9 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { validateHostConfig } from '../src/config.js';
-import type { ForkOptions, ManagedWorker, WorkerExit, WorkerState } from '../src/managed-worker.js';
-import { WorkerGroup } from '../src/worker-group.js';
+import { validateHostConfig } from '../src/config/config.js';
+import type { ForkOptions, ManagedWorker, WorkerExit, WorkerState } from '../src/master/managed-worker.js';
+import { WorkerGroup } from '../src/master/worker-group.js';
 
 /** A scripted stand-in for {@link ManagedWorker}. */
 class FakeWorker extends EventEmitter {

@@ -11,7 +11,7 @@ import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { validateServiceOptions } from '../clients/client-options.js';
 import { ServiceClient } from '../clients/service-client.js';
-import { createTestServer, type TestServer } from '../src/test-server.js';
+import { createTestServer, type TestServer } from '../src/worker/test-server.js';
 import { ROOT } from './helpers/in-process-server.js';
 
 let server: TestServer;

@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { validateHostConfig } from '../src/config.js';
-import { watchFiles, watchTargets } from '../src/file-watcher.js';
+import { validateHostConfig } from '../src/config/config.js';
+import { watchFiles, watchTargets } from '../src/master/file-watcher.js';
 import {
   callOnce,
   cleanupHost,

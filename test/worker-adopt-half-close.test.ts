@@ -10,10 +10,10 @@ import net from 'node:net';
 import path from 'node:path';
 import thrift from 'thrift';
 import { afterEach, expect, it } from 'vitest';
-import { loadGeneratedService } from '../src/common/generated-service.js';
-import { WriteBuffer } from '../src/common/write-buffer.js';
-import { validateHostConfig } from '../src/config.js';
-import { WORKER_ENV, type WorkerBootstrap, type WorkerMessage, type WorkerStats } from '../src/ipc.js';
+import { loadGeneratedService } from '../src/codec/generated-service.js';
+import { WriteBuffer } from '../src/codec/write-buffer.js';
+import { validateHostConfig } from '../src/config/config.js';
+import { WORKER_ENV, type WorkerBootstrap, type WorkerMessage, type WorkerStats } from '../src/host/ipc.js';
 import { freePort, REPO, waitFor } from './helpers/cli.js';
 
 const cleanups: (() => void)[] = [];
@@ -32,7 +32,7 @@ it('an adopted connection answers a call its peer sent before half-closing', asy
     gracefulTimeoutMs: 5000,
     generation: 1,
   };
-  const worker: ChildProcess = fork(path.join(REPO, 'src/thrift-worker-main.ts'), [], {
+  const worker: ChildProcess = fork(path.join(REPO, 'src/worker/thrift-worker-main.ts'), [], {
     execArgv: ['-r', path.join(REPO, 'test/helpers/ts-register.cjs')],
     env: { ...process.env, [WORKER_ENV]: JSON.stringify(boot) },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],

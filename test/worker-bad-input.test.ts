@@ -6,7 +6,7 @@
 import net from 'node:net';
 import thrift from 'thrift';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WriteBuffer } from '../src/common/write-buffer.js';
+import { WriteBuffer } from '../src/codec/write-buffer.js';
 import { rawClient, startServer } from './helpers/in-process-server.js';
 import { exchange } from './helpers/raw-exchange.js';
 

@@ -1,12 +1,12 @@
 /**
  * `hugePages`: workers start with glibc's malloc asking for transparent huge pages
- * (GLIBC_TUNABLES=glibc.malloc.hugetlb=1, src/worker-env.ts) unless the operator's environment
+ * (GLIBC_TUNABLES=glibc.malloc.hugetlb=1, src/master/worker-env.ts) unless the operator's environment
  * or the service's `env` says otherwise; without it, they start without the variable.
  */
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanupHost, makeHost, rpc, statusJson, type TestHost } from './helpers/cli.js';
-import { workerDefaultEnv, WORKER_GLIBC_TUNABLES } from '../src/worker-env.js';
+import { workerDefaultEnv, WORKER_GLIBC_TUNABLES } from '../src/master/worker-env.js';
 
 let host: TestHost | undefined;
 afterEach(() => {

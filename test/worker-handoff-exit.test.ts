@@ -15,8 +15,8 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { validateHostConfig } from '../src/config.js';
-import { WORKER_ENV, type WorkerBootstrap } from '../src/ipc.js';
+import { validateHostConfig } from '../src/config/config.js';
+import { WORKER_ENV, type WorkerBootstrap } from '../src/host/ipc.js';
 import { freePort, REPO, rawClient, type RawClient } from './helpers/cli.js';
 
 let child: ChildProcess | undefined;
@@ -48,7 +48,7 @@ it('a draining worker exits only after every connection it hands off has reached
     gracefulTimeoutMs: 5000,
     generation: 1,
   };
-  const worker = fork(path.join(REPO, 'src/thrift-worker-main.ts'), [], {
+  const worker = fork(path.join(REPO, 'src/worker/thrift-worker-main.ts'), [], {
     execArgv: ['-r', path.join(REPO, 'test/helpers/ts-register.cjs')],
     env: { ...process.env, [WORKER_ENV]: JSON.stringify(boot) },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],

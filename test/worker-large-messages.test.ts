@@ -5,7 +5,7 @@
  * JSON client takes about a second whatever its size (plain node: 1 ms).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { TRANSPORTS } from '../src/common/protocols.js';
+import { TRANSPORTS } from '../src/codec/protocols.js';
 import { rawClient, startServer } from './helpers/in-process-server.js';
 
 const cleanups: (() => void)[] = [];

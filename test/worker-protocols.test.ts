@@ -6,7 +6,7 @@
 import path from 'node:path';
 import thrift from 'thrift';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PROTOCOLS, TRANSPORTS } from '../src/common/protocols.js';
+import { PROTOCOLS, TRANSPORTS } from '../src/codec/protocols.js';
 import { ROOT, rawClient, startServer, waitFor } from './helpers/in-process-server.js';
 
 const types = require(path.join(ROOT, 'gen/Catalog/Catalog_types.js'));

@@ -16,7 +16,7 @@ export function buildHost(root) {
       `warning: tsc reported errors; benchmarking dist/ as emitted\n${(r.stdout ?? '').slice(0, 2000)}`,
     );
   }
-  return fs.existsSync(path.join(root, 'dist/src/thrift-worker-main.js'));
+  return fs.existsSync(path.join(root, 'dist/src/worker/thrift-worker-main.js'));
 }
 
 /**

@@ -1,5 +1,5 @@
 // Contender: thrifthost. A node:cluster primary forking `--count` copies of the real worker entry
-// (dist/src/thrift-worker-main.js) through the supervisor's own ManagedWorker.fork (so that the
+// (dist/src/worker/thrift-worker-main.js) through the supervisor's own ManagedWorker.fork (so that the
 // fork options the host ships with apply), with a ServiceConfig built by the real config
 // validator. Prints "READY <port>" once every worker listens.
 // Extra node flags for the workers (e.g. --cpu-prof) go in THRIFTHOST_BENCH_WORKER_FLAGS; another
@@ -32,9 +32,9 @@ const { values } = parseArgs({
 const count = Number(values.count);
 const dist = process.env.THRIFTHOST_BENCH_DIST || path.join(root, 'dist');
 
-const { validateHostConfig } = require(path.join(dist, 'src/config.js'));
+const { validateHostConfig } = require(path.join(dist, 'src/config/config.js'));
 const flags = (process.env.THRIFTHOST_BENCH_WORKER_FLAGS ?? '').split(' ').filter(Boolean);
-const { WORKER_ENV } = require(path.join(dist, 'src/ipc.js'));
+const { WORKER_ENV } = require(path.join(dist, 'src/host/ipc.js'));
 const config = validateHostConfig(
   {
     ...(values['gen-dir'] ? { genDir: path.resolve(values['gen-dir']) } : {}),
@@ -48,7 +48,7 @@ const config = validateHostConfig(
         ...(values.handler ? { handler: path.resolve(values.handler) } : {}),
         ...(values.extra ? JSON.parse(values.extra) : {}),
         // ManagedWorker.fork sets the workers' execArgv from nodeArgs (builds that have it).
-        ...(flags.length > 0 && fs.existsSync(path.join(dist, 'src/managed-worker.js')) ? { nodeArgs: flags } : {}),
+        ...(flags.length > 0 && fs.existsSync(path.join(dist, 'src/master/managed-worker.js')) ? { nodeArgs: flags } : {}),
       },
     ],
   },
@@ -57,10 +57,10 @@ const config = validateHostConfig(
 const service = config.services[0];
 const boot = { service, logLevel: 'warn', gracefulTimeoutMs: 5000, generation: 1 };
 
-const exec = path.join(dist, 'src/thrift-worker-main.js');
+const exec = path.join(dist, 'src/worker/thrift-worker-main.js');
 // ManagedWorker.fork's own setupPrimary call merges with this: the extra flags stay.
 cluster.setupPrimary({ exec, execArgv: [...process.execArgv, ...flags] });
-const managed = path.join(dist, 'src/managed-worker.js');
+const managed = path.join(dist, 'src/master/managed-worker.js');
 const forkOne = (slot) => {
   if (fs.existsSync(managed)) {
     const { ManagedWorker } = require(managed);

@@ -10,7 +10,7 @@ import { ROOT } from './host.mjs';
 
 const require = createRequire(import.meta.url);
 const thrift = require('thrift');
-const { loadGeneratedService } = require(path.join(ROOT, 'dist/src/common/generated-service.js'));
+const { loadGeneratedService } = require(path.join(ROOT, 'dist/src/codec/generated-service.js'));
 const types = require(path.join(ROOT, 'gen/Catalog/Catalog_types.js'));
 const catalog = loadGeneratedService(path.join(ROOT, 'gen'), 'Catalog');
 

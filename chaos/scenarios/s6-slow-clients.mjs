@@ -12,11 +12,11 @@ import { FIXTURES, GEN_DIR, Host, ROOT, sleep, waitFor } from '../lib/host.mjs';
 import { MB, round, runLoops, ThriftClient, thriftClientFor } from '../lib/load.mjs';
 
 const require = createRequire(import.meta.url);
-const { loadGeneratedService } = require(path.join(ROOT, 'dist/src/common/generated-service.js'));
-const { WriteBuffer } = require(path.join(ROOT, 'dist/src/common/write-buffer.js'));
-const { protocolClass } = require(path.join(ROOT, 'dist/src/common/protocols.js'));
+const { loadGeneratedService } = require(path.join(ROOT, 'dist/src/codec/generated-service.js'));
+const { WriteBuffer } = require(path.join(ROOT, 'dist/src/codec/write-buffer.js'));
+const { protocolClass } = require(path.join(ROOT, 'dist/src/codec/protocols.js'));
 
-/** src/connection.ts MAX_WRITE_BACKLOG: a connection stops reading past this many unsent reply bytes. */
+/** src/worker/server-connection.ts MAX_WRITE_BACKLOG: a connection stops reading past this many unsent reply bytes. */
 const WRITE_BACKLOG = 4 * MB;
 const NON_READERS = 4;
 const PAYLOAD = 1 * MB;

@@ -7,13 +7,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ThriftHostError } from '../common/errors.js';
-import { DEFAULTS, type HostConfig, loadHostConfig } from '../config.js';
-import { AlreadyRunningError, PermissionError, RemoteError, StartError } from '../host-errors.js';
-import { createLogger } from '../logger.js';
-import { startLogRotation } from '../log-rotation.js';
-import { startMaster } from '../master.js';
-import { readPidRecord, staleReason } from '../pid-file.js';
-import type { HostStatus } from '../supervisor.js';
+import { DEFAULTS, type HostConfig, loadHostConfig } from '../config/config.js';
+import { AlreadyRunningError, PermissionError, RemoteError, StartError } from '../host/host-errors.js';
+import { createLogger } from '../host/logger.js';
+import { startLogRotation } from '../master/log-rotation.js';
+import { startMaster } from '../master/master.js';
+import { readPidRecord, staleReason } from '../master/pid-file.js';
+import type { HostStatus } from '../master/supervisor.js';
 
 /** The one message a daemon sends its parent. */
 export type DaemonMessage =

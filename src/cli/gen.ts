@@ -11,8 +11,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
-import { loadHostConfig } from '../config.js';
-import { CompilerMissingError, GenError } from '../host-errors.js';
+import { loadHostConfig } from '../config/config.js';
+import { CompilerMissingError, GenError } from '../host/host-errors.js';
 import { type IdlJson, renderDeclarations, renderServicesMap } from './gen-types.js';
 import { findConfigFile } from './options.js';
 

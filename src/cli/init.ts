@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { ConfigError } from '../config.js';
+import { ConfigError } from '../config/config.js';
 import { initFiles, initPackageJson, type InitParams, initScripts } from './init-templates.js';
 
 /** What {@link initProject} did, file by file (relative paths). */

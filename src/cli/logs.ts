@@ -5,8 +5,8 @@
  */
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { ConfigError, loadHostConfig } from '../config.js';
-import { formatRecord, LOG_LEVELS } from '../logger.js';
+import { ConfigError, loadHostConfig } from '../config/config.js';
+import { formatRecord, LOG_LEVELS } from '../host/logger.js';
 import { daemonLogFile } from './daemon.js';
 import { type CommonOptions, command } from './options.js';
 

@@ -4,10 +4,10 @@
  * was deleted by hand still answers on its socket: the request goes there. A socket file is
  * removed only when nothing answers on it.
  */
-import type { HostConfig } from '../config.js';
-import { type ControlCommand, controlRequest, probeControlSocket, removeStaleSocket } from '../control.js';
-import { ControlError, NotRunningError } from '../host-errors.js';
-import { findRunningMaster } from '../pid-file.js';
+import type { HostConfig } from '../config/config.js';
+import { type ControlCommand, controlRequest, probeControlSocket, removeStaleSocket } from '../master/control.js';
+import { ControlError, NotRunningError } from '../host/host-errors.js';
+import { findRunningMaster } from '../master/pid-file.js';
 import { type CommonOptions, loadForControl } from './options.js';
 
 /** The master's answer plus who answered. */

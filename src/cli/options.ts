@@ -4,8 +4,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { DEFAULT_CONFIG_FILE, type HostConfig, loadHostConfig } from '../config.js';
-import { controlSocketPath } from '../control.js';
+import { DEFAULT_CONFIG_FILE, type HostConfig, loadHostConfig } from '../config/config.js';
+import { controlSocketPath } from '../master/control.js';
 
 /** Options every command accepts. */
 export interface CommonOptions {

@@ -2,7 +2,7 @@
  * `rpc reload`: rolling reload; returns when every old worker has been replaced and has exited.
  */
 import type { Command } from 'commander';
-import type { ReloadResult } from '../supervisor.js';
+import type { ReloadResult } from '../master/supervisor.js';
 import { requestMaster } from './master-client.js';
 import { type CommonOptions, command } from './options.js';
 

@@ -2,7 +2,7 @@
  * `rpc restart`: `stop` (when running) then `start -d`.
  */
 import type { Command } from 'commander';
-import { NotRunningError } from '../host-errors.js';
+import { NotRunningError } from '../host/host-errors.js';
 import { type CommonOptions, command } from './options.js';
 import { startDetached } from './start.js';
 import { stopMaster } from './stop.js';

@@ -3,10 +3,10 @@
  */
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { loadHostConfig } from '../config.js';
-import { createLogger } from '../logger.js';
-import { startMaster } from '../master.js';
-import type { HostStatus } from '../supervisor.js';
+import { loadHostConfig } from '../config/config.js';
+import { createLogger } from '../host/logger.js';
+import { startMaster } from '../master/master.js';
+import type { HostStatus } from '../master/supervisor.js';
 import { runDaemonChild, spawnDaemon } from './daemon.js';
 import { type CommonOptions, command } from './options.js';
 

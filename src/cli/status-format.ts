@@ -3,9 +3,9 @@
  * served (latency percentiles read off the histogram buckets, so they are bucket upper bounds;
  * calls/s over the master's last interval, see `call-rates.ts`).
  */
-import { LATENCY_BUCKETS_MS, type MethodStats } from '../ipc.js';
-import { quantileBucket } from '../stats.js';
-import type { HostStatus } from '../supervisor.js';
+import { LATENCY_BUCKETS_MS, type MethodStats } from '../host/ipc.js';
+import { quantileBucket } from '../monitoring/stats.js';
+import type { HostStatus } from '../master/supervisor.js';
 
 /** Renders a {@link HostStatus} for a terminal. */
 export function formatStatus(status: HostStatus): string {

@@ -2,7 +2,7 @@
  * `rpc status [--json]`: the master's header and a row per worker.
  */
 import type { Command } from 'commander';
-import type { HostStatus } from '../supervisor.js';
+import type { HostStatus } from '../master/supervisor.js';
 import { requestMaster } from './master-client.js';
 import { type CommonOptions, command } from './options.js';
 import { formatStatus } from './status-format.js';

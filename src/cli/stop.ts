@@ -2,8 +2,8 @@
  * `rpc stop`: graceful stop; returns once the master and every worker are gone.
  */
 import type { Command } from 'commander';
-import { KILL_GRACE_MS } from '../managed-worker.js';
-import { isProcessAlive } from '../pid-file.js';
+import { KILL_GRACE_MS } from '../master/managed-worker.js';
+import { isProcessAlive } from '../master/pid-file.js';
 import { requestMaster } from './master-client.js';
 import { type CommonOptions, command } from './options.js';
 

@@ -9,7 +9,7 @@
  * A Thrift service name cannot start with a dot, so `.hosts/` never meets a service.
  */
 import { formatAddress, parseAddress } from './address.js';
-import { type ProtocolName, parseProtocolName, parseTransportName, type TransportName } from './protocols.js';
+import { type ProtocolName, parseProtocolName, parseTransportName, type TransportName } from '../codec/protocols.js';
 
 /** Default key prefix, shared by host and client configuration. */
 export const DEFAULT_REGISTRY_PREFIX = '/thrifthost/services/';

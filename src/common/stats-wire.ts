@@ -1,6 +1,6 @@
 /**
  * The datagram format of client call reports, shared by the sender (`clients/stats-reporter.ts`)
- * and the host's receiver (`src/stats-udp.ts`).
+ * and the host's receiver (`src/monitoring/stats-udp.ts`).
  *
  * One datagram is one JSON object: `{"v":1,"e":[[service, method, address, code, [ms, ...]], ...]}`.
  * Each entry groups the calls of one tick that share service, method, address and outcome;

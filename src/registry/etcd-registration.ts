@@ -11,8 +11,8 @@ import fs from 'node:fs';
 import { EtcdGateway, type EtcdGatewayOptions } from '../common/etcd-gateway.js';
 import { type HostRecord, hostKeyPrefix, parseHostRecord } from '../common/registry-record.js';
 import type { HostPort } from '../common/address.js';
-import type { HostConfig, RegistryConfig } from '../config.js';
-import type { Logger } from '../logger.js';
+import type { HostConfig, RegistryConfig } from '../config/config.js';
+import type { Logger } from '../host/logger.js';
 import { hostEntries, type RegistryEntry } from './host-records.js';
 
 /** Env var that supplies (and overrides) `registry.password`. */

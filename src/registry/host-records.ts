@@ -9,7 +9,7 @@ import {
   type InstanceRecord,
   serviceKeyPrefix,
 } from '../common/registry-record.js';
-import type { HostConfig, RegistryConfig } from '../config.js';
+import type { HostConfig, RegistryConfig } from '../config/config.js';
 
 /** One key and its JSON value. */
 export interface RegistryEntry {

@@ -10,7 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import thrift from 'thrift';
-import { isProcessAlive } from '../../src/pid-file.js';
+import { isProcessAlive } from '../../src/master/pid-file.js';
 
 export const REPO = path.resolve(__dirname, '../..');
 export const RPC_BIN = path.join(REPO, 'bin', 'rpc');

@@ -1,13 +1,13 @@
 /**
- * A thrifthost worker listener (src/thrift-worker.ts) serving HelloWorld (`hello-port-handler.cjs`),
+ * A thrifthost worker listener (src/worker/thrift-worker.ts) serving HelloWorld (`hello-port-handler.cjs`),
  * in its own process, for tests that kill a host by pid. argv: <port (0 = any)>.
  * Reports { port } over IPC once listening; exits when the parent disconnects.
  * Run with `-r ./ts-register.cjs`.
  */
 import path from 'node:path';
 import pino from 'pino';
-import { validateHostConfig } from '../../src/config.js';
-import { ThriftServer } from '../../src/thrift-worker.js';
+import { validateHostConfig } from '../../src/config/config.js';
+import { ThriftServer } from '../../src/worker/thrift-worker.js';
 
 const root = path.resolve(__dirname, '../..');
 const port = Number(process.argv[2] ?? 0);

@@ -5,9 +5,9 @@
 import path from 'node:path';
 import pino from 'pino';
 import thrift from 'thrift';
-import { protocolClass, transportClass } from '../../src/common/protocols.js';
-import { validateHostConfig } from '../../src/config.js';
-import { ThriftServer } from '../../src/thrift-worker.js';
+import { protocolClass, transportClass } from '../../src/codec/protocols.js';
+import { validateHostConfig } from '../../src/config/config.js';
+import { ThriftServer } from '../../src/worker/thrift-worker.js';
 
 export const ROOT = path.resolve(__dirname, '../..');
 

@@ -1,11 +1,11 @@
-// Loads HelloWorld handler files the way a worker does (built code, dist/src/service-loader.js:
+// Loads HelloWorld handler files the way a worker does (built code, dist/src/worker/service-loader.js:
 // import(), Node's own type stripping) and calls sayHello('x') on each. Prints one JSON line per
 // file: {file, reply} or {file, code, message}. Usage: node load-handler-child.cjs GEN_DIR FILE...
 'use strict';
 const path = require('node:path');
 const dist = path.resolve(__dirname, '../../dist/src');
-const { importServiceTable } = require(path.join(dist, 'service-loader.js'));
-const { StatsRegistry } = require(path.join(dist, 'stats.js'));
+const { importServiceTable } = require(path.join(dist, 'worker/service-loader.js'));
+const { StatsRegistry } = require(path.join(dist, 'monitoring/stats.js'));
 
 async function main() {
   const [genDir, ...files] = process.argv.slice(2);

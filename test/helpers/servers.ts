@@ -13,7 +13,7 @@ import {
   protocolClass,
   type TransportName,
   transportClass,
-} from '../../src/common/protocols.js';
+} from '../../src/codec/protocols.js';
 
 export const GEN_DIR = path.resolve(__dirname, '../../gen');
 

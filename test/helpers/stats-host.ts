@@ -7,10 +7,10 @@
 import http from 'node:http';
 import parsePrometheusTextFormat, { type ParsedFamily } from 'parse-prometheus-text-format';
 import pino from 'pino';
-import type { StatsConfig } from '../../src/config.js';
-import type { HostSnapshot, StatsSource } from '../../src/stats-aggregate.js';
-import { type StatsServer, type StatsServerOptions, startStatsServer } from '../../src/stats-server.js';
-import type { ThriftServer } from '../../src/thrift-worker.js';
+import type { StatsConfig } from '../../src/config/config.js';
+import type { HostSnapshot, StatsSource } from '../../src/monitoring/stats-aggregate.js';
+import { type StatsServer, type StatsServerOptions, startStatsServer } from '../../src/monitoring/stats-server.js';
+import type { ThriftServer } from '../../src/worker/thrift-worker.js';
 import { rawClient, startServer } from './in-process-server.js';
 
 /** A Catalog listener standing in for one worker. */

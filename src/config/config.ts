@@ -59,6 +59,9 @@ export const DEFAULTS = {
   idleTimeoutMs: 300_000,
   /** Recycle a worker after this many requests. 0 = never. */
   maxRequests: 0,
+  maxQueueMs: 100,
+  maxConcurrentCalls: 1000,
+  maxEventLoopDelayMs: 500,
   /** Recycle a worker whose RSS exceeds this. 0 = never. */
   maxMemoryMB: 0,
   /** How long stop/reload wait for in-flight calls before forcing. */
@@ -150,6 +153,12 @@ export interface ServiceConfig {
   maxRequests: number;
   /** @default 0 (never) */
   maxMemoryMB: number;
+  /** Longest wait in a worker before a call starts; longer waits are shed (0 = no limit). @default 100 */
+  maxQueueMs: number;
+  /** Most calls a worker runs at once; more wait in its queue. @default 1000 */
+  maxConcurrentCalls: number;
+  /** Shed calls while the worker's event loop is this far behind (0 = off). @default 500 */
+  maxEventLoopDelayMs: number;
   user?: string;
   group?: string;
   tls?: TlsConfig;
@@ -425,6 +434,9 @@ function validateService(
     idleTimeoutMs: v.optMs(o.idleTimeoutMs, `${at}.idleTimeoutMs`, 0) ?? DEFAULTS.idleTimeoutMs,
     maxRequests: v.optInt(o.maxRequests, `${at}.maxRequests`, 0) ?? DEFAULTS.maxRequests,
     maxMemoryMB: v.optInt(o.maxMemoryMB, `${at}.maxMemoryMB`, 0) ?? DEFAULTS.maxMemoryMB,
+    maxQueueMs: v.optInt(o.maxQueueMs, `${at}.maxQueueMs`, 0, 600_000) ?? DEFAULTS.maxQueueMs,
+    maxConcurrentCalls: v.optInt(o.maxConcurrentCalls, `${at}.maxConcurrentCalls`, 1, 1_000_000) ?? DEFAULTS.maxConcurrentCalls,
+    maxEventLoopDelayMs: v.optInt(o.maxEventLoopDelayMs, `${at}.maxEventLoopDelayMs`, 0, 600_000) ?? DEFAULTS.maxEventLoopDelayMs,
     nodeArgs: nodeArgs(v, o.nodeArgs, `${at}.nodeArgs`),
     hugePages: v.optBool(o.hugePages, `${at}.hugePages`) ?? DEFAULTS.hugePages,
     ...optional('user', v.optString(o.user, `${at}.user`)),

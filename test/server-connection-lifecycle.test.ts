@@ -139,7 +139,7 @@ describe('ServerConnection unframed compact input', () => {
       client.write(call!.subarray(40));
       await waitFor(() => conn.requests === i + 1);
     }
-    expect(conn.input.fieldIds.length).toBe(0);
+    expect(conn.pipeline.input.fieldIds.length).toBe(0);
   });
 });
 

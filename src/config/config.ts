@@ -60,7 +60,7 @@ export const DEFAULTS = {
   /** Recycle a worker after this many requests. 0 = never. */
   maxRequests: 0,
   maxQueueMs: 100,
-  maxConcurrentCalls: 1000,
+  maxConcurrentCalls: 5000,
   maxEventLoopDelayMs: 500,
   /** Recycle a worker whose RSS exceeds this. 0 = never. */
   maxMemoryMB: 0,
@@ -155,7 +155,7 @@ export interface ServiceConfig {
   maxMemoryMB: number;
   /** Longest wait in a worker before a call starts; longer waits are shed (0 = no limit). @default 100 */
   maxQueueMs: number;
-  /** Most calls a worker runs at once; more wait in its queue. @default 1000 */
+  /** Most calls a worker runs at once; more wait in its queue. @default 5000 */
   maxConcurrentCalls: number;
   /** Shed calls while the worker's event loop is this far behind (0 = off). @default 500 */
   maxEventLoopDelayMs: number;

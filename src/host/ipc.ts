@@ -20,6 +20,13 @@ export interface MethodStats {
   /** Counts per bucket of {@link LATENCY_BUCKETS_MS}, plus one overflow bucket at the end. */
   buckets: number[];
   inFlight: number;
+  /**
+   * Time calls waited in the worker's admission queue before their handler started, per
+   * {@link LATENCY_BUCKETS_MS} bucket (plus overflow); absent before the first call ran.
+   */
+  queueBuckets?: number[];
+  /** Sum of those waits in milliseconds. */
+  queueTotalMs?: number;
 }
 
 /** Upper bounds (ms) of the latency histogram buckets: 50 µs to 10 s. */

@@ -47,7 +47,7 @@ export function renderMetrics(input: MetricsInput): string {
     out,
     'thrift_server_requests_total',
     'counter',
-    'Thrift calls answered by the workers, by result: success, a declared exception name, INTERNAL_ERROR, APPLICATION_EXCEPTION, UNKNOWN_METHOD or PROTOCOL_ERROR.',
+    'Thrift calls received by the workers, by result: success, a declared exception name, INTERNAL_ERROR, APPLICATION_EXCEPTION, UNKNOWN_METHOD, PROTOCOL_ERROR, or not run: SHED (overloaded), EXPIRED (deadline passed before it started), ABANDONED (the caller disconnected first).',
   );
   for (const [key, m] of server) {
     const { service, method } = splitKey(key);
@@ -64,6 +64,15 @@ export function renderMetrics(input: MetricsInput): string {
     'Time from a decoded call to its encoded reply, in the workers.',
   );
   for (const [key, m] of server) histogram(out, 'thrift_server_request_duration_seconds', splitKey(key), m);
+  family(
+    out,
+    'thrift_server_queue_wait_seconds',
+    'histogram',
+    'Time calls waited in the worker for admission before their handler started (calls not run are counted in thrift_server_requests_total as SHED, EXPIRED or ABANDONED).',
+  );
+  for (const [key, m] of server) {
+    if (m.queueBuckets) histogramLines(out, 'thrift_server_queue_wait_seconds', splitKey(key), LE, m.queueBuckets, (m.queueTotalMs ?? 0) / 1000);
+  }
 
   family(out, 'thrift_server_requests_in_flight', 'gauge', 'Calls being handled right now.');
   for (const [key, m] of server) sample(out, 'thrift_server_requests_in_flight', splitKey(key), m.inFlight);

@@ -232,7 +232,12 @@ function addAll(
     const have = into[key];
     into[key] = have
       ? mergeMethodStats(have, add)
-      : { ...add, failures: { ...add.failures }, buckets: [...add.buckets] };
+      : {
+          ...add,
+          failures: { ...add.failures },
+          buckets: [...add.buckets],
+          ...(add.queueBuckets ? { queueBuckets: [...add.queueBuckets] } : {}),
+        };
   }
   return into;
 }

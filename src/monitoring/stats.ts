@@ -15,6 +15,9 @@ export class MethodCounter {
   totalMs = 0;
   readonly failures: Record<string, number> = {};
   readonly buckets: number[] = new Array(LATENCY_BUCKETS_MS.length + 1).fill(0);
+  /** Admission-queue waits of the calls that ran; made on first use. */
+  queueBuckets: number[] | undefined;
+  queueTotalMs = 0;
 
   /**
    * @param key `Service.method`, named in failure records
@@ -48,6 +51,12 @@ export class MethodCounter {
     }
   }
 
+  /** Records how long a call that is about to run waited for admission. */
+  queued(ms: number): void {
+    (this.queueBuckets ??= new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0))[latencyBucket(ms)]!++;
+    this.queueTotalMs += ms;
+  }
+
   /** Counts a call that failed before reaching a handler (unknown method, protocol error). */
   reject(failure: FailureKind): void {
     this.calls++;
@@ -64,6 +73,7 @@ export class MethodCounter {
       totalMs: this.totalMs,
       buckets: [...this.buckets],
       inFlight: this.inFlight,
+      ...(this.queueBuckets ? { queueBuckets: [...this.queueBuckets], queueTotalMs: this.queueTotalMs } : {}),
     };
   }
 }
@@ -173,10 +183,20 @@ export function mergeMethodStats(a: MethodStats, b: MethodStats): MethodStats {
     totalMs: a.totalMs + b.totalMs,
     buckets: a.buckets.map((n, i) => n + (b.buckets[i] ?? 0)),
     inFlight: a.inFlight + b.inFlight,
+    ...mergeQueue(a, b),
   };
 }
 
 // --- internal ---
+
+function mergeQueue(a: MethodStats, b: MethodStats): Pick<MethodStats, 'queueBuckets' | 'queueTotalMs'> {
+  if (!a.queueBuckets && !b.queueBuckets) return {};
+  const into = a.queueBuckets ?? new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
+  return {
+    queueBuckets: into.map((n, i) => n + (b.queueBuckets?.[i] ?? 0)),
+    queueTotalMs: (a.queueTotalMs ?? 0) + (b.queueTotalMs ?? 0),
+  };
+}
 
 /** Failure messages are cut to this length: enough to recognise, too short to dump payloads. */
 const FAILURE_MESSAGE_CHARS = 200;

@@ -38,10 +38,29 @@ export interface CallContext {
   readonly log: Logger;
   /** The arguments in IDL order; an interceptor may replace them before `next()`. */
   args: unknown[];
+  /**
+   * When the caller stops waiting, in ms since the epoch (`Date.now()` clock): from the
+   * caller's remaining time sent in the `client_timeout` THeader key; undefined when it sent none.
+   * ThriftClient calls made inside the handler (with `callContext`) get at most what is left.
+   */
+  readonly deadline: number | undefined;
+  /**
+   * Aborted when the deadline passes or the caller disconnects, with a reason saying which:
+   * pass it to `fetch`, database drivers or your own loops so that work for a caller who is
+   * gone stops. Made on first use.
+   */
+  readonly signal: AbortSignal;
 }
 
 /** A server interceptor: see `runChain` in `common/interceptor-chain.ts`. */
 export type ServerInterceptor = InterceptorFn<CallContext>;
+
+/** The reason of an aborted {@link CallContext.signal}: the deadline passed or the caller left. */
+export class CallAbortedError extends ThriftHostError {
+  constructor(message: string) {
+    super('ERR_CALL_ABORTED', message);
+  }
+}
 
 /** Thrown by {@link getCallContext} outside a call or where the context is off. */
 export class NoCallContextError extends ThriftHostError {
@@ -83,6 +102,10 @@ export class ServerCallContext implements CallContext {
   readonly startTime = Date.now();
   private requestIdValue: string | undefined;
   private logValue: Logger | undefined;
+  private controller: AbortController | undefined;
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  /** The call has finished: no abort any more. */
+  private settled = false;
 
   constructor(
     readonly service: string,
@@ -94,7 +117,38 @@ export class ServerCallContext implements CallContext {
     readonly headers: ReadonlyMap<string, string>,
     public args: unknown[],
     private readonly baseLog: Logger,
+    readonly deadline: number | undefined = undefined,
   ) {}
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.settled) {
+        // Asked for after the call ended: nothing will abort it.
+      } else if (this.deadline !== undefined) {
+        const left = this.deadline - Date.now();
+        if (left <= 0) this.abort('the call\'s deadline has passed');
+        else {
+          this.deadlineTimer = setTimeout(() => this.abort('the call\'s deadline has passed'), left);
+          this.deadlineTimer.unref();
+        }
+      }
+    }
+    return this.controller.signal;
+  }
+
+  /** Fires {@link signal} (if anyone asked for it) with a {@link CallAbortedError} saying why. */
+  abort(reason: string): void {
+    if (this.settled || !this.controller || this.controller.signal.aborted) return;
+    clearTimeout(this.deadlineTimer);
+    this.controller.abort(new CallAbortedError(`${this.service}.${this.method}: ${reason}`));
+  }
+
+  /** The call has finished: its signal will not fire any more. */
+  settle(): void {
+    this.settled = true;
+    clearTimeout(this.deadlineTimer);
+  }
 
   get requestId(): string {
     return (this.requestIdValue ??= this.headers.get('request-id') ?? randomUUID());

@@ -8,6 +8,7 @@ import net, { type Socket } from 'node:net';
 import tls from 'node:tls';
 import { formatAddress, type HostPort } from '../common/address.js';
 import type { ServiceConfig } from '../config/config.js';
+import { CallScheduler } from './call-scheduler.js';
 import { type HandOff, ServerConnection } from './server-connection.js';
 import type { WorkerStats } from '../host/ipc.js';
 import type { Logger } from '../host/logger.js';
@@ -26,6 +27,8 @@ const CLOSE_LINGER_SHARE = 0.5;
 export class ThriftServer {
   readonly stats: StatsRegistry;
   readonly table: ServiceTable;
+  /** Admission control shared by every connection of this listener. */
+  readonly scheduler: CallScheduler;
   readonly startedAt = Date.now();
   private readonly server: net.Server;
   private readonly connections = new Set<ServerConnection>();
@@ -61,6 +64,15 @@ export class ThriftServer {
   ) {
     this.stats = loaded?.stats ?? new StatsRegistry();
     this.table = loaded?.table ?? loadServiceTable(config, this.stats);
+    this.scheduler = new CallScheduler(
+      {
+        maxQueueMs: config.maxQueueMs,
+        maxConcurrentCalls: config.maxConcurrentCalls,
+        maxEventLoopDelayMs: config.maxEventLoopDelayMs,
+      },
+      log,
+    );
+    this.scheduler.start();
     const onSocket = (socket: Socket) => this.adopt(socket);
     this.server = config.tls
       ? tls.createServer(
@@ -157,6 +169,7 @@ export class ThriftServer {
       socket,
       this.table,
       this.stats,
+      this.scheduler,
       {
         framed: this.config.transport !== 'buffered',
         header: this.config.transport === 'header',
@@ -219,12 +232,14 @@ export class ThriftServer {
           'drain timed out; closing remaining connections',
         );
         for (const c of this.connections) c.destroy();
+        this.scheduler.close();
         resolve();
       }, timeoutMs);
       timer.unref();
       const check = () => {
         if (this.connections.size > 0) return;
         clearTimeout(timer);
+        this.scheduler.close();
         resolve();
       };
       this.onEmpty = check;
@@ -251,6 +266,7 @@ export class ThriftServer {
 
   /** Closes the listener and every connection at once. */
   destroy(): void {
+    this.scheduler.close();
     this.server.close();
     for (const c of this.connections) c.destroy();
   }

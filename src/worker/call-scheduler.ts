@@ -1,0 +1,261 @@
+/**
+ * Admission control of one worker: every decoded call passes through here before its handler
+ * runs. Below capacity a call runs at once, in the tick that decoded it. When the worker falls
+ * behind, calls wait in one FIFO queue that is drained in slices between I/O turns, so the
+ * backlog sits here, where its age is known, rather than in the kernel's socket buffers. A call
+ * is then not run when:
+ * - its caller is gone (the connection closed while it waited): dropped, nobody is told;
+ * - its deadline (sent by the caller, see {@link DEADLINE_HEADER}) has passed: answered EXPIRED;
+ * - it waited longer than `maxQueueMs` behind other waiting calls, the queue is full, or the
+ *   event loop is more than `maxEventLoopDelayMs` behind: answered "overloaded, not run"
+ *   (SHED), which a client may retry elsewhere even for a method that is not idempotent. A
+ *   call that found the queue empty is not shed for its wait: it waited for one piece of work
+ *   (a large message being decoded), not behind a backlog.
+ * Answering early what cannot be answered in time keeps the calls that are run within their
+ * callers' timeouts, and ends the overload when the burst ends instead of working through a
+ * backlog of calls nobody waits for.
+ */
+import type { Logger } from '../host/logger.js';
+
+/**
+ * THeader key carrying the caller's remaining time in milliseconds (decimal), the name fbthrift
+ * uses (`client_timeout`), so its clients' deadlines are honoured as well.
+ */
+export const DEADLINE_HEADER = 'client_timeout';
+
+/** Why a call was not run; also the failure kind counted in the method's statistics. */
+export type ShedReason = 'SHED' | 'EXPIRED' | 'ABANDONED';
+
+/** Admission settings of a service (rpc.config.json). */
+export interface AdmissionOptions {
+  /** Longest wait before a call starts; 0 = no limit. */
+  maxQueueMs: number;
+  /** Most calls running at once in this worker. */
+  maxConcurrentCalls: number;
+  /** Shed while the event loop is this far behind; 0 = off. */
+  maxEventLoopDelayMs: number;
+}
+
+/** What the scheduler calls back. */
+export interface CallRunner<C extends ScheduledCall = ScheduledCall> {
+  /** True once the call's connection is closed. */
+  readonly gone: boolean;
+  /** Runs the call; it reports back with {@link CallScheduler.done} when it has finished. */
+  run(call: C, queuedMs: number): void;
+  /** Answers (or drops) a call that will not run. */
+  refuse(call: C, reason: ShedReason): void;
+}
+
+/** A call waiting for admission. */
+export interface ScheduledCall {
+  readonly pipeline: CallRunner;
+  /** `performance.now()` when the scheduler received it (set by {@link CallScheduler.submit}). */
+  arrivedAt: number;
+  /** `performance.now()` by which the caller stops waiting; undefined when it sent none. */
+  readonly deadline: number | undefined;
+  /**
+   * Queued when nothing else waited: the worker was busy (a large message being decoded, a
+   * handler holding the loop), not overloaded, and the call is not shed for its wait.
+   */
+  first?: boolean;
+}
+
+/** Figures of the scheduler, for the worker's status. */
+export interface AdmissionFigures {
+  queued: number;
+  running: number;
+  shed: number;
+  expired: number;
+  abandoned: number;
+  /** The event loop's delay last measured, ms. */
+  loopDelayMs: number;
+}
+
+/**
+ * The most calls that may wait at once, whatever their age: a flood of cheap calls sheds here
+ * before their decoded arguments fill the heap (each connection also pauses at 1,024 calls).
+ */
+export const MAX_QUEUED_CALLS = 10_000;
+/** Queued calls run in slices of at most this long, then the loop reads sockets again. */
+const SLICE_MS = 5;
+/** A call runs in the tick that decoded it only while the event loop is less than this behind. */
+const INLINE_LAG_MS = 10;
+/** How often the event loop's delay is sampled. */
+const LAG_SAMPLE_MS = 20;
+/** At most one warning per this interval while calls are shed. */
+const WARN_INTERVAL_MS = 10_000;
+
+/** The admission queue of one worker; shared by all its connections. */
+export class CallScheduler {
+  private readonly queue: ScheduledCall[] = [];
+  private head = 0;
+  private running = 0;
+  private draining = false;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private readonly counts = { shed: 0, expired: 0, abandoned: 0 };
+  /** Refused since the last warning, by reason. */
+  private unreported = 0;
+  private lastWarnAt = 0;
+  private lagMs = 0;
+  private lagTimer: NodeJS.Timeout | undefined;
+  private lagExpectedAt = 0;
+
+  constructor(
+    private readonly options: AdmissionOptions,
+    private readonly log: Logger,
+  ) {}
+
+  /** Starts sampling the event loop's delay (an unref'd timer); {@link close} stops it. */
+  start(): void {
+    if (this.lagTimer) return;
+    this.lagExpectedAt = performance.now() + LAG_SAMPLE_MS;
+    this.lagTimer = setInterval(this.sampleLag, LAG_SAMPLE_MS);
+    this.lagTimer.unref();
+  }
+
+  close(): void {
+    clearInterval(this.lagTimer);
+    this.lagTimer = undefined;
+    clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+  }
+
+  /** Admits a decoded call: runs it now, queues it, or refuses it. */
+  submit(call: ScheduledCall): void {
+    const now = performance.now();
+    call.arrivedAt = now;
+    const { maxEventLoopDelayMs, maxConcurrentCalls } = this.options;
+    if (maxEventLoopDelayMs > 0 && this.lagMs >= maxEventLoopDelayMs) {
+      this.refuse(call, 'SHED');
+      return;
+    }
+    if (this.queue.length === this.head && this.running < maxConcurrentCalls && this.lagMs < INLINE_LAG_MS) {
+      this.start1(call, now);
+      return;
+    }
+    if (this.queue.length - this.head >= MAX_QUEUED_CALLS) {
+      this.refuse(call, 'SHED');
+      return;
+    }
+    call.first = this.queue.length === this.head;
+    this.queue.push(call);
+    this.scheduleDrain();
+  }
+
+  /** A call that was run has finished. */
+  done(): void {
+    this.running--;
+    if (this.queue.length > this.head) this.scheduleDrain();
+  }
+
+  /** Calls waiting now. */
+  get queued(): number {
+    return this.queue.length - this.head;
+  }
+
+  figures(): AdmissionFigures {
+    return { queued: this.queued, running: this.running, ...this.counts, loopDelayMs: this.lagMs };
+  }
+
+  // --- internal ---
+
+  private start1(call: ScheduledCall, now: number): void {
+    if (call.pipeline.gone) {
+      this.refuse(call, 'ABANDONED');
+      return;
+    }
+    if (call.deadline !== undefined && now >= call.deadline) {
+      this.refuse(call, 'EXPIRED');
+      return;
+    }
+    this.running++;
+    call.pipeline.run(call, now - call.arrivedAt);
+  }
+
+  private scheduleDrain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    setImmediate(this.drain);
+  }
+
+  /** Runs queued calls for one slice, refusing those that can no longer be answered in time. */
+  private readonly drain = (): void => {
+    this.draining = false;
+    const sliceStart = performance.now();
+    const maxQueueMs = this.options.maxQueueMs;
+    let now = sliceStart;
+    while (this.queue.length > this.head) {
+      const call = this.queue[this.head]!;
+      if (maxQueueMs > 0 && now - call.arrivedAt > maxQueueMs && !call.first) {
+        this.take();
+        this.refuse(call, call.pipeline.gone ? 'ABANDONED' : 'SHED');
+        continue;
+      }
+      if (this.running >= this.options.maxConcurrentCalls) {
+        // Resumed by done(); meanwhile the head may age past maxQueueMs.
+        this.armExpiry(call, now);
+        return;
+      }
+      if (now - sliceStart >= SLICE_MS) {
+        this.scheduleDrain();
+        return;
+      }
+      this.take();
+      this.start1(call, now);
+      now = performance.now();
+    }
+  };
+
+  private take(): void {
+    this.queue[this.head++] = undefined as unknown as ScheduledCall;
+    if (this.head === this.queue.length) {
+      this.queue.length = 0;
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+
+  /** All slots busy: wake up when the oldest waiting call would outlive maxQueueMs. */
+  private armExpiry(head: ScheduledCall, now: number): void {
+    if (this.options.maxQueueMs === 0 || this.expiryTimer) return;
+    const wait = Math.max(1, head.arrivedAt + this.options.maxQueueMs - now + 1);
+    this.expiryTimer = setTimeout(() => {
+      this.expiryTimer = undefined;
+      this.drain();
+    }, wait);
+    this.expiryTimer.unref();
+  }
+
+  private refuse(call: ScheduledCall, reason: ShedReason): void {
+    if (reason === 'SHED') this.counts.shed++;
+    else if (reason === 'EXPIRED') this.counts.expired++;
+    else this.counts.abandoned++;
+    call.pipeline.refuse(call, reason);
+    if (reason === 'ABANDONED') return;
+    this.unreported++;
+    const now = Date.now();
+    if (now - this.lastWarnAt >= WARN_INTERVAL_MS) {
+      this.log.warn(
+        {
+          notRun: this.unreported,
+          ...this.counts,
+          queued: this.queued,
+          running: this.running,
+          loopDelayMs: Math.round(this.lagMs),
+          maxQueueMs: this.options.maxQueueMs,
+        },
+        `overloaded: ${this.unreported} call(s) not run since the last warning (shed or past their deadline)`,
+      );
+      this.lastWarnAt = now;
+      this.unreported = 0;
+    }
+  }
+
+  private readonly sampleLag = (): void => {
+    const now = performance.now();
+    this.lagMs = Math.max(0, now - this.lagExpectedAt);
+    this.lagExpectedAt = now + LAG_SAMPLE_MS;
+  };
+}

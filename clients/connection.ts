@@ -292,7 +292,7 @@ export class Connection {
     const t = call.target;
     call.reject(
       new CallTimeoutError(
-        `${t.service}.${t.method} on ${t.address} got no reply within ${timeoutMs} ms (callTimeoutMs)`,
+        `${t.service}.${t.method} on ${t.address} got no reply within ${timeoutMs} ms (what was left of the call's deadline, callTimeoutMs)`,
         t,
       ),
     );

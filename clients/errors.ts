@@ -90,6 +90,19 @@ export class ConnectionClosedError extends CallTransportError {
   }
 }
 
+/**
+ * The server answered "overloaded, not run" (TApplicationException type 11, LOADSHEDDING): the
+ * call was never started, so it is retried on another address even for a method that is not
+ * idempotent, while the call's deadline leaves time; this is what remains when none could take it.
+ */
+export class ServerOverloadedError extends CallTransportError {
+  /** Not run: as safe to send elsewhere as a call that was never written. */
+  override readonly requestSent = false;
+  constructor(message: string, target: CallTarget, options?: ThriftHostErrorOptions) {
+    super('ERR_SERVER_OVERLOADED', message, target, options);
+  }
+}
+
 /** The reply could not be decoded (wrong protocol/transport setting, or a broken peer). */
 export class ReplyDecodeError extends CallTransportError {
   override readonly requestSent = true;

@@ -13,6 +13,7 @@ export {
   pickAddress,
 } from './address-policy.js';
 export { type ClientCallContext, type ClientInterceptor, withHeaders } from './call-headers.js';
+export { DEADLINE_HEADER } from './call-deadline.js';
 export { type BackoffPolicy, backoffBoundMs, backoffDelayMs } from '../src/common/backoff.js';
 export type { CallObserver, CallReport } from './call-report.js';
 export {
@@ -46,6 +47,7 @@ export {
   PoolAcquireTimeoutError,
   RegistryUnavailableError,
   ReplyDecodeError,
+  ServerOverloadedError,
   ThriftHostError,
   UnknownMethodError,
   UnknownServiceError,

@@ -2,7 +2,9 @@
  * The call engine of one configured service: picks an address, borrows a pooled connection,
  * writes the call, and fails over when that is safe. A request that was never written
  * (connect refused/timeout, pool exhausted, connection already gone) goes to another address;
- * one that may have reached a server is retried only for methods declared `idempotent`.
+ * one that may have reached a server is retried only for methods declared `idempotent`; one
+ * the server shed without running it ("overloaded, not run") goes to another address whatever
+ * the method. `callTimeoutMs` bounds the whole call: each attempt gets what is left.
  */
 import { performance } from 'node:perf_hooks';
 import thrift from 'thrift';
@@ -20,6 +22,7 @@ import { type ClientCallContext, scopedHeaders } from './call-headers.js';
 import type { CallObserver } from './call-report.js';
 import type { ResolvedServiceOptions } from './client-options.js';
 import type { Connection } from './connection.js';
+import { callDeadline, DEADLINE_HEADER } from './call-deadline.js';
 import { ConnectionPool } from './connection-pool.js';
 import {
   CallTransportError,
@@ -28,6 +31,7 @@ import {
   NoAvailableAddressError,
   PoolAcquireTimeoutError,
   RegistryUnavailableError,
+  ServerOverloadedError,
   ThriftHostError,
   UnknownMethodError,
   UnknownServiceError,
@@ -155,16 +159,26 @@ export class ServiceClient {
     });
 
     const tried = new Set<string>();
+    const deadline = callDeadline(this.options.callTimeoutMs);
     let address: string | undefined;
     let lastError: unknown;
     try {
       // Only while no address is known: once the registry (or a static list) gave one, no wait.
       if (this.discoveryReady && this.addresses.addresses.length === 0) await this.awaitFirstListing(name);
       for (let attempt = 0; attempt <= this.options.retries; attempt++) {
-        address = this.addresses.pick(tried, lastError).address;
+        const left = deadline - Date.now();
+        // A retry never outlives the call's deadline: what failed last is the answer.
+        if (attempt > 0 && left <= 0) throw lastError;
+        try {
+          address = this.addresses.pick(tried, lastError).address;
+        } catch (err) {
+          // Every address shed the call: say so, rather than that none is available.
+          if (lastError instanceof ServerOverloadedError) throw lastError;
+          throw err;
+        }
         tried.add(address);
         try {
-          const value = await this.attempt(address, method, payload, headers);
+          const value = await this.attempt(address, method, payload, headers, Math.max(1, left));
           this.addresses.succeeded(address);
           if (observer) this.report(observer, name, start, address, tried.size, undefined);
           return value;
@@ -318,6 +332,7 @@ export class ServiceClient {
     method: MethodInfo,
     payload: Record<string, unknown>,
     headers: ReadonlyMap<string, string> | undefined,
+    timeoutMs: number,
   ): Promise<unknown> {
     if (this.options.registry && !this.addresses.addresses.includes(address)) {
       // It left the registry between the pick and now (deregistered, or expired): go elsewhere.
@@ -350,13 +365,28 @@ export class ServiceClient {
         { cause: err },
       );
     }
+    if (this.options.transport === 'header') {
+      // The host does not start a call whose caller will have stopped waiting.
+      headers = new Map(headers).set(DEADLINE_HEADER, String(Math.ceil(timeoutMs)));
+    }
     let reply: Promise<unknown>;
     try {
-      reply = conn.call(method, payload, this.options.callTimeoutMs, headers);
+      reply = conn.call(method, payload, timeoutMs, headers);
     } finally {
       pool.release(conn);
     }
-    return reply;
+    try {
+      return await reply;
+    } catch (err) {
+      if (err instanceof thrift.Thrift.TApplicationException && err.type === LOADSHEDDING) {
+        throw new ServerOverloadedError(
+          `${this.options.service}.${method.name}: ${address} is overloaded and did not run the call (${err.message})`,
+          { service: this.options.service, method: method.name, address },
+          { cause: err },
+        );
+      }
+      throw err;
+    }
   }
 
   private report(
@@ -384,6 +414,9 @@ export class ServiceClient {
 }
 
 // --- internal ---
+
+/** TApplicationException type of a call the server shed without running it (fbthrift's LOADSHEDDING). */
+const LOADSHEDDING = 11;
 
 function loadService(o: ResolvedServiceOptions): GeneratedService {
   try {

@@ -49,6 +49,8 @@ export class Connection {
   /** Why the connection closed, once it has. */
   closeCause: Error | undefined;
   private stateValue: ConnectionState = 'connecting';
+  /** A call on this socket timed out: it is closed with a reset (see {@link close}). */
+  private abandoned = false;
   private readonly socket: net.Socket;
   private readonly pending = new Map<number, PendingCall>();
   private seqid = 0;
@@ -162,8 +164,19 @@ export class Connection {
   retire(): void {
     if (this.stateValue === 'closed') return;
     if (this.stateValue !== 'retired') this.stateValue = 'retired';
-    if (this.pending.size === 0) this.socket.end();
+    if (this.pending.size === 0) this.close();
     this.notifySlot();
+  }
+
+  /**
+   * Ends a retired socket: a FIN normally, a reset when a call on it timed out. A FIN may be a
+   * half-close that still waits for replies, so a server keeps running the calls it read; a
+   * reset tells it the caller gave up, and a thrifthost host then drops the calls of this
+   * connection that have not started.
+   */
+  private close(): void {
+    if (this.abandoned) this.socket.resetAndDestroy();
+    else this.socket.end();
   }
 
   /** Closes now, rejecting every pending call. Idempotent. */
@@ -272,7 +285,7 @@ export class Connection {
     this.pending.delete(seqid);
     if (this.pending.size === 0) {
       this.socket.unref();
-      if (this.stateValue === 'retired') this.socket.end();
+      if (this.stateValue === 'retired') this.close();
     }
     this.notifySlot();
   }
@@ -296,7 +309,9 @@ export class Connection {
         t,
       ),
     );
-    // A server that missed one deadline may be stuck: stop sending it new calls on this socket.
+    // A server that missed one deadline may be stuck: stop sending it new calls on this socket,
+    // and close it with a reset so that the server knows the call's caller is gone.
+    this.abandoned = true;
     this.retire();
   }
 

@@ -69,19 +69,25 @@ it('a connect that never completes fails after connectTimeoutMs with ERR_CONNECT
 it('a reply arriving after its call timed out settles nothing, and the next call is answered', async () => {
   const host = await startServer({ service: 'Catalog' });
   cleanups.push(host.close);
-  const client = catalog(`127.0.0.1:${host.port}`, { callTimeoutMs: 150 });
-  const late = await client.call('echo', [Buffer.from('late'), 600]).catch((e: unknown) => e);
-  expect(late).toMatchObject({ code: 'ERR_CALL_TIMEOUT' });
-  // The timed-out connection is retired, not destroyed: the late reply still reaches it.
-  const [retired] = client.pool(`127.0.0.1:${host.port}`).connections();
-  expect(retired?.state).toBe('retired');
+  const address = `127.0.0.1:${host.port}`;
+  const client = catalog(address, { callTimeoutMs: 5000 });
+  const pool = client.pool(address);
+  const conn = await pool.acquire();
+  const echo = client.method('echo');
+  // Two calls on one connection: the first times out; the second keeps the retired connection
+  // open (it closes, with a reset, once nothing is pending) so the first's late reply reaches it.
+  const late = conn.call(echo, { data: Buffer.from('late'), delayMs: 300 }, 100).catch((e: unknown) => e);
+  const keep = conn.call(echo, { data: Buffer.from('keep'), delayMs: 900 }, 5000);
+  pool.release(conn);
+  expect(await late).toMatchObject({ code: 'ERR_CALL_TIMEOUT' });
+  expect(conn.state).toBe('retired');
   let lateArrived = false;
-  (retired as unknown as { socket: net.Socket }).socket.on('data', (d: Buffer) => {
+  (conn as unknown as { socket: net.Socket }).socket.on('data', (d: Buffer) => {
     if (d.includes('late')) lateArrived = true;
   });
-  const next = client.call('echo', [Buffer.from('next'), 0]);
   await waitFor(() => lateArrived, 5000, 'the late reply to reach the client');
-  expect(await next).toBe('next');
+  expect(await keep).toBe('keep');
+  await waitFor(() => conn.state === 'closed', 5000, 'the retired connection to close');
   expect(await client.call('echo', [Buffer.from('after'), 0])).toBe('after');
 });
 

@@ -100,9 +100,14 @@ export class CallScheduler {
   private lagTimer: NodeJS.Timeout | undefined;
   private lagExpectedAt = 0;
 
+  /**
+   * @param loopDelay for tests of the policy: the event loop's delay in ms, instead of the
+   *   sampled one
+   */
   constructor(
     private readonly options: AdmissionOptions,
     private readonly log: Logger,
+    private readonly loopDelay?: () => number,
   ) {}
 
   /** Starts sampling the event loop's delay (an unref'd timer); {@link close} stops it. */
@@ -125,11 +130,12 @@ export class CallScheduler {
     const now = performance.now();
     call.arrivedAt = now;
     const { maxEventLoopDelayMs, maxConcurrentCalls } = this.options;
-    if (maxEventLoopDelayMs > 0 && this.lagMs >= maxEventLoopDelayMs) {
+    const lag = this.loopDelay ? this.loopDelay() : this.lagMs;
+    if (maxEventLoopDelayMs > 0 && lag >= maxEventLoopDelayMs) {
       this.refuse(call, 'SHED');
       return;
     }
-    if (this.queue.length === this.head && this.running < maxConcurrentCalls && this.lagMs < INLINE_LAG_MS) {
+    if (this.queue.length === this.head && this.running < maxConcurrentCalls && lag < INLINE_LAG_MS) {
       this.start1(call, now);
       return;
     }
@@ -182,29 +188,42 @@ export class CallScheduler {
   private readonly drain = (): void => {
     this.draining = false;
     const sliceStart = performance.now();
-    const maxQueueMs = this.options.maxQueueMs;
     let now = sliceStart;
+    if (this.options.maxQueueMs > 0) this.shedAged(now);
     while (this.queue.length > this.head) {
-      const call = this.queue[this.head]!;
-      if (maxQueueMs > 0 && now - call.arrivedAt > maxQueueMs && !call.first) {
-        this.take();
-        this.refuse(call, call.pipeline.gone ? 'ABANDONED' : 'SHED');
-        continue;
-      }
       if (this.running >= this.options.maxConcurrentCalls) {
-        // Resumed by done(); meanwhile the head may age past maxQueueMs.
-        this.armExpiry(call, now);
+        // Resumed by done(); meanwhile waiting calls may age past maxQueueMs.
+        this.armExpiry(now);
         return;
       }
       if (now - sliceStart >= SLICE_MS) {
         this.scheduleDrain();
         return;
       }
+      const call = this.queue[this.head]!;
       this.take();
       this.start1(call, now);
       now = performance.now();
     }
   };
+
+  /**
+   * Refuses every waiting call older than maxQueueMs. Calls wait in arrival order, so they are
+   * the front of the queue, after the head when the head found the queue empty (exempt).
+   */
+  private shedAged(now: number): void {
+    const maxQueueMs = this.options.maxQueueMs;
+    const from = this.queue[this.head]?.first ? this.head + 1 : this.head;
+    let to = from;
+    while (to < this.queue.length && now - this.queue[to]!.arrivedAt > maxQueueMs) to++;
+    if (to === from) return;
+    const aged = this.queue.splice(from, to - from);
+    if (this.queue.length === this.head) {
+      this.queue.length = 0;
+      this.head = 0;
+    }
+    for (const call of aged) this.refuse(call, call.pipeline.gone ? 'ABANDONED' : 'SHED');
+  }
 
   private take(): void {
     this.queue[this.head++] = undefined as unknown as ScheduledCall;
@@ -217,10 +236,12 @@ export class CallScheduler {
     }
   }
 
-  /** All slots busy: wake up when the oldest waiting call would outlive maxQueueMs. */
-  private armExpiry(head: ScheduledCall, now: number): void {
+  /** All slots busy: wake up when the oldest call that may be shed would outlive maxQueueMs. */
+  private armExpiry(now: number): void {
     if (this.options.maxQueueMs === 0 || this.expiryTimer) return;
-    const wait = Math.max(1, head.arrivedAt + this.options.maxQueueMs - now + 1);
+    const oldest = this.queue[this.queue[this.head]?.first ? this.head + 1 : this.head];
+    if (!oldest) return;
+    const wait = Math.max(1, oldest.arrivedAt + this.options.maxQueueMs - now + 1);
     this.expiryTimer = setTimeout(() => {
       this.expiryTimer = undefined;
       this.drain();

@@ -75,9 +75,6 @@ export interface SchemaViolation {
  */
 export type Checked = Readonly<Record<string, unknown>>;
 
-/** The field path of the whole document in messages. */
-export const TOP_LEVEL = '(top level)';
-
 /**
  * The first place where `value` breaks `schema` (depth first, keys in schema order), or
  * undefined when it conforms.
@@ -89,8 +86,13 @@ export function findSchemaViolation(schema: SchemaNode, value: unknown): SchemaV
   return check(schema, value, '');
 }
 
+// --- internal ---
+
+/** The field path of the whole document in messages. */
+const TOP_LEVEL = '(top level)';
+
 /** What a value of `node` must be, as messages say it: `an integer from 1 to 1024`. */
-export function describeSchema(node: SchemaNode, key = ''): string {
+function describeSchema(node: SchemaNode, key = ''): string {
   if (node.enum) return `one of ${node.enum.map(String).join(', ')}`;
   switch (node.type) {
     case 'string':
@@ -115,8 +117,6 @@ export function describeSchema(node: SchemaNode, key = ''): string {
       return 'anything';
   }
 }
-
-// --- internal ---
 
 function check(node: SchemaNode, value: unknown, path: string): SchemaViolation | undefined {
   const found = checkNode(node, value, path);

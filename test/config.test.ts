@@ -7,7 +7,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import schema from '../schema/rpc.config.schema.json';
 import { ConfigError, DEFAULTS, loadHostConfig, validateHostConfig } from '../src/config/config.js';
+import { closestMatch, editDistance } from '../src/config/did-you-mean.js';
 import { REPO, rpc } from './helpers/cli.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'thcfg-'));
@@ -122,12 +124,21 @@ describe('millisecond settings', () => {
       services: [hello()],
       registry: { endpoints: ['http://127.0.0.1:2379'], requestTimeoutMs: ms },
     }),
+    maxQueueMs: (ms) => ({ services: [hello({ maxQueueMs: ms })] }),
+    maxEventLoopDelayMs: (ms) => ({ services: [hello({ maxEventLoopDelayMs: ms })] }),
   };
   const FIELD: Record<string, string> = {
     gracefulTimeoutMs: 'gracefulTimeoutMs',
     idleTimeoutMs: 'services[0].idleTimeoutMs',
     registryDeregisterDelayMs: 'registry.deregisterDelayMs',
     registryRequestTimeoutMs: 'registry.requestTimeoutMs',
+    maxQueueMs: 'services[0].maxQueueMs',
+    maxEventLoopDelayMs: 'services[0].maxEventLoopDelayMs',
+  };
+  // The admission-control waits stop well below a timer's range; the others at its end.
+  const MAXIMUM: Record<string, number> = {
+    maxQueueMs: schema.properties.services.items.properties.maxQueueMs.maximum,
+    maxEventLoopDelayMs: schema.properties.services.items.properties.maxEventLoopDelayMs.maximum,
   };
 
   it('every *Ms default is checked here', () => {
@@ -136,10 +147,67 @@ describe('millisecond settings', () => {
 
   it.each(Object.keys(PLACES))('%s beyond a Node.js timer (2^31 - 1 ms) is refused naming the field', (key) => {
     const place = PLACES[key]!;
-    expect(() => validateHostConfig(place(2 ** 31 - 1), '/x/rpc.config.json')).not.toThrow();
+    const field = FIELD[key]!.replace(/[[\].]/g, '\\$&');
+    const maximum = MAXIMUM[key] ?? 2 ** 31 - 1;
+    expect(maximum).toBeLessThanOrEqual(2 ** 31 - 1);
+    expect(() => validateHostConfig(place(maximum), '/x/rpc.config.json')).not.toThrow();
     expect(() => validateHostConfig(place(3_000_000_000), '/x/rpc.config.json')).toThrow(
-      new RegExp(`${FIELD[key]!.replace(/[[\].]/g, '\\$&')} must be an integer from \\d+ to 2147483647 \\(milliseconds; a Node.js timer cannot wait longer`),
+      new RegExp(
+        maximum === 2 ** 31 - 1
+          ? `${field} must be an integer from \\d+ to 2147483647 \\(milliseconds; a Node.js timer cannot wait longer`
+          : `${field} must be an integer from \\d+ to ${maximum}, got 3000000000`,
+      ),
     );
+  });
+});
+
+describe('did you mean', () => {
+  it.each([
+    [{ services: [hello({ cuont: 2 })] }, 'services[0] has unknown key "cuont" (did you mean "count"?)'],
+    [{ services: [hello({ listn: '127.0.0.1:1' })] }, 'services[0] has unknown key "listn" (did you mean "listen"?)'],
+    [{ services: [hello({ protocl: 'binary' })] }, 'services[0] has unknown key "protocl" (did you mean "protocol"?)'],
+    [{ services: [hello()], logLevl: 'info' }, '(top level) has unknown key "logLevl" (did you mean "logLevel"?)'],
+    [
+      { services: [hello()], gracefulTimeout: 5000 },
+      '(top level) has unknown key "gracefulTimeout" (did you mean "gracefulTimeoutMs"?)',
+    ],
+    [{ services: [hello({ Count: 2 })] }, 'services[0] has unknown key "Count" (did you mean "count"?)'],
+    [
+      { services: [hello()], registry: { endpoints: ['http://127.0.0.1:2379'], ttl: 5 } },
+      'registry has unknown key "ttl" (did you mean "ttlSeconds"?)',
+    ],
+  ])('an unknown key near an allowed one gets it suggested: %j', (raw, message) => {
+    expect(() => validateHostConfig(raw, '/x/rpc.config.json')).toThrow(message);
+  });
+
+  it.each([
+    [{ services: [hello({ protocol: 'binar' })] }, 'services[0].protocol "binar" is not one of', 'binary'],
+    [{ services: [hello({ protocol: 'Compact' })] }, 'services[0].protocol "Compact" is not one of', 'compact'],
+    [{ services: [hello({ transport: 'framd' })] }, 'services[0].transport "framd" is not one of', 'framed'],
+    [{ services: [hello({ i64: 'bigInt' })] }, 'services[0].i64 "bigInt" is not one of', 'bigint'],
+    [{ services: [hello()], logLevel: 'warning' }, 'logLevel "warning" is not one of', 'warn'],
+  ])('an enum value near an allowed one gets it suggested: %j', (raw, message, near) => {
+    expect(() => validateHostConfig(raw, '/x/rpc.config.json')).toThrow(message);
+    expect(() => validateHostConfig(raw, '/x/rpc.config.json')).toThrow(`(did you mean "${near}"?)`);
+  });
+
+  it('suggests nothing for a word that is not near any allowed one', () => {
+    for (const raw of [
+      { services: [hello({ zzz: 1 })] },
+      { services: [hello()], verbose: true },
+      { services: [hello({ protocol: 'xml' })] },
+    ]) {
+      expect(() => validateHostConfig(raw, '/x/rpc.config.json')).toThrow(ConfigError);
+      expect(() => validateHostConfig(raw, '/x/rpc.config.json')).not.toThrow('did you mean');
+    }
+  });
+
+  it('counts a swap of two neighbouring letters as one edit, and ignores case', () => {
+    expect(editDistance('cuont', 'count')).toBe(1);
+    expect(editDistance('listn', 'listen')).toBe(1);
+    expect(editDistance('gracefultimeout', 'gracefultimeoutms')).toBe(2);
+    expect(closestMatch('PIDFILE', ['pidFile', 'logDir'])).toBe('pidFile');
+    expect(closestMatch('tls', ['env', 'user'])).toBeUndefined();
   });
 });
 

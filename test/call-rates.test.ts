@@ -98,10 +98,10 @@ describe('rpc status text with rates', () => {
       rates: { windowMs: 6250, callsPerSec: { 'HelloWorld.sayHello': 1.92 } },
     } as HostStatus;
     const text = formatStatus(status);
-    expect(text).toMatch(/METHOD +CALLS +OK% +P50 ms +P99 ms +IN FLIGHT +CALLS\/S/);
-    expect(text).toMatch(/HelloWorld\.sayHello +12 +100\.0 +0\.05 +0\.05 +0 +1\.9\n/);
+    expect(text).toMatch(/METHOD +CALLS +OK% +P50 ms +P99 ms +IN FLIGHT +CALLS\/S +NOT RUN +QUEUE P99 ms\n/);
+    expect(text).toMatch(/HelloWorld\.sayHello +12 +100\.0 +0\.05 +0\.05 +0 +1\.9 +0 +-\n/);
     expect(text).toContain('(calls/s over the last 6.3 s)');
-    expect(formatStatus({ ...status, rates: undefined })).toMatch(/HelloWorld\.sayHello .* 0 +-\n/);
+    expect(formatStatus({ ...status, rates: undefined })).toMatch(/HelloWorld\.sayHello .* 0 +- +0 +-\n/);
   });
 });
 

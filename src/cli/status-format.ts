@@ -4,7 +4,7 @@
  * calls/s over the master's last interval, see `call-rates.ts`).
  */
 import { LATENCY_BUCKETS_MS, type MethodStats } from '../host/ipc.js';
-import { quantileBucket } from '../monitoring/stats.js';
+import { mergeMethodStats, quantileBucket } from '../monitoring/stats.js';
 import type { HostStatus } from '../master/supervisor.js';
 
 /** Renders a {@link HostStatus} for a terminal. */
@@ -42,7 +42,7 @@ export function formatStatus(status: HostStatus): string {
     lines.push(
       '',
       table(
-        ['METHOD', 'CALLS', 'OK%', 'P50 ms', 'P99 ms', 'IN FLIGHT', 'CALLS/S'],
+        ['METHOD', 'CALLS', 'OK%', 'P50 ms', 'P99 ms', 'IN FLIGHT', 'CALLS/S', 'NOT RUN', 'QUEUE P99 ms'],
         [...methods].map(([name, m]) => [
           name,
           String(m.calls),
@@ -51,10 +51,13 @@ export function formatStatus(status: HostStatus): string {
           percentile(m.buckets, 0.99),
           String(m.inFlight),
           rate(status, name),
+          String(notRun(m)),
+          m.queueBuckets ? percentile(m.queueBuckets, 0.99) : '-',
         ]),
       ),
     );
     if (status.rates) lines.push(`(calls/s over the last ${(status.rates.windowMs / 1000).toFixed(1)} s)`);
+    lines.push('(NOT RUN: shed as overloaded, past their deadline, or their caller gone before they started)');
   }
   return `${lines.join('\n')}\n`;
 }
@@ -77,22 +80,15 @@ function mergeMethods(status: HostStatus): Map<string, MethodStats> {
   for (const worker of status.workers) {
     for (const [name, m] of Object.entries(worker.methods ?? {})) {
       const into = merged.get(name);
-      if (!into) {
-        merged.set(name, { ...m, failures: { ...m.failures }, buckets: [...m.buckets] });
-        continue;
-      }
-      into.calls += m.calls;
-      into.successes += m.successes;
-      into.totalMs += m.totalMs;
-      into.inFlight += m.inFlight;
-      m.buckets.forEach((n, i) => {
-        into.buckets[i] = (into.buckets[i] ?? 0) + n;
-      });
-      for (const [kind, n] of Object.entries(m.failures))
-        into.failures[kind] = (into.failures[kind] ?? 0) + n;
+      merged.set(name, into ? mergeMethodStats(into, m) : m);
     }
   }
   return new Map([...merged].filter(([, m]) => m.calls > 0).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** Calls the worker did not run: shed, expired, or abandoned by their caller while waiting. */
+function notRun(m: MethodStats): number {
+  return (m.failures.SHED ?? 0) + (m.failures.EXPIRED ?? 0) + (m.failures.ABANDONED ?? 0);
 }
 
 function table(header: string[], rows: string[][]): string {

@@ -47,7 +47,7 @@ export function renderMetrics(input: MetricsInput): string {
     out,
     'thrift_server_requests_total',
     'counter',
-    'Thrift calls received by the workers, by result: success, a declared exception name, INTERNAL_ERROR, APPLICATION_EXCEPTION, UNKNOWN_METHOD, PROTOCOL_ERROR, or not run: SHED (overloaded), EXPIRED (deadline passed before it started), ABANDONED (the caller disconnected first).',
+    'Thrift calls received by the workers, by result: success, a declared exception name, INTERNAL_ERROR, APPLICATION_EXCEPTION, UNKNOWN_METHOD, PROTOCOL_ERROR, or not run: SHED (overloaded), EXPIRED (deadline passed before it started), ABANDONED (the caller disconnected first); CALLER_GONE: run, but the caller disconnected before the reply.',
   );
   for (const [key, m] of server) {
     const { service, method } = splitKey(key);

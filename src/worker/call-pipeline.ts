@@ -351,7 +351,7 @@ export class CallPipeline implements CallRunner<PipelineCall> {
       entry.counter.end(startedAt, error === undefined ? undefined : 'INTERNAL_ERROR');
     } else if (this.conn.gone) {
       // Nobody can read the reply: do not encode it.
-      entry.counter.end(startedAt, 'ABANDONED');
+      entry.counter.end(startedAt, 'CALLER_GONE');
     } else {
       this.reply(call, startedAt, value, error);
     }

@@ -6,11 +6,13 @@
  * is then not run when:
  * - its caller is gone (the connection closed while it waited): dropped, nobody is told;
  * - its deadline (sent by the caller, see {@link DEADLINE_HEADER}) has passed: answered EXPIRED;
- * - it waited longer than `maxQueueMs` behind other waiting calls, the queue is full, or the
- *   event loop is more than `maxEventLoopDelayMs` behind: answered "overloaded, not run"
- *   (SHED), which a client may retry elsewhere even for a method that is not idempotent. A
- *   call that found the queue empty is not shed for its wait: it waited for one piece of work
- *   (a large message being decoded), not behind a backlog.
+ * - it waited longer than `maxQueueMs` while calls of other connections waited too, the queue
+ *   is full, or the event loop is more than `maxEventLoopDelayMs` behind: answered
+ *   "overloaded, not run" (SHED), which a client may retry elsewhere even for a method that is
+ *   not idempotent. A call that found the queue empty is not shed for its wait (it waited for
+ *   one piece of work, a large message being decoded, not behind a backlog), nor are calls
+ *   that wait only behind their own connection's earlier calls (a client pipelining large and
+ *   small calls: its in-flight limit and TCP hold it back).
  * Answering early what cannot be answered in time keeps the calls that are run within their
  * callers' timeouts, and ends the overload when the burst ends instead of working through a
  * backlog of calls nobody waits for.
@@ -88,6 +90,8 @@ const WARN_INTERVAL_MS = 10_000;
 /** The admission queue of one worker; shared by all its connections. */
 export class CallScheduler {
   private readonly queue: ScheduledCall[] = [];
+  /** Waiting calls per connection: age sheds only when more than one connection waits. */
+  private readonly waitingBy = new Map<CallRunner, number>();
   private head = 0;
   private running = 0;
   private draining = false;
@@ -145,6 +149,7 @@ export class CallScheduler {
     }
     call.first = this.queue.length === this.head;
     this.queue.push(call);
+    this.waitingBy.set(call.pipeline, (this.waitingBy.get(call.pipeline) ?? 0) + 1);
     this.scheduleDrain();
   }
 
@@ -202,6 +207,7 @@ export class CallScheduler {
       }
       const call = this.queue[this.head]!;
       this.take();
+      this.left(call);
       this.start1(call, now);
       now = performance.now();
     }
@@ -212,6 +218,9 @@ export class CallScheduler {
    * the front of the queue, after the head when the head found the queue empty (exempt).
    */
   private shedAged(now: number): void {
+    // One connection's own pipeline (large calls followed by small ones) is that client's
+    // backlog, held in check by its in-flight limit and TCP: nobody else waits behind it.
+    if (this.waitingBy.size < 2) return;
     const maxQueueMs = this.options.maxQueueMs;
     const from = this.queue[this.head]?.first ? this.head + 1 : this.head;
     let to = from;
@@ -222,7 +231,17 @@ export class CallScheduler {
       this.queue.length = 0;
       this.head = 0;
     }
-    for (const call of aged) this.refuse(call, call.pipeline.gone ? 'ABANDONED' : 'SHED');
+    for (const call of aged) {
+      this.left(call);
+      this.refuse(call, call.pipeline.gone ? 'ABANDONED' : 'SHED');
+    }
+  }
+
+  /** A call left the queue. */
+  private left(call: ScheduledCall): void {
+    const n = this.waitingBy.get(call.pipeline)! - 1;
+    if (n === 0) this.waitingBy.delete(call.pipeline);
+    else this.waitingBy.set(call.pipeline, n);
   }
 
   private take(): void {

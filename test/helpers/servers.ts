@@ -48,6 +48,9 @@ export async function startThriftServer(
     protocol: protocolClass(wire.protocol ?? 'binary'),
     transport: transportClass(wire.transport ?? 'buffered'),
   });
+  // Apache's server re-emits each socket's errors on itself: a client that resets its
+  // connection (ThriftClient does after a call timed out) would otherwise throw here.
+  server.on('error', () => {});
   return listen(server, port);
 }
 

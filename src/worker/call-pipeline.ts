@@ -14,7 +14,6 @@ import thrift from 'thrift';
 import { type DecodeLimits, type I64Mode, ProtocolViolation } from '../codec/decode-limits.js';
 import type { InputProtocol } from '../codec/input-protocol.js';
 import { createInputProtocol, type ProtocolName } from '../codec/protocols.js';
-import { isTHeader, parseTHeader, type THeaderFrame } from '../codec/theader.js';
 import { runChain } from '../common/interceptor-chain.js';
 import { withTraceContext } from '../common/trace-propagation.js';
 import type { Logger } from '../host/logger.js';
@@ -23,6 +22,7 @@ import { ServerCallContext, runWithContext } from './call-context.js';
 import { type CallRunner, type CallScheduler, DEADLINE_HEADER, type ScheduledCall, type ShedReason } from './call-scheduler.js';
 import { type ReplyFrame, ReplyWriter } from './reply-writer.js';
 import { internalError, type MethodEntry, type ServiceTable } from './service-loader.js';
+import { THeaderReader } from './theader-reader.js';
 
 const { MessageType, TApplicationException, TApplicationExceptionType: AppErr, Type } = thrift.Thrift;
 
@@ -85,10 +85,9 @@ export class CallPipeline implements CallRunner<PipelineCall> {
   private readonly input: InputProtocol;
   /** THeader only: the reply framing of the message being decoded. */
   private frame: ReplyFrame | undefined;
+  private readonly theader: THeaderReader | undefined;
   /** Headers of the message being decoded (THeader transport); empty otherwise. */
   private requestHeaders: ReadonlyMap<string, string> = NO_HEADERS;
-  /** THeader only: readers per protocol id, made on first use. */
-  private readonly inputs = new Map<ProtocolName, InputProtocol>();
   private readonly replies: ReplyWriter;
   /** Calls running with a context whose signal a disconnect must fire. */
   private readonly watched = new Set<PipelineCall>();
@@ -98,20 +97,26 @@ export class CallPipeline implements CallRunner<PipelineCall> {
     private readonly table: ServiceTable,
     private readonly stats: StatsRegistry,
     private readonly scheduler: CallScheduler,
-    private readonly options: PipelineOptions,
+    options: PipelineOptions,
     private readonly log: Logger,
   ) {
     this.input = createInputProtocol(options.protocol, options.limits, options.i64);
     this.replies = new ReplyWriter(options, conn);
+    if (options.header) this.theader = new THeaderReader(options.limits, options.i64);
   }
 
   /** Decodes the whole message in `buf[start, end)` and admits it. */
   handleMessage(buf: Buffer, start: number, end: number): void {
     let input = this.input;
-    if (this.options.header) {
-      const found = this.headerInput(buf, start, end);
-      if (!found) return;
-      input = found;
+    if (this.theader) {
+      try {
+        input = this.theader.read(buf, start, end);
+      } catch (err) {
+        this.protocolError((err as Error).message);
+        return;
+      }
+      this.frame = this.theader.frame;
+      this.requestHeaders = this.theader.headers;
     } else {
       input.reset(buf, start, end);
     }
@@ -212,41 +217,6 @@ export class CallPipeline implements CallRunner<PipelineCall> {
   }
 
   // --- internal ---
-
-  /**
-   * THeader listener: reads the frame's header (or takes a plain framed message as such) and
-   * returns the reader for its protocol pointed at the message; undefined after closing for a
-   * bad header.
-   */
-  private headerInput(buf: Buffer, start: number, end: number): InputProtocol | undefined {
-    let protocol: ProtocolName;
-    let messageStart = start;
-    if (isTHeader(buf, start, end)) {
-      let parsed: THeaderFrame;
-      try {
-        parsed = parseTHeader(buf, start, end, this.options.limits);
-      } catch (err) {
-        this.protocolError((err as Error).message);
-        return undefined;
-      }
-      protocol = parsed.protocol;
-      messageStart = parsed.payloadStart;
-      this.requestHeaders = parsed.headers;
-      this.frame = { protocol, seqid: parsed.seqid, plain: false, headers: undefined };
-    } else {
-      // A plain framed client on a THeader listener, as Apache's THeader servers allow.
-      protocol = buf[start] === 0x82 ? 'compact' : 'binary';
-      this.requestHeaders = NO_HEADERS;
-      this.frame = { protocol, seqid: 0, plain: true, headers: undefined };
-    }
-    let input = this.inputs.get(protocol);
-    if (!input) {
-      input = createInputProtocol(protocol, this.options.limits, this.options.i64);
-      this.inputs.set(protocol, input);
-    }
-    input.reset(buf, messageStart, end);
-    return input;
-  }
 
   /** Decodes the whole message `input` points at and hands the call to the scheduler. */
   private decodeOne(input: InputProtocol): void {

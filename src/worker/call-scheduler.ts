@@ -101,6 +101,7 @@ export class CallScheduler {
   private unreported = 0;
   private lastWarnAt = 0;
   private lagMs = 0;
+  private lastSample = 0;
   private lagTimer: NodeJS.Timeout | undefined;
   private lagExpectedAt = 0;
 
@@ -293,9 +294,16 @@ export class CallScheduler {
     }
   }
 
+  /**
+   * The delay is the smaller of the last two samples: one long piece of work (a large message
+   * decoded, a slow synchronous handler, a starved machine) makes one late sample and is not a
+   * loop that stays behind.
+   */
   private readonly sampleLag = (): void => {
     const now = performance.now();
-    this.lagMs = Math.max(0, now - this.lagExpectedAt);
+    const sample = Math.max(0, now - this.lagExpectedAt);
+    this.lagMs = Math.min(sample, this.lastSample);
+    this.lastSample = sample;
     this.lagExpectedAt = now + LAG_SAMPLE_MS;
   };
 }

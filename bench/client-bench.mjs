@@ -23,9 +23,11 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { freePort, startServer, stopAll } from './lib/processes.mjs';
+import { freePort } from './lib/free-port.mjs';
+import { startServer, stopAll } from './lib/processes.mjs';
 import { finishRun, startRun } from './lib/run-info.mjs';
 import { RUNS, spread } from './lib/stats.mjs';
+import { serverCommand } from './servers/server-args.cjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -205,8 +207,8 @@ async function main() {
   let port = Number(values.port);
   if (!values.port) {
     port = await freePort();
-    const args = [path.join(here, 'servers/host-server.cjs'), '--count', '1', '--transport', values.transport];
-    await startServer('host-1', process.execPath, [...args, '--port', String(port)]);
+    const [command, ...args] = serverCommand('host-server.cjs', { count: 1, transport: values.transport, port });
+    await startServer('host-1', command, args);
   }
   const out = await runClientBench({
     port,

@@ -15,10 +15,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildCpp } from './lib/build.mjs';
+import { freePort } from './lib/free-port.mjs';
 import {
   cpuDelta,
   cpuSeconds,
-  freePort,
   loadgenArgs,
   processTree,
   rssBytes,
@@ -26,6 +26,7 @@ import {
   startServer,
   stopAll,
 } from './lib/processes.mjs';
+import { serverCommand } from './servers/server-args.cjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -50,24 +51,15 @@ async function main() {
   const servers = {};
   for (const [name, dist] of Object.entries(builds)) {
     const port = String(await freePort());
-    const args = [
-      '--count',
-      '1',
-      '--port',
+    const [command, ...args] = serverCommand('host-server.cjs', {
+      count: 1,
       port,
-      '--transport',
-      values.transport,
-      '--protocol',
-      values.protocol,
-    ];
-    const server = await startServer(
-      name,
-      process.execPath,
-      [path.join(here, 'servers/host-server.cjs'), ...args],
-      {
-        env: { THRIFTHOST_BENCH_DIST: dist, THRIFTHOST_BENCH_WORKER_FLAGS: flags[name] },
-      },
-    );
+      transport: values.transport,
+      protocol: values.protocol,
+    });
+    const server = await startServer(name, command, args, {
+      env: { THRIFTHOST_BENCH_DIST: dist, THRIFTHOST_BENCH_WORKER_FLAGS: flags[name] },
+    });
     servers[name] = { port, server, requests: 0, user: 0, sys: 0, seconds: 0, rssMiB: 0 };
   }
   for (let round = 0; round < Number(values.rounds); round++) {

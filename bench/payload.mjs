@@ -28,13 +28,14 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildHost, buildPayload } from './lib/build.mjs';
 import { measureCell } from './lib/measure.mjs';
-import { freePort, loadgenArgs, startServer, stopAll } from './lib/processes.mjs';
+import { freePort } from './lib/free-port.mjs';
+import { loadgenArgs, startServer, stopAll } from './lib/processes.mjs';
 import { finishRun, runLine, startRun } from './lib/run-info.mjs';
+import { serverCommand } from './servers/server-args.cjs';
 import { detects, fmtSpread, INTERVAL_NOTE, median, pairedRatios, RUNS, spread, verdict } from './lib/stats.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
-const node = process.execPath;
 const handler = path.join(here, 'servers/payload-handler.js');
 
 /** The workloads: a Payload method, with the protocol and transport it runs on. */
@@ -64,7 +65,7 @@ const CONTENDERS = [
     id: 'host-2-hugepages',
     label: 'thrifthost ×2, hugePages',
     optional: true,
-    cmd: (w, p, b) => [...hostCmd(w, p, b, 2), '--extra', JSON.stringify({ hugePages: true })],
+    cmd: (w, p, b) => hostCmd(w, p, b, 2, { hugePages: true }),
   },
   { id: 'apache-1', label: 'Apache Node ×1', cmd: (w, p, b) => apacheCmd(w, p, b, 1) },
   { id: 'apache-2', label: 'Apache Node cluster ×2', cmd: (w, p, b) => apacheCmd(w, p, b, 2) },
@@ -164,22 +165,17 @@ export async function runPayload({ quick = false, repeat, warmup, duration, conn
 
 // --- internal ---
 
-function hostCmd(w, port, built, count) {
-  return [
-    node,
-    path.join(here, 'servers/host-server.cjs'),
-    ...['--service', 'Payload', '--gen-dir', built.genDir, '--handler', built.handler ?? handler],
-    ...['--count', String(count), '--port', port, '--protocol', w.protocol, '--transport', w.transport],
-  ];
+function hostCmd(w, port, built, count, extra) {
+  return serverCommand('host-server.cjs', { ...payloadServer(w, port, built), handler: built.handler ?? handler, count, extra });
 }
 
 function apacheCmd(w, port, built, count) {
-  return [
-    node,
-    path.join(here, 'servers/apache-server.cjs'),
-    ...['--service', 'Payload', '--gen-dir', built.genDir, '--handler', handler],
-    ...['--count', String(count), '--port', port, '--protocol', w.protocol, '--transport', w.transport],
-  ];
+  return serverCommand('apache-server.cjs', { ...payloadServer(w, port, built), handler, count });
+}
+
+/** What a Node contender needs to serve workload `w` of the Payload service on `port`. */
+function payloadServer(w, port, built) {
+  return { service: 'Payload', genDir: built.genDir, port, protocol: w.protocol, transport: w.transport };
 }
 
 function cppArgs(w, port) {

@@ -8,24 +8,13 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../bench/lib/free-port.mjs';
 import { childrenOf, isAlive, killPid, onCleanup } from './procs.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const GEN_DIR = path.join(ROOT, 'gen');
 export const FIXTURES = path.join(ROOT, 'chaos', 'fixtures');
 const RPC_BIN = path.join(ROOT, 'bin', 'rpc');
-
-/** A free TCP port on 127.0.0.1. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Runs `node bin/rpc ...args` in `cwd`; resolves { code, stdout, stderr, ms }. */
 export function rpc(args, cwd, { timeoutMs = 60_000, env = {} } = {}) {

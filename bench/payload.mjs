@@ -31,8 +31,9 @@ import { measureCell } from './lib/measure.mjs';
 import { freePort } from './lib/free-port.mjs';
 import { loadgenArgs, startServer, stopAll } from './lib/processes.mjs';
 import { finishRun, runLine, startRun } from './lib/run-info.mjs';
-import { serverCommand } from './servers/server-args.cjs';
 import { detects, fmtSpread, INTERVAL_NOTE, median, pairedRatios, RUNS, spread, verdict } from './lib/stats.mjs';
+import { SUITE_OPTIONS } from './lib/suite-options.mjs';
+import { serverCommand } from './servers/server-args.cjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -312,18 +313,7 @@ function markdownReport(summary, { repeat, warmup, duration, conns, notes, run }
 
 async function main() {
   const { values } = parseArgs({
-    options: {
-      quick: { type: 'boolean', default: false },
-      repeat: { type: 'string' },
-      warmup: { type: 'string' },
-      duration: { type: 'string' },
-      conns: { type: 'string' },
-      workloads: { type: 'string' },
-      only: { type: 'string' },
-      calibrate: { type: 'boolean', default: false },
-      'calibrate-us': { type: 'string', default: '2' },
-      'no-build': { type: 'boolean', default: false },
-    },
+    options: { ...SUITE_OPTIONS, conns: { type: 'string' }, workloads: { type: 'string' } },
   });
   if (!values['no-build'] && !buildHost(root)) throw new Error('dist/ could not be built');
   const num = (v) => (v === undefined ? undefined : Number(v));

@@ -41,9 +41,10 @@ import { measureCell } from './lib/measure.mjs';
 import { freePort } from './lib/free-port.mjs';
 import { loadgenArgs, runTool, startServer, stopAll } from './lib/processes.mjs';
 import { runPayload } from './payload.mjs';
-import { serverCommand } from './servers/server-args.cjs';
 import { finishRun, startRun } from './lib/run-info.mjs';
 import { RUNS } from './lib/stats.mjs';
+import { SUITE_OPTIONS } from './lib/suite-options.mjs';
+import { serverCommand } from './servers/server-args.cjs';
 import {
   aggregate,
   calibrationList,
@@ -61,20 +62,13 @@ const outDir = path.join(here, 'out');
 
 const { values: opts } = parseArgs({
   options: {
-    quick: { type: 'boolean', default: false },
-    repeat: { type: 'string' },
-    warmup: { type: 'string' },
-    duration: { type: 'string' },
+    ...SUITE_OPTIONS,
     conns: { type: 'string' },
     transports: { type: 'string' },
-    only: { type: 'string' },
     loadgen: { type: 'string' },
     'no-client': { type: 'boolean', default: false },
-    'no-build': { type: 'boolean', default: false },
     report: { type: 'string' },
     suites: { type: 'string' },
-    calibrate: { type: 'boolean', default: false },
-    'calibrate-us': { type: 'string', default: '2' },
   },
 });
 const quick = opts.quick;

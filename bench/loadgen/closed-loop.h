@@ -58,12 +58,11 @@ struct Options {
 }
 
 /**
- * Parses --host --port --conns --transport --protocol --warmup --duration; every other flag goes
- * to `extra(flag, value)`, which returns false for one it does not know either. Prints
- * `usageText` and exits 2 on a bad command line.
+ * Parses --host --port --conns --transport --protocol --warmup --duration, and the generator's
+ * own `extraFlag` into `extraValue`. Prints `usageText` and exits 2 on a bad command line.
  */
-template <class Extra>
-Options parse(int argc, char** argv, const char* usageText, Extra extra) {
+inline Options parse(int argc, char** argv, const char* usageText, const std::string& extraFlag,
+                     std::string& extraValue) {
   Options o;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
@@ -76,7 +75,8 @@ Options parse(int argc, char** argv, const char* usageText, Extra extra) {
     else if (a == "--protocol") o.compact = v == "compact";
     else if (a == "--warmup") o.warmup = std::atof(v.c_str());
     else if (a == "--duration") o.duration = std::atof(v.c_str());
-    else if (!extra(a, v)) usage(usageText);
+    else if (a == extraFlag) extraValue = v;
+    else usage(usageText);
   }
   if (o.port <= 0 || o.conns <= 0 || o.duration <= 0) usage(usageText);
   return o;

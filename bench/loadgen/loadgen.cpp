@@ -31,10 +31,6 @@ struct Session {
 
 int main(int argc, char** argv) {
   std::string name = "world";
-  closed_loop::Options o = closed_loop::parse(argc, argv, USAGE, [&](const std::string& flag, const std::string& v) {
-    if (flag != "--name") return false;
-    name = v;
-    return true;
-  });
+  closed_loop::Options o = closed_loop::parse(argc, argv, USAGE, "--name", name);
   return closed_loop::run<HelloWorldClient>(o, [&] { return Session(name); });
 }

@@ -99,11 +99,7 @@ struct Session {
 
 int main(int argc, char** argv) {
   std::string workload = "list";
-  closed_loop::Options o = closed_loop::parse(argc, argv, USAGE, [&](const std::string& flag, const std::string& v) {
-    if (flag != "--workload") return false;
-    workload = v;
-    return true;
-  });
+  closed_loop::Options o = closed_loop::parse(argc, argv, USAGE, "--workload", workload);
   bool known = workload == "list" || workload == "insanity" || workload == "string" || workload == "small";
   if (!known) closed_loop::usage(USAGE);
   const Arguments args = makeArguments();

@@ -23,11 +23,9 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { freePort } from './lib/free-port.mjs';
-import { startServer, stopAll } from './lib/processes.mjs';
+import { startNodeServer, stopAll } from './lib/processes.mjs';
 import { finishRun, startRun } from './lib/run-info.mjs';
 import { RUNS, spread } from './lib/stats.mjs';
-import { serverCommand } from './servers/server-args.cjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -206,9 +204,7 @@ async function main() {
   });
   let port = Number(values.port);
   if (!values.port) {
-    port = await freePort();
-    const [command, ...args] = serverCommand('host-server.cjs', { count: 1, transport: values.transport, port });
-    await startServer('host-1', command, args);
+    ({ port } = await startNodeServer('host-server.cjs', 'host-1', { count: 1, transport: values.transport }));
   }
   const out = await runClientBench({
     port,

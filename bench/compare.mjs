@@ -15,7 +15,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildCpp } from './lib/build.mjs';
-import { freePort } from './lib/free-port.mjs';
 import {
   cpuDelta,
   cpuSeconds,
@@ -23,10 +22,9 @@ import {
   processTree,
   rssBytes,
   runTool,
-  startServer,
+  startNodeServer,
   stopAll,
 } from './lib/processes.mjs';
-import { serverCommand } from './servers/server-args.cjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -50,17 +48,13 @@ async function main() {
   const flags = { base: values['base-flags'], new: values['new-flags'] };
   const servers = {};
   for (const [name, dist] of Object.entries(builds)) {
-    const port = String(await freePort());
-    const [command, ...args] = serverCommand('host-server.cjs', {
-      count: 1,
-      port,
-      transport: values.transport,
-      protocol: values.protocol,
-    });
-    const server = await startServer(name, command, args, {
-      env: { THRIFTHOST_BENCH_DIST: dist, THRIFTHOST_BENCH_WORKER_FLAGS: flags[name] },
-    });
-    servers[name] = { port, server, requests: 0, user: 0, sys: 0, seconds: 0, rssMiB: 0 };
+    const server = await startNodeServer(
+      'host-server.cjs',
+      name,
+      { count: 1, transport: values.transport, protocol: values.protocol },
+      { env: { THRIFTHOST_BENCH_DIST: dist, THRIFTHOST_BENCH_WORKER_FLAGS: flags[name] } },
+    );
+    servers[name] = { port: server.port, server, requests: 0, user: 0, sys: 0, seconds: 0, rssMiB: 0 };
   }
   for (let round = 0; round < Number(values.rounds); round++) {
     const order = round % 2 ? ['new', 'base'] : ['base', 'new'];

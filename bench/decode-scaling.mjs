@@ -28,12 +28,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildHost } from './lib/build.mjs';
 import { countingSocket } from './lib/counting-socket.mjs';
-import { freePort } from './lib/free-port.mjs';
-import { cpuRuntime, processTree, rssBytes, startServer, stopAll } from './lib/processes.mjs';
+import { cpuRuntime, processTree, rssBytes, startNodeServer, stopAll } from './lib/processes.mjs';
 import { finishRun, runLine, startRun } from './lib/run-info.mjs';
 import { INTERVAL_NOTE, median, RUNS, spread, verdict } from './lib/stats.mjs';
 import { REPLY, encodeMessage, thrift } from './lib/thrift-messages.mjs';
-import { serverCommand } from './servers/server-args.cjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -126,12 +124,11 @@ function loadCatalog() {
 }
 
 async function startHost(protocol, transport, extra) {
-  const port = await freePort();
-  const [command, ...args] = serverCommand('host-server.cjs', { service: 'Catalog', count: 1, port, protocol, transport, extra });
-  const server = await startServer(`host Catalog ${protocol}/${transport}`, command, args);
+  const label = `host Catalog ${protocol}/${transport}`;
+  const server = await startNodeServer('host-server.cjs', label, { service: 'Catalog', count: 1, protocol, transport, extra });
   const worker = processTree(server.pid)[1];
   if (!worker) throw new Error(`host ${protocol}/${transport}: no worker process under pid ${server.pid}`);
-  return { ...server, port, worker };
+  return { ...server, worker };
 }
 
 /**

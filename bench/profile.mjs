@@ -13,9 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildCpp, buildHost, buildPayload } from './lib/build.mjs';
-import { freePort } from './lib/free-port.mjs';
-import { loadgenArgs, runTool, startServer, stopAll } from './lib/processes.mjs';
-import { serverCommand } from './servers/server-args.cjs';
+import { loadgenArgs, runTool, startNodeServer, stopAll } from './lib/processes.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -42,22 +40,17 @@ async function main() {
     : {};
   const dir = path.join(here, 'out/profiles', new Date().toISOString().replace(/[:.]/g, '-'));
   fs.mkdirSync(dir, { recursive: true });
-  const port = String(await freePort());
-  const [command, ...args] = serverCommand('host-server.cjs', {
-    count: 1,
-    port,
-    transport: values.transport,
-    protocol: values.protocol,
-    ...service,
-  });
-  const server = await startServer('host', command, args, {
-    env: { THRIFTHOST_BENCH_WORKER_FLAGS: `--cpu-prof --cpu-prof-dir=${dir}` },
-  });
+  const server = await startNodeServer(
+    'host-server.cjs',
+    'host',
+    { count: 1, transport: values.transport, protocol: values.protocol, ...service },
+    { env: { THRIFTHOST_BENCH_WORKER_FLAGS: `--cpu-prof --cpu-prof-dir=${dir}` } },
+  );
   let result;
   await runTool(
     cpp.loadgen,
     [
-      ...loadgenArgs({ port, conns: values.conns, transport: values.transport, protocol: values.protocol, warmup: 1, duration: values.seconds }),
+      ...loadgenArgs({ port: server.port, conns: values.conns, transport: values.transport, protocol: values.protocol, warmup: 1, duration: values.seconds }),
       ...(workload ? ['--workload', workload] : []),
     ],
     {

@@ -6,6 +6,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import readline from 'node:readline';
+import { serverCommand } from '../servers/server-args.cjs';
+import { freePort } from './free-port.mjs';
 
 const CLK_TCK = Number(sysconf('CLK_TCK', 100));
 const PAGE_SIZE = Number(sysconf('PAGESIZE', 4096));
@@ -47,6 +49,17 @@ export function startServer(label, command, args, { timeoutMs = 20_000, env } = 
       reject(new Error(`${label} exited (${signal ?? code}) before it was ready\n${stderr()}`));
     });
   });
+}
+
+/**
+ * Starts a Node contender server, bench/servers/<script> with `options` (serverCommand's), on a
+ * free port unless `options.port` names one.
+ * @returns {Promise<{ pid: number, port: number, stop(): Promise<void>, stderr(): string }>}
+ */
+export async function startNodeServer(script, label, options, { env } = {}) {
+  const port = options.port ?? (await freePort());
+  const [command, ...args] = serverCommand(script, { ...options, port });
+  return { ...(await startServer(label, command, args, { env })), port };
 }
 
 /**

@@ -16,6 +16,16 @@ export const GEN_DIR = path.join(ROOT, 'gen');
 export const FIXTURES = path.join(ROOT, 'chaos', 'fixtures');
 const RPC_BIN = path.join(ROOT, 'bin', 'rpc');
 
+/** A HelloWorld entry of Host.create's `services`: `count` workers with chaos/fixtures/hello-handler.js. */
+export function helloService(count) {
+  return { name: 'HelloWorld', count, handler: path.join(FIXTURES, 'hello-handler.js') };
+}
+
+/** A Catalog entry of Host.create's `services`: one framed worker with the real handler, plus `extra` keys. */
+export function catalogService(extra = {}) {
+  return { name: 'Catalog', count: 1, transport: 'framed', handler: path.join(ROOT, 'services/Catalog/handler.js'), ...extra };
+}
+
 /** Runs `node bin/rpc ...args` in `cwd`; resolves { code, stdout, stderr, ms }. */
 export function rpc(args, cwd, { timeoutMs = 60_000, env = {} } = {}) {
   const started = Date.now();

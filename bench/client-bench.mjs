@@ -23,7 +23,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { freePort, startServer, stopAll } from './lib/processes.mjs';
+import { startNodeServer, stopAll } from './lib/processes.mjs';
 import { finishRun, startRun } from './lib/run-info.mjs';
 import { RUNS, spread } from './lib/stats.mjs';
 
@@ -204,9 +204,7 @@ async function main() {
   });
   let port = Number(values.port);
   if (!values.port) {
-    port = await freePort();
-    const args = [path.join(here, 'servers/host-server.cjs'), '--count', '1', '--transport', values.transport];
-    await startServer('host-1', process.execPath, [...args, '--port', String(port)]);
+    ({ port } = await startNodeServer('host-server.cjs', 'host-1', { count: 1, transport: values.transport }));
   }
   const out = await runClientBench({
     port,

@@ -18,12 +18,11 @@ import { buildCpp } from './lib/build.mjs';
 import {
   cpuDelta,
   cpuSeconds,
-  freePort,
   loadgenArgs,
   processTree,
   rssBytes,
   runTool,
-  startServer,
+  startNodeServer,
   stopAll,
 } from './lib/processes.mjs';
 
@@ -49,26 +48,13 @@ async function main() {
   const flags = { base: values['base-flags'], new: values['new-flags'] };
   const servers = {};
   for (const [name, dist] of Object.entries(builds)) {
-    const port = String(await freePort());
-    const args = [
-      '--count',
-      '1',
-      '--port',
-      port,
-      '--transport',
-      values.transport,
-      '--protocol',
-      values.protocol,
-    ];
-    const server = await startServer(
+    const server = await startNodeServer(
+      'host-server.cjs',
       name,
-      process.execPath,
-      [path.join(here, 'servers/host-server.cjs'), ...args],
-      {
-        env: { THRIFTHOST_BENCH_DIST: dist, THRIFTHOST_BENCH_WORKER_FLAGS: flags[name] },
-      },
+      { count: 1, transport: values.transport, protocol: values.protocol },
+      { env: { THRIFTHOST_BENCH_DIST: dist, THRIFTHOST_BENCH_WORKER_FLAGS: flags[name] } },
     );
-    servers[name] = { port, server, requests: 0, user: 0, sys: 0, seconds: 0, rssMiB: 0 };
+    servers[name] = { port: server.port, server, requests: 0, user: 0, sys: 0, seconds: 0, rssMiB: 0 };
   }
   for (let round = 0; round < Number(values.rounds); round++) {
     const order = round % 2 ? ['new', 'base'] : ['base', 'new'];

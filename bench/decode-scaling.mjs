@@ -22,13 +22,13 @@
  * Writes bench/out/scaling.json and bench/out/scaling.md.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildHost } from './lib/build.mjs';
-import { cpuRuntime, freePort, processTree, rssBytes, startServer, stopAll } from './lib/processes.mjs';
+import { countingSocket } from './lib/counting-socket.mjs';
+import { cpuRuntime, processTree, rssBytes, startNodeServer, stopAll } from './lib/processes.mjs';
 import { finishRun, runLine, startRun } from './lib/run-info.mjs';
 import { INTERVAL_NOTE, median, RUNS, spread, verdict } from './lib/stats.mjs';
 import { REPLY, encodeMessage, thrift } from './lib/thrift-messages.mjs';
@@ -124,16 +124,11 @@ function loadCatalog() {
 }
 
 async function startHost(protocol, transport, extra) {
-  const port = await freePort();
-  const args = [
-    path.join(here, 'servers/host-server.cjs'),
-    ...['--service', 'Catalog', '--count', '1', '--port', String(port)],
-    ...['--protocol', protocol, '--transport', transport, '--extra', JSON.stringify(extra)],
-  ];
-  const server = await startServer(`host Catalog ${protocol}/${transport}`, process.execPath, args);
+  const label = `host Catalog ${protocol}/${transport}`;
+  const server = await startNodeServer('host-server.cjs', label, { service: 'Catalog', count: 1, protocol, transport, extra });
   const worker = processTree(server.pid)[1];
   if (!worker) throw new Error(`host ${protocol}/${transport}: no worker process under pid ${server.pid}`);
-  return { ...server, port, worker };
+  return { ...server, worker };
 }
 
 /**
@@ -203,55 +198,31 @@ async function measureBatch(server, batch, o) {
   if (before === undefined) return { error: `worker ${pid} is gone` };
   const t0 = performance.now();
   const deadline = t0 + o.limit * 1000;
-  const socket = net.connect(server.port, '127.0.0.1');
-  socket.setNoDelay(true);
-  let received = 0;
-  let closed = false;
-  let wake = () => {};
-  socket.on('data', (d) => {
-    received += d.length;
-    wake();
-  });
-  socket.on('error', () => {});
-  socket.on('connect', () => wake());
-  socket.on('close', () => {
-    closed = true;
-    wake();
-  });
-  const waitFor = (check) =>
-    new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), Math.max(0, deadline - performance.now()));
-      wake = () => {
-        if (check() || closed) {
-          clearTimeout(timer);
-          resolve(check());
-        }
-      };
-      wake();
-    });
-  await waitFor(() => socket.readyState === 'open');
+  const conn = countingSocket(server.port);
+  const waitFor = (check) => conn.until(check, Math.max(0, deadline - performance.now()));
+  await waitFor(() => conn.socket.readyState === 'open');
   const chunk = o.chunkKB * 1024;
   let error;
   const calls = batch.settle ? [...batch.calls, batch.settle] : batch.calls;
   for (let i = 0; i < calls.length && !error; i++) {
     const bytes = calls[i];
     for (let at = 0; at < bytes.length; at += chunk) {
-      if (closed || performance.now() > deadline) break;
-      socket.write(bytes.subarray(at, at + chunk));
+      if (conn.closed || performance.now() > deadline) break;
+      conn.socket.write(bytes.subarray(at, at + chunk));
       // One write per read: wait for the kernel to take the chunk, then a little longer.
       await new Promise((r) => setTimeout(r, 1));
     }
     const want = batch.replyLength * (i + 1);
-    if (!(await waitFor(() => received >= want))) {
-      error = closed
-        ? `connection closed after ${fmtBytes(received)} of replies (call ${i + 1} of ${calls.length})`
+    if (!(await waitFor(() => conn.received >= want))) {
+      error = conn.closed
+        ? `connection closed after ${fmtBytes(conn.received)} of replies (call ${i + 1} of ${calls.length})`
         : `> ${o.limit} s (abandoned at call ${i + 1} of ${calls.length})`;
-    } else if (received > want && i === calls.length - 1) {
-      error = `${received - want} more reply bytes than expected (an error reply?)`;
+    } else if (conn.received > want && i === calls.length - 1) {
+      error = `${conn.received - want} more reply bytes than expected (an error reply?)`;
     }
   }
   const seconds = (performance.now() - t0) / 1000;
-  socket.destroy();
+  conn.socket.destroy();
   const after = cpuRuntime(pid);
   const faults = minorFaults(pid) - faultsBefore;
   const rss = rssBytes([pid]).get(pid) ?? 0;

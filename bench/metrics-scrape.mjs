@@ -26,6 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './lib/free-port.mjs';
 
 const require = createRequire(import.meta.url);
 const SELF = fileURLToPath(import.meta.url);
@@ -205,17 +206,6 @@ module.exports = require(${JSON.stringify(path.join(ROOT, 'services/Catalog/hand
     fs.rmSync(dir, { recursive: true, force: true });
   });
   process.stdout.write(`${JSON.stringify({ port: statsPort, workers: master.supervisor.workerPids() })}\n`);
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = http.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 // --- prom-client: AggregatorRegistry over node:cluster ---

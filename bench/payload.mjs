@@ -28,13 +28,15 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildHost, buildPayload } from './lib/build.mjs';
 import { measureCell } from './lib/measure.mjs';
-import { freePort, loadgenArgs, startServer, stopAll } from './lib/processes.mjs';
+import { freePort } from './lib/free-port.mjs';
+import { loadgenArgs, startServer, stopAll } from './lib/processes.mjs';
 import { finishRun, runLine, startRun } from './lib/run-info.mjs';
 import { detects, fmtSpread, INTERVAL_NOTE, median, pairedRatios, RUNS, spread, verdict } from './lib/stats.mjs';
+import { SUITE_OPTIONS } from './lib/suite-options.mjs';
+import { serverCommand } from './servers/server-args.cjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
-const node = process.execPath;
 const handler = path.join(here, 'servers/payload-handler.js');
 
 /** The workloads: a Payload method, with the protocol and transport it runs on. */
@@ -64,7 +66,7 @@ const CONTENDERS = [
     id: 'host-2-hugepages',
     label: 'thrifthost ×2, hugePages',
     optional: true,
-    cmd: (w, p, b) => [...hostCmd(w, p, b, 2), '--extra', JSON.stringify({ hugePages: true })],
+    cmd: (w, p, b) => hostCmd(w, p, b, 2, { hugePages: true }),
   },
   { id: 'apache-1', label: 'Apache Node ×1', cmd: (w, p, b) => apacheCmd(w, p, b, 1) },
   { id: 'apache-2', label: 'Apache Node cluster ×2', cmd: (w, p, b) => apacheCmd(w, p, b, 2) },
@@ -164,22 +166,17 @@ export async function runPayload({ quick = false, repeat, warmup, duration, conn
 
 // --- internal ---
 
-function hostCmd(w, port, built, count) {
-  return [
-    node,
-    path.join(here, 'servers/host-server.cjs'),
-    ...['--service', 'Payload', '--gen-dir', built.genDir, '--handler', built.handler ?? handler],
-    ...['--count', String(count), '--port', port, '--protocol', w.protocol, '--transport', w.transport],
-  ];
+function hostCmd(w, port, built, count, extra) {
+  return serverCommand('host-server.cjs', { ...payloadServer(w, port, built), handler: built.handler ?? handler, count, extra });
 }
 
 function apacheCmd(w, port, built, count) {
-  return [
-    node,
-    path.join(here, 'servers/apache-server.cjs'),
-    ...['--service', 'Payload', '--gen-dir', built.genDir, '--handler', handler],
-    ...['--count', String(count), '--port', port, '--protocol', w.protocol, '--transport', w.transport],
-  ];
+  return serverCommand('apache-server.cjs', { ...payloadServer(w, port, built), handler, count });
+}
+
+/** What a Node contender needs to serve workload `w` of the Payload service on `port`. */
+function payloadServer(w, port, built) {
+  return { service: 'Payload', genDir: built.genDir, port, protocol: w.protocol, transport: w.transport };
 }
 
 function cppArgs(w, port) {
@@ -316,18 +313,7 @@ function markdownReport(summary, { repeat, warmup, duration, conns, notes, run }
 
 async function main() {
   const { values } = parseArgs({
-    options: {
-      quick: { type: 'boolean', default: false },
-      repeat: { type: 'string' },
-      warmup: { type: 'string' },
-      duration: { type: 'string' },
-      conns: { type: 'string' },
-      workloads: { type: 'string' },
-      only: { type: 'string' },
-      calibrate: { type: 'boolean', default: false },
-      'calibrate-us': { type: 'string', default: '2' },
-      'no-build': { type: 'boolean', default: false },
-    },
+    options: { ...SUITE_OPTIONS, conns: { type: 'string' }, workloads: { type: 'string' } },
   });
   if (!values['no-build'] && !buildHost(root)) throw new Error('dist/ could not be built');
   const num = (v) => (v === undefined ? undefined : Number(v));

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildCpp, buildHost, buildPayload } from './lib/build.mjs';
-import { freePort, loadgenArgs, runTool, startServer, stopAll } from './lib/processes.mjs';
+import { loadgenArgs, runTool, startNodeServer, stopAll } from './lib/processes.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -36,33 +36,21 @@ async function main() {
   const cpp = workload ? payload : buildCpp(root);
   if (!cpp.loadgen) throw new Error(cpp.skipped ?? 'no C++ load generator');
   const service = workload
-    ? ['--service', 'Payload', '--gen-dir', payload.genDir, '--handler', path.join(here, 'servers/payload-handler.js')]
-    : [];
+    ? { service: 'Payload', genDir: payload.genDir, handler: path.join(here, 'servers/payload-handler.js') }
+    : {};
   const dir = path.join(here, 'out/profiles', new Date().toISOString().replace(/[:.]/g, '-'));
   fs.mkdirSync(dir, { recursive: true });
-  const port = String(await freePort());
-  const server = await startServer(
+  const server = await startNodeServer(
+    'host-server.cjs',
     'host',
-    process.execPath,
-    [
-      path.join(here, 'servers/host-server.cjs'),
-      '--count',
-      '1',
-      '--port',
-      port,
-      '--transport',
-      values.transport,
-      '--protocol',
-      values.protocol,
-      ...service,
-    ],
+    { count: 1, transport: values.transport, protocol: values.protocol, ...service },
     { env: { THRIFTHOST_BENCH_WORKER_FLAGS: `--cpu-prof --cpu-prof-dir=${dir}` } },
   );
   let result;
   await runTool(
     cpp.loadgen,
     [
-      ...loadgenArgs({ port, conns: values.conns, transport: values.transport, protocol: values.protocol, warmup: 1, duration: values.seconds }),
+      ...loadgenArgs({ port: server.port, conns: values.conns, transport: values.transport, protocol: values.protocol, warmup: 1, duration: values.seconds }),
       ...(workload ? ['--workload', workload] : []),
     ],
     {

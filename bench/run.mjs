@@ -38,10 +38,13 @@ import { parseArgs } from 'node:util';
 import { runScaling } from './decode-scaling.mjs';
 import { buildCpp, buildHost } from './lib/build.mjs';
 import { measureCell } from './lib/measure.mjs';
-import { freePort, loadgenArgs, runTool, startServer, stopAll } from './lib/processes.mjs';
+import { freePort } from './lib/free-port.mjs';
+import { loadgenArgs, runTool, startServer, stopAll } from './lib/processes.mjs';
 import { runPayload } from './payload.mjs';
 import { finishRun, startRun } from './lib/run-info.mjs';
 import { RUNS } from './lib/stats.mjs';
+import { SUITE_OPTIONS } from './lib/suite-options.mjs';
+import { serverCommand } from './servers/server-args.cjs';
 import {
   aggregate,
   calibrationList,
@@ -59,20 +62,13 @@ const outDir = path.join(here, 'out');
 
 const { values: opts } = parseArgs({
   options: {
-    quick: { type: 'boolean', default: false },
-    repeat: { type: 'string' },
-    warmup: { type: 'string' },
-    duration: { type: 'string' },
+    ...SUITE_OPTIONS,
     conns: { type: 'string' },
     transports: { type: 'string' },
-    only: { type: 'string' },
     loadgen: { type: 'string' },
     'no-client': { type: 'boolean', default: false },
-    'no-build': { type: 'boolean', default: false },
     report: { type: 'string' },
     suites: { type: 'string' },
-    calibrate: { type: 'boolean', default: false },
-    'calibrate-us': { type: 'string', default: '2' },
   },
 });
 const quick = opts.quick;
@@ -89,9 +85,9 @@ const filtered = Boolean(
 );
 
 const node = process.execPath;
-const hostServer = path.join(here, 'servers/host-server.cjs');
-const apacheServer = path.join(here, 'servers/apache-server.cjs');
 const spinHandler = path.join(here, 'servers/spin-handler.cjs');
+const host = (options) => serverCommand('host-server.cjs', options);
+const apache = (options) => serverCommand('apache-server.cjs', options);
 
 /** Every server the bench knows. `baseline`: the Apache server with the same process count. */
 const CONTENDERS = [
@@ -99,13 +95,13 @@ const CONTENDERS = [
     id: 'host-1',
     label: 'thrifthost ×1',
     baseline: 'apache-1',
-    cmd: (t, p) => [node, hostServer, '--count', '1', '--transport', t, '--port', p],
+    cmd: (t, p) => host({ count: 1, transport: t, port: p }),
   },
   {
     id: 'host-2',
     label: 'thrifthost ×2',
     baseline: 'apache-2',
-    cmd: (t, p) => [node, hostServer, '--count', '2', '--transport', t, '--port', p],
+    cmd: (t, p) => host({ count: 2, transport: t, port: p }),
   },
   {
     // With --calibrate: host-2 with a known CPU cost per call, to check the bench sees it.
@@ -114,7 +110,7 @@ const CONTENDERS = [
     baseline: 'host-2',
     optIn: true,
     env: () => ({ THRIFTHOST_BENCH_SPIN_NS: String(spinNs) }),
-    cmd: (t, p) => [node, hostServer, '--count', '2', '--transport', t, '--port', p, '--handler', spinHandler],
+    cmd: (t, p) => host({ count: 2, transport: t, port: p, handler: spinHandler }),
   },
   {
     // Only with --only: what one no-op server interceptor costs, against host-2 (issue 11).
@@ -122,28 +118,18 @@ const CONTENDERS = [
     label: 'thrifthost ×2, one no-op interceptor',
     baseline: 'host-2',
     optIn: true,
-    cmd: (t, p) => [
-      node,
-      hostServer,
-      '--count',
-      '2',
-      '--transport',
-      t,
-      '--port',
-      p,
-      '--extra',
-      JSON.stringify({ interceptors: [path.join(here, 'fixtures/noop-interceptor.cjs')] }),
-    ],
+    cmd: (t, p) =>
+      host({ count: 2, transport: t, port: p, extra: { interceptors: [path.join(here, 'fixtures/noop-interceptor.cjs')] } }),
   },
   {
     id: 'apache-1',
     label: 'Apache Node ×1',
-    cmd: (t, p) => [node, apacheServer, '--count', '1', '--transport', t, '--port', p],
+    cmd: (t, p) => apache({ count: 1, transport: t, port: p }),
   },
   {
     id: 'apache-2',
     label: 'Apache Node cluster ×2',
-    cmd: (t, p) => [node, apacheServer, '--count', '2', '--transport', t, '--port', p],
+    cmd: (t, p) => apache({ count: 2, transport: t, port: p }),
   },
   {
     id: 'cpp-nb',

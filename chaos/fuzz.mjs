@@ -32,7 +32,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
+import { countingSocket } from '../bench/lib/counting-socket.mjs';
+import { freePort } from '../bench/lib/free-port.mjs';
 import { encodeMessage, REPLY } from '../bench/lib/thrift-messages.mjs';
+import { serverCommand } from '../bench/servers/server-args.cjs';
 import { mutate, validCalls } from './lib/fuzz-inputs.mjs';
 import { ROOT } from './lib/host.mjs';
 import { childrenOf, installSignalCleanup, isAlive, killPid, onCleanup } from './lib/procs.mjs';
@@ -60,7 +63,6 @@ const MAX_INCIDENTS = { crash: 20, stall: 20, hang: 200 };
 const MAX_SAVED = 20;
 const REPLAY_BUDGET_MS = 120_000;
 const corpusDir = path.join(ROOT, 'test/fixtures/fuzz-corpus');
-const hostServer = path.join(ROOT, 'bench/servers/host-server.cjs');
 const HOST_EXTRA = { maxFrameBytes: 1 << 20, idleTimeoutMs: 5000 };
 /** The Catalog handler with echo's delay capped: a mutated delayMs is not a hang. */
 const FUZZ_HANDLER = path.join(ROOT, 'chaos/fixtures/fuzz-catalog-handler.js');
@@ -68,15 +70,16 @@ const FUZZ_HANDLER = path.join(ROOT, 'chaos/fixtures/fuzz-catalog-handler.js');
 /** A host with one Catalog worker; `worker` is the pid that must not change. */
 async function startHost(protocol, transport) {
   const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [
-      hostServer,
-      ...['--service', 'Catalog', '--count', '1', '--port', String(port), '--handler', FUZZ_HANDLER],
-      ...['--protocol', protocol, '--transport', transport, '--extra', JSON.stringify(HOST_EXTRA)],
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const [command, ...hostArgs] = serverCommand('host-server.cjs', {
+    service: 'Catalog',
+    count: 1,
+    port,
+    handler: FUZZ_HANDLER,
+    protocol,
+    transport,
+    extra: HOST_EXTRA,
+  });
+  const child = spawn(command, hostArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
   let worker = 0;
   const cleanup = onCleanup(() => {
     killPid(worker);
@@ -124,45 +127,24 @@ function pinger(port, protocol, transport, { onSlow, onWedged = () => {}, stallW
   let current;
   const done = (async () => {
     while (!stopped) {
-      const socket = net.connect(port, '127.0.0.1');
-      current = socket;
-      socket.setNoDelay(true);
-      socket.on('error', () => {});
-      let received = 0;
-      let closed = false;
-      let wake = () => {};
-      socket.on('data', (d) => {
-        received += d.length;
-        wake();
-      });
-      socket.on('close', () => {
-        closed = true;
-        wake();
-      });
-      while (!stopped && !closed) {
+      const conn = countingSocket(port);
+      current = conn.socket;
+      while (!stopped && !conn.closed) {
         const sentAt = performance.now();
-        received = 0;
-        socket.write(ping);
+        conn.received = 0;
+        conn.socket.write(ping);
         let flagged;
-        const ok = await new Promise((resolve) => {
-          const stall = setTimeout(() => {
-            flagged = [sentAt, Number.POSITIVE_INFINITY];
-            stallWindows.push(flagged);
-            onSlow(sentAt, STALL_MS);
-          }, STALL_MS);
-          const give = setTimeout(() => resolve(false), 10_000);
-          wake = () => {
-            if (received >= replyLength || closed) {
-              clearTimeout(stall);
-              clearTimeout(give);
-              resolve(received >= replyLength);
-            }
-          };
-        });
+        const stall = setTimeout(() => {
+          flagged = [sentAt, Number.POSITIVE_INFINITY];
+          stallWindows.push(flagged);
+          onSlow(sentAt, STALL_MS);
+        }, STALL_MS);
+        const ok = await conn.until(() => conn.received >= replyLength, 10_000);
+        clearTimeout(stall);
         const ms = performance.now() - sentAt;
         if (flagged) flagged[1] = performance.now();
         if (!ok) {
-          if (!closed) {
+          if (!conn.closed) {
             // No answer in 10 s: the worker is wedged; whoever started us restarts it.
             stats.stalls++;
             stats.maxMs = Math.max(stats.maxMs, ms);
@@ -177,7 +159,7 @@ function pinger(port, protocol, transport, { onSlow, onWedged = () => {}, stallW
         if (ms > STALL_MS) stats.stalls++;
         if (ms > SLOW_MS && !flagged) onSlow(sentAt, ms);
       }
-      socket.destroy();
+      conn.socket.destroy();
     }
   })();
   return {
@@ -439,17 +421,6 @@ function writeEmpty(p) {
   p.writeStructBegin('');
   p.writeFieldStop();
   p.writeStructEnd();
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 installSignalCleanup();

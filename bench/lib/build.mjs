@@ -27,46 +27,20 @@ export function buildCpp(root) {
   const out = path.join(root, 'bench/out');
   const gen = path.join(out, 'gen-cpp');
   const idl = path.join(root, 'idl/HelloWorld.thrift');
-  const src = path.join(root, 'bench/loadgen');
   const missing = [];
   if (!which('thrift')) missing.push('thrift (apt: thrift-compiler)');
-  if (!which('g++')) missing.push('g++');
-  if (!hasHeader('thrift/Thrift.h')) missing.push('libthrift headers (apt: libthrift-dev)');
-  if (!hasHeader('boost/scoped_array.hpp')) missing.push('boost headers (apt: libboost-dev)');
+  missing.push(...missingCppToolchain());
   if (missing.length > 0) return { skipped: `C++ parts skipped: missing ${missing.join(', ')}` };
 
   fs.mkdirSync(out, { recursive: true });
-  const compile = (name, libs) => {
-    const target = path.join(out, name);
-    const source = path.join(src, `${name}.cpp`);
-    if (stale(target, [source, idl])) {
-      console.log(`building ${path.relative(root, target)} (g++ -O2)...`);
-      const cmd = ['-O2', '-std=c++17', '-pthread', `-I${gen}`, source, path.join(gen, 'HelloWorld.cpp')];
-      execFileSync('g++', [...cmd, '-o', target, ...libs], { stdio: 'pipe' });
-    }
-    return target;
-  };
-  const failure = (err) => String(err.stderr ?? err.message).slice(0, 800);
-  const result = {};
-  try {
-    if (stale(path.join(gen, 'HelloWorld.cpp'), [idl])) {
-      fs.mkdirSync(gen, { recursive: true });
-      execFileSync('thrift', ['--gen', 'cpp', '-out', gen, idl], { stdio: 'pipe' });
-    }
-    result.loadgen = compile('loadgen', ['-lthrift']);
-  } catch (err) {
-    return { skipped: `C++ load generator skipped: build failed: ${failure(err)}` };
-  }
-  if (!hasHeader('event2/event.h')) {
-    result.skipped = 'C++ servers skipped: libevent headers missing (apt: libevent-dev)';
-    return result;
-  }
-  try {
-    result.server = compile('cpp-server', ['-lthriftnb', '-lthrift', '-levent']);
-  } catch (err) {
-    result.skipped = `C++ servers skipped: build failed: ${failure(err)}`;
-  }
-  return result;
+  return buildPrograms(root, {
+    what: 'C++',
+    idl,
+    gen,
+    sources: [path.join(gen, 'HelloWorld.cpp')],
+    loadgen: 'loadgen',
+    server: 'cpp-server',
+  });
 }
 
 /**
@@ -81,7 +55,6 @@ export function buildPayload(root) {
   if (!which('thrift')) return { skipped: 'payload suite skipped: missing thrift (apt: thrift-compiler)' };
   const genDir = path.join(out, 'gen');
   const js = path.join(genDir, 'Payload');
-  const failure = (err) => String(err.stderr ?? err.message).slice(0, 800);
   try {
     if (stale(path.join(js, 'Payload.js'), [idl]) || stale(path.join(js, 'Payload.json'), [idl])) {
       fs.mkdirSync(js, { recursive: true });
@@ -93,44 +66,80 @@ export function buildPayload(root) {
     return { skipped: `payload suite skipped: thrift --gen js failed: ${failure(err)}` };
   }
   const result = { genDir };
-  const missing = [];
-  if (!which('g++')) missing.push('g++');
-  if (!hasHeader('thrift/Thrift.h')) missing.push('libthrift headers (apt: libthrift-dev)');
-  if (!hasHeader('boost/scoped_array.hpp')) missing.push('boost headers (apt: libboost-dev)');
+  const missing = missingCppToolchain();
   if (missing.length > 0) return { ...result, skipped: `payload C++ parts skipped: missing ${missing.join(', ')}` };
   const gen = path.join(out, 'gen-cpp-payload');
-  const sources = [path.join(gen, 'Payload.cpp'), path.join(gen, 'Payload_types.cpp')];
-  const compile = (name, libs) => {
-    const target = path.join(out, name);
-    const source = path.join(root, 'bench/loadgen', `${name}.cpp`);
-    if (stale(target, [source, idl])) {
-      console.log(`building ${path.relative(root, target)} (g++ -O2)...`);
-      const cmd = ['-O2', '-std=c++17', '-pthread', `-I${gen}`, source, ...sources];
-      execFileSync('g++', [...cmd, '-o', target, ...libs], { stdio: 'pipe' });
-    }
-    return target;
-  };
+  return buildPrograms(root, {
+    what: 'payload C++',
+    idl,
+    gen,
+    sources: [path.join(gen, 'Payload.cpp'), path.join(gen, 'Payload_types.cpp')],
+    loadgen: 'payload-loadgen',
+    server: 'payload-server',
+    result,
+  });
+}
+
+// --- internal ---
+
+/** The headers the programs of bench/loadgen/ share (closed-loop.h, contender-server.h). */
+const SHARED_HEADERS = ['closed-loop.h', 'contender-server.h'];
+
+/**
+ * Generates the C++ code of `idl` into `gen` (the first of `sources` stands for it), then
+ * compiles the load generator and, when libevent is there, the server; what could not be built
+ * is said in `skipped`, prefixed with `what`.
+ */
+function buildPrograms(root, { what, idl, gen, sources, loadgen, server, result = {} }) {
+  const compile = (name, libs) => compileCpp(root, { name, gen, sources, idl, libs });
   try {
     if (stale(sources[0], [idl])) {
       fs.mkdirSync(gen, { recursive: true });
       execFileSync('thrift', ['--gen', 'cpp', '-out', gen, idl], { stdio: 'pipe' });
     }
-    result.loadgen = compile('payload-loadgen', ['-lthrift']);
+    result.loadgen = compile(loadgen, ['-lthrift']);
   } catch (err) {
-    return { ...result, skipped: `payload C++ load generator skipped: build failed: ${failure(err)}` };
+    return { ...result, skipped: `${what} load generator skipped: build failed: ${failure(err)}` };
   }
   if (!hasHeader('event2/event.h')) {
-    return { ...result, skipped: 'payload C++ servers skipped: libevent headers missing (apt: libevent-dev)' };
+    return { ...result, skipped: `${what} servers skipped: libevent headers missing (apt: libevent-dev)` };
   }
   try {
-    result.server = compile('payload-server', ['-lthriftnb', '-lthrift', '-levent']);
+    result.server = compile(server, ['-lthriftnb', '-lthrift', '-levent']);
   } catch (err) {
-    result.skipped = `payload C++ servers skipped: build failed: ${failure(err)}`;
+    result.skipped = `${what} servers skipped: build failed: ${failure(err)}`;
   }
   return result;
 }
 
-// --- internal ---
+/**
+ * Compiles bench/loadgen/<name>.cpp with the generated `sources` (found in `gen`) into
+ * bench/out/<name>, unless that is newer than every input; returns its path.
+ */
+function compileCpp(root, { name, gen, sources, idl, libs }) {
+  const src = path.join(root, 'bench/loadgen');
+  const target = path.join(root, 'bench/out', name);
+  const source = path.join(src, `${name}.cpp`);
+  if (stale(target, [source, idl, ...SHARED_HEADERS.map((h) => path.join(src, h))])) {
+    console.log(`building ${path.relative(root, target)} (g++ -O2)...`);
+    const cmd = ['-O2', '-std=c++17', '-pthread', `-I${gen}`, source, ...sources];
+    execFileSync('g++', [...cmd, '-o', target, ...libs], { stdio: 'pipe' });
+  }
+  return target;
+}
+
+/** What g++ needs beyond the Thrift compiler: itself, the libthrift and boost headers. */
+function missingCppToolchain() {
+  const missing = [];
+  if (!which('g++')) missing.push('g++');
+  if (!hasHeader('thrift/Thrift.h')) missing.push('libthrift headers (apt: libthrift-dev)');
+  if (!hasHeader('boost/scoped_array.hpp')) missing.push('boost headers (apt: libboost-dev)');
+  return missing;
+}
+
+function failure(err) {
+  return String(err.stderr ?? err.message).slice(0, 800);
+}
 
 function stale(target, sources) {
   return !fs.existsSync(target) || sources.some((s) => fs.statSync(s).mtimeMs > fs.statSync(target).mtimeMs);

@@ -5,18 +5,15 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import readline from 'node:readline';
+import { serverCommand } from '../servers/server-args.cjs';
+import { freePort } from './free-port.mjs';
 
 const CLK_TCK = Number(sysconf('CLK_TCK', 100));
 const PAGE_SIZE = Number(sysconf('PAGESIZE', 4096));
 const live = new Set();
 let hooked = false;
 
-/**
- * Starts a long-running process in its own process group; resolves once it prints `READY`.
- * @returns {Promise<{ pid: number, stop(): Promise<void>, stderr(): string }>}
- */
 /** Command-line arguments of a load generator (`loadgen.cpp` and `node-loadgen.mjs` take the same). */
 export function loadgenArgs({ port, conns, transport, protocol, warmup, duration }) {
   const args = ['--port', String(port), '--conns', String(conns), '--transport', transport];
@@ -24,29 +21,22 @@ export function loadgenArgs({ port, conns, transport, protocol, warmup, duration
   return [...args, '--warmup', String(warmup), '--duration', String(duration)];
 }
 
+/**
+ * Starts a long-running process in its own process group; resolves once it prints `READY`.
+ * @returns {Promise<{ pid: number, stop(): Promise<void>, stderr(): string }>}
+ */
 export function startServer(label, command, args, { timeoutMs = 20_000, env } = {}) {
-  hookExit();
-  const child = spawn(command, args, {
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: env ? { ...process.env, ...env } : process.env,
-  });
-  const entry = { child, label };
-  live.add(entry);
-  let err = '';
-  child.stderr.on('data', (d) => {
-    err = (err + d).slice(-4000);
-  });
+  const { entry, child, stderr } = spawnGroup(label, command, args, env);
   child.once('exit', () => live.delete(entry));
   const handle = {
     pid: child.pid,
-    stderr: () => err,
+    stderr,
     stop: () => stopGroup(entry),
   };
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       stopGroup(entry);
-      reject(new Error(`${label} did not print READY within ${timeoutMs} ms\n${err}`));
+      reject(new Error(`${label} did not print READY within ${timeoutMs} ms\n${stderr()}`));
     }, timeoutMs);
     readline.createInterface({ input: child.stdout }).on('line', (line) => {
       if (line.startsWith('READY')) {
@@ -56,9 +46,20 @@ export function startServer(label, command, args, { timeoutMs = 20_000, env } = 
     });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`${label} exited (${signal ?? code}) before it was ready\n${err}`));
+      reject(new Error(`${label} exited (${signal ?? code}) before it was ready\n${stderr()}`));
     });
   });
+}
+
+/**
+ * Starts a Node contender server, bench/servers/<script> with `options` (serverCommand's), on a
+ * free port unless `options.port` names one.
+ * @returns {Promise<{ pid: number, port: number, stop(): Promise<void>, stderr(): string }>}
+ */
+export async function startNodeServer(script, label, options, { env } = {}) {
+  const port = options.port ?? (await freePort());
+  const [command, ...args] = serverCommand(script, { ...options, port });
+  return { ...(await startServer(label, command, args, { env })), port };
 }
 
 /**
@@ -66,33 +67,14 @@ export function startServer(label, command, args, { timeoutMs = 20_000, env } = 
  * code and the last stderr bytes. Killed after `timeoutMs`.
  */
 export function runTool(command, args, { onLine, timeoutMs = 120_000 } = {}) {
-  hookExit();
-  const child = spawn(command, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  const entry = { child, label: command };
-  live.add(entry);
-  let err = '';
-  child.stderr.on('data', (d) => {
-    err = (err + d).slice(-4000);
-  });
+  const { entry, child, stderr } = spawnGroup(command, command, args);
   readline.createInterface({ input: child.stdout }).on('line', (line) => onLine?.(line));
   return new Promise((resolve) => {
     const timer = setTimeout(() => stopGroup(entry), timeoutMs);
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
       live.delete(entry);
-      resolve({ code: code ?? signal, stderr: err });
-    });
-  });
-}
-
-/** A free TCP port on 127.0.0.1 (closed again before it is returned). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
+      resolve({ code: code ?? signal, stderr: stderr() });
     });
   });
 }
@@ -208,6 +190,23 @@ export async function stopAll() {
 }
 
 // --- internal ---
+
+/** Spawns `command` as the leader of a process group the run ends; keeps its last stderr bytes. */
+function spawnGroup(label, command, args, env) {
+  hookExit();
+  const child = spawn(command, args, {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: env ? { ...process.env, ...env } : process.env,
+  });
+  const entry = { child, label };
+  live.add(entry);
+  let err = '';
+  child.stderr.on('data', (d) => {
+    err = (err + d).slice(-4000);
+  });
+  return { entry, child, stderr: () => err };
+}
 
 function stopGroup(entry) {
   const { child } = entry;

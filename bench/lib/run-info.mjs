@@ -28,20 +28,23 @@ export function finishRun(info) {
   return { ...info, loadEnd: os.loadavg()[0] };
 }
 
+/**
+ * `git rev-parse --short HEAD`, with `-dirty` when the work tree differs from it (with
+ * `untracked: false`, only changes to tracked files count); `unknown` outside a git checkout.
+ */
+export function commitId({ untracked = true } = {}) {
+  const git = (...args) =>
+    execFileSync('git', ['-C', root, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  try {
+    const status = untracked ? ['status', '--porcelain'] : ['status', '--porcelain', '--untracked-files=no'];
+    return `${git('rev-parse', '--short', 'HEAD')}${git(...status) ? '-dirty' : ''}`;
+  } catch {
+    return 'unknown';
+  }
+}
+
 /** One line for a report: `commit abc1234-dirty, 2026-11-30T02:40:00Z, Node v24.1.0, load 1.6 → 2.3`. */
 export function runLine(info) {
   const load = (x) => (Number.isFinite(x) ? x.toFixed(2) : '?');
   return `commit ${info.commit}, ${info.date}, Node ${info.node}, load average ${load(info.loadStart)} at the start → ${load(info.loadEnd)} at the end`;
-}
-
-// --- internal ---
-
-function commitId() {
-  const git = (...args) =>
-    execFileSync('git', ['-C', root, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  try {
-    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain') ? '-dirty' : ''}`;
-  } catch {
-    return 'unknown';
-  }
 }

@@ -1,25 +1,15 @@
-// The C++ contenders: HelloWorld served by Apache libthrift, from the same IDL as the Node ones.
-//   --kind nonblocking  TNonblockingServer (libevent, framed only), --io-threads IO threads
-//   --kind threaded     TThreadedServer (a thread per connection; buffered or framed)
-// Prints "READY <port>" on stdout once it accepts connections.
+// The C++ contenders: HelloWorld served by Apache libthrift, from the same IDL as the Node ones,
+// with the servers of contender-server.h (binary protocol).
 //
 // Usage: cpp-server --port P [--kind nonblocking|threaded] [--transport framed|buffered]
 //                   [--io-threads 2]
-#include <cstdio>
-#include <cstdlib>
 #include <memory>
 #include <string>
 
 #include <thrift/protocol/TBinaryProtocol.h>
-#include <thrift/server/TNonblockingServer.h>
-#include <thrift/server/TThreadedServer.h>
-#include <thrift/transport/TBufferTransports.h>
-#include <thrift/transport/TNonblockingServerSocket.h>
-#include <thrift/transport/TServerSocket.h>
 
 #include "HelloWorld.h"
-
-using namespace apache::thrift;
+#include "contender-server.h"
 
 namespace {
 
@@ -28,57 +18,11 @@ class Handler : public HelloWorldIf {
   void sayHello(std::string& out, const std::string& name) override { out = "Hello " + name; }
 };
 
-class Ready : public server::TServerEventHandler {
- public:
-  explicit Ready(int port) : port_(port) {}
-  void preServe() override {
-    std::printf("READY %d\n", port_);
-    std::fflush(stdout);
-  }
-
- private:
-  int port_;
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  int port = 0, ioThreads = 2;
-  std::string kind = "nonblocking", transport = "framed";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string a = argv[i], v = argv[i + 1];
-    if (a == "--port") port = std::atoi(v.c_str());
-    else if (a == "--kind") kind = v;
-    else if (a == "--transport") transport = v;
-    else if (a == "--io-threads") ioThreads = std::atoi(v.c_str());
-  }
-  if (port <= 0) {
-    std::fprintf(stderr, "usage: cpp-server --port P [--kind nonblocking|threaded] [--transport T]\n");
-    return 2;
-  }
+  contender::Options o =
+      contender::parse(argc, argv, "usage: cpp-server --port P [--kind nonblocking|threaded] [--transport T]\n");
   auto processor = std::make_shared<HelloWorldProcessor>(std::make_shared<Handler>());
-  auto protocols = std::make_shared<protocol::TBinaryProtocolFactory>();
-  auto ready = std::make_shared<Ready>(port);
-  if (kind == "nonblocking") {
-    if (transport != "framed") {
-      std::fprintf(stderr, "TNonblockingServer speaks framed transport only\n");
-      return 2;
-    }
-    auto socket = std::make_shared<transport::TNonblockingServerSocket>("127.0.0.1", port);
-    server::TNonblockingServer server(processor, protocols, socket);
-    server.setNumIOThreads(ioThreads);
-    server.setServerEventHandler(ready);
-    server.serve();
-  } else {
-    std::shared_ptr<transport::TTransportFactory> transports =
-        transport == "framed"
-            ? std::shared_ptr<transport::TTransportFactory>(std::make_shared<transport::TFramedTransportFactory>())
-            : std::shared_ptr<transport::TTransportFactory>(
-                  std::make_shared<transport::TBufferedTransportFactory>());
-    auto socket = std::make_shared<transport::TServerSocket>("127.0.0.1", port);
-    server::TThreadedServer server(processor, socket, transports, protocols);
-    server.setServerEventHandler(ready);
-    server.serve();
-  }
-  return 0;
+  return contender::serve(processor, std::make_shared<apache::thrift::protocol::TBinaryProtocolFactory>(), o);
 }

@@ -1,28 +1,20 @@
 // The C++ contenders of the payload suite: the bench-only Payload service
 // (bench/idl/Payload.thrift) served by Apache libthrift, with the same replies as the Node
-// handler (bench/servers/payload-handler.js).
-//   --kind nonblocking  TNonblockingServer (libevent, framed only), --io-threads IO threads
-//   --kind threaded     TThreadedServer (a thread per connection; buffered or framed)
-// Prints "READY <port>" on stdout once it accepts connections.
+// handler (bench/servers/payload-handler.js), with the servers of contender-server.h.
 //
 // Usage: payload-server --port P [--kind nonblocking|threaded] [--transport framed|buffered]
 //                       [--protocol binary|compact] [--io-threads 2]
-#include <cstdio>
-#include <cstdlib>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <thrift/protocol/TBinaryProtocol.h>
 #include <thrift/protocol/TCompactProtocol.h>
-#include <thrift/server/TNonblockingServer.h>
-#include <thrift/server/TThreadedServer.h>
-#include <thrift/transport/TBufferTransports.h>
-#include <thrift/transport/TNonblockingServerSocket.h>
-#include <thrift/transport/TServerSocket.h>
 
 #include "Payload.h"
-
-using namespace apache::thrift;
+#include "contender-server.h"
 
 namespace {
 
@@ -42,63 +34,17 @@ class Handler : public bench::PayloadIf {
   void echoSmall(bench::Small& out, const bench::Small& small) override { out = small; }
 };
 
-class Ready : public server::TServerEventHandler {
- public:
-  explicit Ready(int port) : port_(port) {}
-  void preServe() override {
-    std::printf("READY %d\n", port_);
-    std::fflush(stdout);
-  }
-
- private:
-  int port_;
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  int port = 0, ioThreads = 2;
-  std::string kind = "nonblocking", transport = "framed", protocol = "binary";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string a = argv[i], v = argv[i + 1];
-    if (a == "--port") port = std::atoi(v.c_str());
-    else if (a == "--kind") kind = v;
-    else if (a == "--transport") transport = v;
-    else if (a == "--protocol") protocol = v;
-    else if (a == "--io-threads") ioThreads = std::atoi(v.c_str());
-  }
-  if (port <= 0) {
-    std::fprintf(stderr,
-                 "usage: payload-server --port P [--kind nonblocking|threaded] [--transport T] [--protocol P]\n");
-    return 2;
-  }
+  using namespace apache::thrift;
+  contender::Options o = contender::parse(
+      argc, argv, "usage: payload-server --port P [--kind nonblocking|threaded] [--transport T] [--protocol P]\n");
   auto processor = std::make_shared<bench::PayloadProcessor>(std::make_shared<Handler>());
   std::shared_ptr<protocol::TProtocolFactory> protocols =
-      protocol == "compact" ? std::shared_ptr<protocol::TProtocolFactory>(
-                                  std::make_shared<protocol::TCompactProtocolFactory>())
-                            : std::shared_ptr<protocol::TProtocolFactory>(
-                                  std::make_shared<protocol::TBinaryProtocolFactory>());
-  auto ready = std::make_shared<Ready>(port);
-  if (kind == "nonblocking") {
-    if (transport != "framed") {
-      std::fprintf(stderr, "TNonblockingServer speaks framed transport only\n");
-      return 2;
-    }
-    auto socket = std::make_shared<transport::TNonblockingServerSocket>("127.0.0.1", port);
-    server::TNonblockingServer server(processor, protocols, socket);
-    server.setNumIOThreads(ioThreads);
-    server.setServerEventHandler(ready);
-    server.serve();
-  } else {
-    std::shared_ptr<transport::TTransportFactory> transports =
-        transport == "framed"
-            ? std::shared_ptr<transport::TTransportFactory>(std::make_shared<transport::TFramedTransportFactory>())
-            : std::shared_ptr<transport::TTransportFactory>(
-                  std::make_shared<transport::TBufferedTransportFactory>());
-    auto socket = std::make_shared<transport::TServerSocket>("127.0.0.1", port);
-    server::TThreadedServer server(processor, socket, transports, protocols);
-    server.setServerEventHandler(ready);
-    server.serve();
-  }
-  return 0;
+      o.protocol == "compact" ? std::shared_ptr<protocol::TProtocolFactory>(
+                                    std::make_shared<protocol::TCompactProtocolFactory>())
+                              : std::shared_ptr<protocol::TProtocolFactory>(
+                                    std::make_shared<protocol::TBinaryProtocolFactory>());
+  return contender::serve(processor, protocols, o);
 }

@@ -9,20 +9,10 @@
 'use strict';
 const cluster = require('node:cluster');
 const path = require('node:path');
-const { parseArgs } = require('node:util');
+const { parseServerArgs } = require('./server-args.cjs');
 
 const root = path.resolve(__dirname, '../..');
-const { values } = parseArgs({
-  options: {
-    port: { type: 'string' },
-    count: { type: 'string', default: '1' },
-    transport: { type: 'string', default: 'framed' },
-    protocol: { type: 'string', default: 'binary' },
-    service: { type: 'string', default: 'HelloWorld' },
-    'gen-dir': { type: 'string' },
-    handler: { type: 'string' },
-  },
-});
+const values = parseServerArgs();
 const port = Number(values.port);
 const count = Number(values.count);
 

@@ -14,21 +14,10 @@
 const cluster = require('node:cluster');
 const fs = require('node:fs');
 const path = require('node:path');
-const { parseArgs } = require('node:util');
+const { parseServerArgs } = require('./server-args.cjs');
 
 const root = path.resolve(__dirname, '../..');
-const { values } = parseArgs({
-  options: {
-    port: { type: 'string' },
-    count: { type: 'string', default: '1' },
-    transport: { type: 'string', default: 'framed' },
-    protocol: { type: 'string', default: 'binary' },
-    service: { type: 'string', default: 'HelloWorld' },
-    'gen-dir': { type: 'string' },
-    handler: { type: 'string' },
-    extra: { type: 'string' },
-  },
-});
+const values = parseServerArgs({ extra: { type: 'string' } });
 const count = Number(values.count);
 const dist = process.env.THRIFTHOST_BENCH_DIST || path.join(root, 'dist');
 

@@ -8,6 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../bench/lib/free-port.mjs';
 import { childrenOf, isAlive, killPid, onCleanup } from './procs.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -15,16 +16,14 @@ export const GEN_DIR = path.join(ROOT, 'gen');
 export const FIXTURES = path.join(ROOT, 'chaos', 'fixtures');
 const RPC_BIN = path.join(ROOT, 'bin', 'rpc');
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
+/** A HelloWorld entry of Host.create's `services`: `count` workers with chaos/fixtures/hello-handler.js. */
+export function helloService(count) {
+  return { name: 'HelloWorld', count, handler: path.join(FIXTURES, 'hello-handler.js') };
+}
+
+/** A Catalog entry of Host.create's `services`: one framed worker with the real handler, plus `extra` keys. */
+export function catalogService(extra = {}) {
+  return { name: 'Catalog', count: 1, transport: 'framed', handler: path.join(ROOT, 'services/Catalog/handler.js'), ...extra };
 }
 
 /** Runs `node bin/rpc ...args` in `cwd`; resolves { code, stdout, stderr, ms }. */

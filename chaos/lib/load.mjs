@@ -312,6 +312,25 @@ export async function thriftClientFor(service, options, runtime) {
   return ThriftClient.instance(service);
 }
 
+/**
+ * ThriftClient for `service` on `host` alone: its address, and the host's folder for the shared
+ * client state; `options` adds to or overrides those.
+ */
+export function hostClient(host, service, options) {
+  return thriftClientFor(service, { addresses: [host.address(service)], stateDir: host.dir, ...options });
+}
+
+/**
+ * A `call` for runLoops: sayHello on `client` with a name of its own (`<prefix><loop>-<n>`),
+ * whose reply must be `Hello <name>`.
+ */
+export function helloCall(client, prefix) {
+  return (loop, n) => {
+    const name = `${prefix}${loop}-${n}`;
+    return { promise: client.sayHello(name), expect: `Hello ${name}` };
+  };
+}
+
 /** Least-squares slope of ys over xs. */
 export function slope(xs, ys) {
   const n = xs.length;

@@ -1,9 +1,9 @@
 // Where a run's figures come from and where they are kept: the commit they were measured at, and
 // one JSON file per run under chaos/out/runs/ (gitignored), so that no run's result is lost when
 // the published files are rewritten or a run is made outside them.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { commitId } from '../../bench/lib/run-info.mjs';
 import { ROOT } from './host.mjs';
 
 export const RUNS_DIR = path.join(ROOT, 'chaos/out/runs');
@@ -13,13 +13,7 @@ export const RUNS_DIR = path.join(ROOT, 'chaos/out/runs');
  * is then not exactly that commit); `unknown` outside a git checkout.
  */
 export function gitCommit() {
-  const git = (...args) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  try {
-    const head = git('rev-parse', '--short', 'HEAD');
-    return git('status', '--porcelain', '--untracked-files=no') ? `${head}-dirty` : head;
-  } catch {
-    return 'unknown';
-  }
+  return commitId({ untracked: false });
 }
 
 /**

@@ -2,10 +2,9 @@
 // on long-lived connections (which a reload moves to the new workers) and on fresh ones: clients
 // that connect, make one call and close, through the whole run (raw Apache connections, and a
 // new ThriftClient engine, with its own pool, per call). Each kind is counted on its own row.
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { FIXTURES, Host, sleep } from '../lib/host.mjs';
-import { freshRawLoops, rawLoops, round, runLoops, ThriftClient, thriftClientFor } from '../lib/load.mjs';
+import { helloService, Host, sleep } from '../lib/host.mjs';
+import { freshRawLoops, helloCall, hostClient, rawLoops, round, runLoops, ThriftClient } from '../lib/load.mjs';
 
 export default {
   id: '1',
@@ -14,22 +13,20 @@ export default {
     const reloads = quick ? 5 : 20;
     const host = await Host.create({
       label: 's1',
-      services: [{ name: 'HelloWorld', count: 2, handler: path.join(FIXTURES, 'hello-handler.js') }],
+      services: [helloService(2)],
     });
     try {
       await host.start();
       // Not idempotent: a reload must not need retries to be invisible.
-      const hello = await thriftClientFor('HelloWorld', {
-        addresses: [host.address()],
+      const hello = await hostClient(host, 'HelloWorld', {
         callTimeoutMs: 3000,
         connectTimeoutMs: 1000,
-        stateDir: host.dir,
       });
       const tc = runLoops({
         label: 'ThriftClient',
         concurrency: 4,
         boundMs: 3500,
-        call: (loop, n) => ({ promise: hello.sayHello(`t${loop}-${n}`), expect: `Hello t${loop}-${n}` }),
+        call: helloCall(hello, 't'),
       });
       const raw = rawLoops({ label: 'raw thrift', port: host.ports.HelloWorld, connections: 4 });
       // Fresh connections opened while a reload runs: the point of those rows, so counted.

@@ -2,10 +2,9 @@
 // succeed or fail with a clear (coded) error within its bound; the host must end with `count`
 // listening workers. Raw Apache clients (no call timeout of their own) run alongside: none may
 // hang, i.e. every raw call gets a reply or sees its connection close within RAW_HANG_MS.
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { FIXTURES, Host, sleep, waitFor } from '../lib/host.mjs';
-import { rawLoops, round, runLoops, ThriftClient, thriftClientFor } from '../lib/load.mjs';
+import { helloService, Host, sleep, waitFor } from '../lib/host.mjs';
+import { helloCall, hostClient, rawLoops, round, runLoops, ThriftClient } from '../lib/load.mjs';
 import { killPid } from '../lib/procs.mjs';
 import { prng } from '../lib/seed.mjs';
 
@@ -28,22 +27,20 @@ export default {
     const killForMs = quick ? 15_000 : 60_000;
     const host = await Host.create({
       label: 's2',
-      services: [{ name: 'HelloWorld', count: COUNT, handler: path.join(FIXTURES, 'hello-handler.js') }],
+      services: [helloService(COUNT)],
     });
     try {
       await host.start();
-      const hello = await thriftClientFor('HelloWorld', {
-        addresses: [host.address()],
+      const hello = await hostClient(host, 'HelloWorld', {
         callTimeoutMs: CALL_TIMEOUT_MS,
         connectTimeoutMs: CONNECT_TIMEOUT_MS,
         retries: 0,
-        stateDir: host.dir,
       });
       const load = runLoops({
         label: 'ThriftClient',
         concurrency: 4,
         boundMs: BOUND_MS,
-        call: (loop, n) => ({ promise: hello.sayHello(`k${loop}-${n}`), expect: `Hello k${loop}-${n}` }),
+        call: helloCall(hello, 'k'),
       });
       const raw = rawLoops({
         label: 'raw thrift',

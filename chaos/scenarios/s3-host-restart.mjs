@@ -6,10 +6,9 @@
 // and with `detectRate: 0`, where only the back-off probes (1 s doubling, ±20 %) can. Every
 // pick of the victim's address is watched, so each figure names the probe that brought the
 // traffic back.
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { FIXTURES, Host, sleep, waitFor } from '../lib/host.mjs';
-import { round, runLoops, ThriftClient, thriftClientFor } from '../lib/load.mjs';
+import { helloService, Host, sleep, waitFor } from '../lib/host.mjs';
+import { helloCall, round, runLoops, ThriftClient, thriftClientFor } from '../lib/load.mjs';
 
 const DOWN_MS = 3000;
 const CALL_TIMEOUT_MS = 2000;
@@ -32,7 +31,7 @@ export default {
       for (const label of ['s3a', 's3b', 's3c']) {
         const h = await Host.create({
           label,
-          services: [{ name: 'HelloWorld', count: 1, handler: path.join(FIXTURES, 'hello-handler.js') }],
+          services: [helloService(1)],
         });
         hosts.push(h);
         await h.start();
@@ -106,7 +105,7 @@ async function phase({ hosts, probing, cycles, stateDir, log }) {
     label: `ThriftClient, ${probing.key}`,
     concurrency: 4,
     boundMs: 3 * (CALL_TIMEOUT_MS + CONNECT_TIMEOUT_MS) + 1000,
-    call: (loop, n) => ({ promise: hello.sayHello(`h${loop}-${n}`), expect: `Hello h${loop}-${n}` }),
+    call: helloCall(hello, 'h'),
   });
   let tally;
   try {

@@ -7,8 +7,8 @@
 import { fork } from 'node:child_process';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { FIXTURES, Host, sleep } from '../lib/host.mjs';
-import { round, runLoops, ThriftClient, thriftClientFor } from '../lib/load.mjs';
+import { FIXTURES, helloService, Host, sleep } from '../lib/host.mjs';
+import { helloCall, round, runLoops, ThriftClient, thriftClientFor } from '../lib/load.mjs';
 import { killPid, onCleanup } from '../lib/procs.mjs';
 
 const CALL_TIMEOUT_MS = 500;
@@ -25,12 +25,12 @@ export default {
     const silent = await startSilent();
     const slow = await Host.create({
       label: 's4slow',
-      services: [{ name: 'HelloWorld', count: 1, handler: path.join(FIXTURES, 'hello-handler.js') }],
+      services: [helloService(1)],
       env: { CHAOS_DELAY_MS: String(SLOW_MS) },
     });
     const good = await Host.create({
       label: 's4good',
-      services: [{ name: 'HelloWorld', count: 1, handler: path.join(FIXTURES, 'hello-handler.js') }],
+      services: [helloService(1)],
     });
     try {
       await slow.start();
@@ -130,7 +130,7 @@ async function phase({ addresses, idempotent, phaseMs, stateDir }) {
     label: idempotent ? 'idempotent' : 'not idempotent',
     concurrency: 4,
     boundMs: BOUND_MS,
-    call: (loop, n) => ({ promise: hello.sayHello(`s${loop}-${n}`), expect: `Hello s${loop}-${n}` }),
+    call: helloCall(hello, 's'),
   });
   const end = start + phaseMs;
   while (performance.now() < end) {

@@ -8,8 +8,8 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { FIXTURES, GEN_DIR, Host, ROOT, sleep, waitFor } from '../lib/host.mjs';
-import { MB, round, runLoops, ThriftClient, thriftClientFor } from '../lib/load.mjs';
+import { catalogService, GEN_DIR, helloService, Host, ROOT, sleep, waitFor } from '../lib/host.mjs';
+import { helloCall, hostClient, MB, round, runLoops, ThriftClient } from '../lib/load.mjs';
 
 const require = createRequire(import.meta.url);
 const { loadGeneratedService } = require(path.join(ROOT, 'dist/src/codec/generated-service.js'));
@@ -35,14 +35,8 @@ export default {
     const host = await Host.create({
       label: 's6',
       services: [
-        { name: 'HelloWorld', count: 2, handler: path.join(FIXTURES, 'hello-handler.js') },
-        {
-          name: 'Catalog',
-          count: 1,
-          transport: 'framed',
-          handler: path.join(ROOT, 'services/Catalog/handler.js'),
-          idleTimeoutMs,
-        },
+        helloService(2),
+        catalogService({ idleTimeoutMs }),
       ],
     });
     const sockets = [];
@@ -104,16 +98,14 @@ export default {
 // --- internal ---
 
 async function floodPart({ host, flood, sockets, log }) {
-  const hello = await thriftClientFor('HelloWorld', {
-    addresses: [host.address('HelloWorld')],
+  const hello = await hostClient(host, 'HelloWorld', {
     callTimeoutMs: 3000,
-    stateDir: host.dir,
   });
   const load = runLoops({
     label: 'others during flood',
     concurrency: 2,
     boundMs: 3500,
-    call: (loop, n) => ({ promise: hello.sayHello(`f${loop}-${n}`), expect: `Hello f${loop}-${n}` }),
+    call: helloCall(hello, 'f'),
   });
   await sleep(500);
   const before = await workerFigures(host, 'HelloWorld');
@@ -185,11 +177,9 @@ async function floodPart({ host, flood, sockets, log }) {
 }
 
 async function nonReaderPart({ host, idleTimeoutMs, log }) {
-  const catalog = await thriftClientFor('Catalog', {
-    addresses: [host.address('Catalog')],
+  const catalog = await hostClient(host, 'Catalog', {
     transport: 'framed',
     callTimeoutMs: 3000,
-    stateDir: host.dir,
   });
   const load = runLoops({
     label: 'others during non-readers',

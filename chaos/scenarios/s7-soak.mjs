@@ -6,8 +6,8 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { FIXTURES, GEN_DIR, Host, ROOT, sleep } from '../lib/host.mjs';
-import { MB, round, runLoops, slope, ThriftClient, thrift } from '../lib/load.mjs';
+import { catalogService, GEN_DIR, helloService, Host, sleep } from '../lib/host.mjs';
+import { helloCall, MB, round, runLoops, slope, thrift, ThriftClient } from '../lib/load.mjs';
 
 const { Item, NotFound } = createRequire(import.meta.url)(path.join(GEN_DIR, 'Catalog/Catalog_types.js'));
 
@@ -38,13 +38,8 @@ export default {
     const host = await Host.create({
       label: 's7',
       services: [
-        { name: 'HelloWorld', count: 2, handler: path.join(FIXTURES, 'hello-handler.js') },
-        {
-          name: 'Catalog',
-          count: 1,
-          transport: 'framed',
-          handler: path.join(ROOT, 'services/Catalog/handler.js'),
-        },
+        helloService(2),
+        catalogService(),
       ],
     });
     try {
@@ -66,7 +61,7 @@ export default {
         concurrency: 4,
         ratePerSec: 1000,
         boundMs: LATENCY_BOUND_MS,
-        call: (loop, n) => ({ promise: hello.sayHello(`s${loop}-${n}`), expect: `Hello s${loop}-${n}` }),
+        call: helloCall(hello, 's'),
       });
       const catalogLoad = runLoops({
         label: 'Catalog',

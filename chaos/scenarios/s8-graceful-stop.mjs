@@ -1,10 +1,9 @@
 // Scenario 8: `rpc stop` under load. Every call sent before the stop command was issued must be
 // answered (a quarter of them are in flight for 300 ms in the handler). Calls sent after it may
 // fail, but only with a clear error and within their bound.
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { FIXTURES, Host, sleep } from '../lib/host.mjs';
-import { errorCode, rawClient, round, runLoops, ThriftClient, thriftClientFor } from '../lib/load.mjs';
+import { helloService, Host, sleep } from '../lib/host.mjs';
+import { errorCode, hostClient, rawClient, round, runLoops, ThriftClient } from '../lib/load.mjs';
 
 const SLOW_MS = 300;
 
@@ -54,17 +53,15 @@ export default {
 async function cycle({ quick, books }) {
   const host = await Host.create({
     label: 's8',
-    services: [{ name: 'HelloWorld', count: 2, handler: path.join(FIXTURES, 'hello-handler.js') }],
+    services: [helloService(2)],
     gracefulTimeoutMs: 10_000,
   });
   const raws = [];
   try {
     await host.start();
-    const hello = await thriftClientFor('HelloWorld', {
-      addresses: [host.address()],
+    const hello = await hostClient(host, 'HelloWorld', {
       callTimeoutMs: 5000,
       connectTimeoutMs: 1000,
-      stateDir: host.dir,
     });
     let stopAt = Infinity;
     const track = (book, promise, expect) => {

@@ -10,8 +10,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { freePort } from '../../bench/lib/free-port.mjs';
 import { startEtcd } from '../../scripts/etcd.mjs';
-import { FIXTURES, freePort, GEN_DIR, Host, ROOT, sleep, waitFor } from '../lib/host.mjs';
+import { GEN_DIR, helloService, Host, ROOT, sleep, waitFor } from '../lib/host.mjs';
 import { round, runLoops } from '../lib/load.mjs';
 import { killPid, onCleanup } from '../lib/procs.mjs';
 
@@ -45,7 +46,7 @@ export default {
         const h = await Host.create({
           label,
           bind,
-          services: [{ name: 'HelloWorld', count: 1, handler: path.join(FIXTURES, 'hello-handler.js') }],
+          services: [helloService(1)],
           config: {
             stats: { listen: stats },
             registry: {

@@ -236,15 +236,17 @@ export class Connection {
     splitter.push(chunk);
     try {
       while (splitter.next()) {
+        let buf = splitter.message;
         let start = splitter.messageStart;
-        if (this.options.header && isTHeader(splitter.message, start, splitter.messageEnd)) {
-          const frame = parseTHeader(splitter.message, start, splitter.messageEnd, this.options.limits);
+        let end = splitter.messageEnd;
+        if (this.options.header && isTHeader(buf, start, end)) {
+          const frame = parseTHeader(buf, start, end, this.options.limits);
           if (frame.protocol !== this.options.protocol) {
             throw new Error(`THeader reply in the ${frame.protocol} protocol to a ${this.options.protocol} call`);
           }
-          start = frame.payloadStart;
+          ({ payload: buf, payloadStart: start, payloadEnd: end } = frame);
         }
-        this.inProto.reset(splitter.message, start, splitter.messageEnd);
+        this.inProto.reset(buf, start, end);
         this.readMessage();
       }
     } catch (err) {

@@ -9,15 +9,37 @@
  *   payload: one message in the binary (0) or compact (2) protocol
  *
  * Parsing is bounded like the rest of the codec: every varint, count and string length is
- * checked against the header's own size and the decode limits. Transforms (zlib) are refused
- * with a clear error: none of the Apache clients sends one unless asked to.
+ * checked against the header's own size and the decode limits. The zlib transform (id 1) is
+ * supported both ways, inflated no further than `maxMessageBytes`; any other transform is
+ * refused with {@link UnsupportedTransform}, which says which.
  */
-import { type DecodeLimits, violation } from './decode-limits.js';
+import zlib from 'node:zlib';
+import { type DecodeLimits, ProtocolViolation, violation } from './decode-limits.js';
 import type { ProtocolName } from './protocols.js';
 
 /** `0x0FFF`, the first two bytes of a THeader frame body. */
 export const THEADER_MAGIC = 0x0fff;
 const INFO_KEY_VALUE = 1;
+/** THeader transform ids (Apache's THeaderTransport): only zlib is in use anywhere. */
+export const ZLIB_TRANSFORM = 1;
+const TRANSFORM_NAMES: Record<number, string> = { 1: 'zlib', 2: 'hmac', 3: 'snappy', 4: 'qlz', 5: 'zstd' };
+/** More transforms than this on one frame is not a real client. */
+const MAX_TRANSFORMS = 4;
+
+/** A frame asks for a transform this side does not implement. */
+export class UnsupportedTransform extends ProtocolViolation {
+  constructor(
+    readonly transformId: number,
+    /** The frame's header seqid and protocol, for an answer the caller can read. */
+    readonly seqid: number,
+    readonly protocol: ProtocolName,
+  ) {
+    super(
+      `THeader transform ${transformId} (${TRANSFORM_NAMES[transformId] ?? 'unknown'}) is not supported; ` +
+        'send without it, or with zlib (1)',
+    );
+  }
+}
 
 /** THeader protocol ids. */
 const PROTOCOL_IDS: Record<number, ProtocolName> = { 0: 'binary', 2: 'compact' };
@@ -30,8 +52,13 @@ export interface THeaderFrame {
   seqid: number;
   flags: number;
   headers: Map<string, string>;
-  /** Offset of the payload (the Thrift message) in the buffer. */
+  /** The payload's transforms, in the order they were applied (only zlib is accepted). */
+  transforms: number[];
+  /** The buffer holding the payload: the frame's own, or the inflated one with zlib. */
+  payload: Buffer;
+  /** Offsets of the payload (the Thrift message) in {@link payload}. */
   payloadStart: number;
+  payloadEnd: number;
 }
 
 /** True when the frame body at `start` begins with the THeader magic. */
@@ -54,9 +81,13 @@ export function parseTHeader(buf: Buffer, start: number, end: number, limits: De
   const protocolId = r.varint();
   const protocol = PROTOCOL_IDS[protocolId];
   if (!protocol) violation(`THeader protocol id ${protocolId} is not supported (binary 0 and compact 2 are)`);
-  const transforms = r.varint();
-  if (transforms > 0) {
-    violation(`THeader transforms (${transforms}, first id ${r.varint()}) are not supported; send without zlib`);
+  const transformCount = r.varint();
+  if (transformCount > MAX_TRANSFORMS) violation(`THeader with ${transformCount} transforms`);
+  const transforms: number[] = [];
+  for (let i = 0; i < transformCount; i++) {
+    const id = r.varint();
+    if (id !== ZLIB_TRANSFORM) throw new UnsupportedTransform(id, seqid, protocol);
+    transforms.push(id);
   }
   const headers = new Map<string, string>();
   while (r.pos < headerEnd) {
@@ -69,7 +100,20 @@ export function parseTHeader(buf: Buffer, start: number, end: number, limits: De
     }
     for (let i = 0; i < count; i++) headers.set(r.string(), r.string());
   }
-  return { protocol, seqid, flags, headers, payloadStart: headerEnd };
+  if (transforms.length === 0) {
+    return { protocol, seqid, flags, headers, transforms, payload: buf, payloadStart: headerEnd, payloadEnd: end };
+  }
+  let payload = buf.subarray(headerEnd, end);
+  for (let i = transforms.length - 1; i >= 0; i--) payload = inflate(payload, limits);
+  return { protocol, seqid, flags, headers, transforms, payload, payloadStart: 0, payloadEnd: payload.length };
+}
+
+/** Applies `transforms` (zlib only) to a payload on its way out. */
+export function applyTransforms(payload: Buffer, transforms: readonly number[]): Buffer {
+  for (const id of transforms) {
+    if (id === ZLIB_TRANSFORM) payload = zlib.deflateSync(payload);
+  }
+  return payload;
 }
 
 /**
@@ -81,10 +125,12 @@ export function buildTHeaderPrefix(
   seqid: number,
   headers: ReadonlyMap<string, string> | undefined,
   payloadBytes: number,
+  transforms: readonly number[] = NO_TRANSFORMS,
 ): Buffer {
   const parts: number[] = [];
   pushVarint(parts, PROTOCOL_ID_OF[protocol]);
-  pushVarint(parts, 0); // no transforms
+  pushVarint(parts, transforms.length);
+  for (const id of transforms) pushVarint(parts, id);
   let strings: Buffer[] = [];
   if (headers && headers.size > 0) {
     pushVarint(parts, INFO_KEY_VALUE);
@@ -118,6 +164,20 @@ export function buildTHeaderPrefix(
 }
 
 // --- internal ---
+
+const NO_TRANSFORMS: readonly number[] = [];
+
+/** Inflates a zlib payload, no further than the message limit (a small frame may inflate hugely). */
+function inflate(data: Buffer, limits: DecodeLimits): Buffer {
+  try {
+    return zlib.inflateSync(data, { maxOutputLength: limits.maxMessageBytes });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      return violation(`zlib payload inflates past maxMessageBytes ${limits.maxMessageBytes}`);
+    }
+    return violation(`zlib payload cannot be inflated (${(err as Error).message})`);
+  }
+}
 
 function pushVarint(out: number[], n: number): void {
   let v = n >>> 0;

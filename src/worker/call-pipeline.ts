@@ -14,6 +14,7 @@ import thrift from 'thrift';
 import { type DecodeLimits, type I64Mode, ProtocolViolation } from '../codec/decode-limits.js';
 import type { InputProtocol } from '../codec/input-protocol.js';
 import { createInputProtocol, type ProtocolName } from '../codec/protocols.js';
+import { UnsupportedTransform } from '../codec/theader.js';
 import { runChain } from '../common/interceptor-chain.js';
 import { withTraceContext } from '../common/trace-propagation.js';
 import type { Logger } from '../host/logger.js';
@@ -112,6 +113,12 @@ export class CallPipeline implements CallRunner<PipelineCall> {
       try {
         input = this.theader.read(buf, start, end);
       } catch (err) {
+        if (err instanceof UnsupportedTransform) {
+          // Tell the caller in a frame it can read (no transform), then close.
+          this.frame = { protocol: err.protocol, seqid: err.seqid, plain: false, headers: undefined };
+          this.protocolError(err.message, { fname: '', rseqid: err.seqid }, AppErr.INVALID_TRANSFORM);
+          return;
+        }
         this.protocolError((err as Error).message);
         return;
       }
@@ -164,6 +171,11 @@ export class CallPipeline implements CallRunner<PipelineCall> {
   /** True once no reply can reach the caller. */
   get gone(): boolean {
     return this.conn.gone;
+  }
+
+  /** A THeader listener's connection whose client sends plain unframed messages. */
+  setUnframed(protocol: ProtocolName): void {
+    if (this.theader) this.theader.unframed = protocol;
   }
 
   /** The connection closed: calls still queued are dropped by the scheduler; running ones are aborted. */

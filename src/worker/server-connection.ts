@@ -21,6 +21,7 @@ import type { StatsRegistry } from '../monitoring/stats.js';
 import { CallPipeline, type PipelineConnection } from './call-pipeline.js';
 import type { CallScheduler } from './call-scheduler.js';
 import type { ServiceTable } from './service-loader.js';
+import { unframedProtocolOf } from './theader-reader.js';
 
 /** Settings of a connection, from the service config. */
 export interface ConnectionOptions {
@@ -63,7 +64,9 @@ const MAX_WRITE_BACKLOG = 4 * 1024 * 1024;
 /** Server side of one socket. */
 export class ServerConnection implements PipelineConnection {
   /** Bytes read but not decoded yet, split into whole messages. */
-  private readonly splitter: MessageSplitter;
+  private splitter: MessageSplitter;
+  /** THeader listener: whether the client's framing was looked at yet (on its first byte). */
+  private framingKnown: boolean;
   private readonly pipeline: CallPipeline;
   /** Replies waiting for an earlier one; `undefined` = not ready. Index 0 is the next to send. */
   private readonly queue: (Buffer | undefined)[] = [];
@@ -93,6 +96,7 @@ export class ServerConnection implements PipelineConnection {
     unread: Buffer = EMPTY,
   ) {
     this.splitter = new MessageSplitter(options.framed, options.protocol, options.limits);
+    this.framingKnown = !options.header;
     this.pipeline = new CallPipeline(this, table, stats, scheduler, options, log);
     socket.setNoDelay(true);
     // Node creates a socket received over IPC (adopted after a reload) with allowHalfOpen
@@ -204,9 +208,23 @@ export class ServerConnection implements PipelineConnection {
       clearTimeout(this.idleGrace);
       this.idleGrace = undefined;
     }
+    if (!this.framingKnown) this.detectFraming(chunk);
     this.splitter.push(chunk);
     this.decodeAvailable();
   };
+
+  /**
+   * THeader listener, first bytes: a plain unframed binary or compact client (its first byte
+   * is a protocol id, never the top byte of a valid frame length) is split as unframed.
+   */
+  private detectFraming(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.framingKnown = true;
+    const protocol = unframedProtocolOf(chunk[0]!);
+    if (!protocol) return;
+    this.splitter = new MessageSplitter(false, protocol, this.options.limits);
+    this.pipeline.setUnframed(protocol);
+  }
 
   private decodeAvailable(): void {
     const splitter = this.splitter;

@@ -1,13 +1,18 @@
 /**
- * The receiving side of a THeader listener: each whole frame is either a THeader frame (its
- * protocol id, header seqid and key/value headers read, the payload located) or a plain framed
- * message, which Apache's THeader servers also accept; either way the reply must go back in
- * kind, which {@link ReplyFrame} records.
+ * The receiving side of a THeader listener. As Apache's THeaderTransport does, it takes what
+ * each client sends and answers in kind ({@link ReplyFrame} records how):
+ * - a THeader frame: protocol id, header seqid, key/value headers and transforms (zlib) read,
+ *   the payload located (inflated);
+ * - a THeader frame inside a second frame (Apache clients with `--transport=framed
+ *   --protocol=header`);
+ * - a plain framed binary or compact message;
+ * - plain unframed binary or compact messages (the connection detects those from the first
+ *   byte and splits them as unframed; see {@link THeaderReader.unframed}).
  */
 import type { DecodeLimits, I64Mode } from '../codec/decode-limits.js';
 import type { InputProtocol } from '../codec/input-protocol.js';
 import { createInputProtocol, type ProtocolName } from '../codec/protocols.js';
-import { isTHeader, parseTHeader } from '../codec/theader.js';
+import { isTHeader, parseTHeader, type THeaderFrame } from '../codec/theader.js';
 import type { ReplyFrame } from './reply-writer.js';
 
 const NO_HEADERS: ReadonlyMap<string, string> = new Map();
@@ -18,6 +23,8 @@ export class THeaderReader {
   frame: ReplyFrame | undefined;
   /** The headers of the frame last read (empty for a plain framed message). */
   headers: ReadonlyMap<string, string> = NO_HEADERS;
+  /** Set for a connection whose client sends plain unframed messages in this protocol. */
+  unframed: ProtocolName | undefined;
   private readonly inputs = new Map<ProtocolName, InputProtocol>();
 
   constructor(
@@ -31,13 +38,25 @@ export class THeaderReader {
    */
   read(buf: Buffer, start: number, end: number): InputProtocol {
     let protocol: ProtocolName;
-    let messageStart = start;
-    if (isTHeader(buf, start, end)) {
-      const parsed = parseTHeader(buf, start, end, this.limits);
+    let payload = buf;
+    if (this.unframed) {
+      protocol = this.unframed;
+      this.headers = NO_HEADERS;
+      this.frame = { protocol, seqid: 0, plain: true, unframed: true, headers: undefined };
+    } else if (isTHeader(buf, start, end) || isDoubleFramed(buf, start, end)) {
+      const outer = !isTHeader(buf, start, end);
+      const parsed: THeaderFrame = parseTHeader(buf, outer ? start + 4 : start, end, this.limits);
       protocol = parsed.protocol;
-      messageStart = parsed.payloadStart;
+      ({ payload, payloadStart: start, payloadEnd: end } = parsed);
       this.headers = parsed.headers;
-      this.frame = { protocol, seqid: parsed.seqid, plain: false, headers: undefined };
+      this.frame = {
+        protocol,
+        seqid: parsed.seqid,
+        plain: false,
+        headers: undefined,
+        ...(parsed.transforms.length > 0 ? { transforms: parsed.transforms } : {}),
+        ...(outer ? { outer } : {}),
+      };
     } else {
       // A plain framed client on a THeader listener, as Apache's THeader servers allow.
       protocol = buf[start] === 0x82 ? 'compact' : 'binary';
@@ -49,7 +68,17 @@ export class THeaderReader {
       input = createInputProtocol(protocol, this.limits, this.i64);
       this.inputs.set(protocol, input);
     }
-    input.reset(buf, messageStart, end);
+    input.reset(payload, start, end);
     return input;
   }
+}
+
+/** A frame body that is itself a whole THeader frame: `[length][0x0FFF ...]`. */
+function isDoubleFramed(buf: Buffer, start: number, end: number): boolean {
+  return end - start >= 6 && buf.readUInt32BE(start) === end - start - 4 && isTHeader(buf, start + 4, end);
+}
+
+/** The first byte of a plain unframed message, by protocol (binary strict, compact). */
+export function unframedProtocolOf(firstByte: number): ProtocolName | undefined {
+  return firstByte === 0x80 ? 'binary' : firstByte === 0x82 ? 'compact' : undefined;
 }

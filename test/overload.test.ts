@@ -4,7 +4,10 @@
  * not dispatched, a handler's signal fires on deadline and disconnect, nested calls inherit the
  * deadline, shed calls go elsewhere, and each setting holds at its boundary.
  */
+import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
+import path from 'node:path';
 import thrift from 'thrift';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ThriftClient } from '../clients/index.js';
@@ -17,6 +20,8 @@ import { validateHostConfig } from '../src/config/config.js';
 import { getCallContext } from '../src/worker/call-context.js';
 import { CallScheduler, type CallRunner, type ScheduledCall } from '../src/worker/call-scheduler.js';
 import { createTestServer, type TestServer } from '../src/worker/test-server.js';
+import { cleanupHost, freePort, makeHost, rpc, statusJson, type TestHost } from './helpers/cli.js';
+import { HELD_HANDLER_SOURCE } from './helpers/held-handler.js';
 import { waitFor } from './helpers/in-process-server.js';
 import { GEN_DIR } from './helpers/servers.js';
 
@@ -387,3 +392,53 @@ describe('the scheduler policy (no sockets)', () => {
     expect(gone.ran).toEqual([]);
   });
 });
+
+describe('seen in monitoring, on a real host', () => {
+  let host: TestHost | undefined;
+  afterEach(() => {
+    cleanupHost(host);
+    host = undefined;
+  });
+
+  it('rpc status counts a shed call as NOT RUN with its queue wait, and /metrics exposes SHED and the queue-wait histogram', async () => {
+    const statsPort = await freePort();
+    host = await makeHost({
+      count: 1,
+      handlerSource: HELD_HANDLER_SOURCE,
+      service: { maxConcurrentCalls: 1, maxQueueMs: 20 },
+    });
+    const config = JSON.parse(fs.readFileSync(host.config, 'utf8'));
+    fs.writeFileSync(host.config, JSON.stringify({ ...config, stats: { listen: `127.0.0.1:${statsPort}` } }));
+    expect((await rpc(['start', '-d'], host.dir)).code).toBe(0);
+    await statusJson(host);
+    await rawCall(host.port, sayHelloBytes('hold', 1));
+    await waitFor(() => fs.existsSync(path.join(host!.dir, 'held')), 10_000, 'the held call');
+    await rawCall(host.port, sayHelloBytes('first', 2));
+    const shed = await rawCall(host.port, sayHelloBytes('shed', 3));
+    await waitFor(() => shed.received().length > 0, 10_000, 'the shed answer');
+    expect(shed.received().toString('latin1')).toContain('server overloaded, not run');
+    fs.writeFileSync(path.join(host.dir, 'release'), '');
+    let method: { failures: Record<string, number>; queueBuckets?: number[] } | undefined;
+    await waitFor(async () => {
+      method = (await statusJson(host!)).workers[0]?.methods?.['HelloWorld.sayHello'] as typeof method;
+      return (method?.queueBuckets?.reduce((a, b) => a + b, 0) ?? 0) === 2;
+    }, 10_000, 'both run calls counted');
+    expect(method!.failures).toEqual({ SHED: 1 });
+    const text = await rpc(['status'], host.dir);
+    expect(text.stdout).toMatch(/NOT RUN +QUEUE P99 ms/);
+    expect(text.stdout).toMatch(/HelloWorld\.sayHello +3 +66\.7 .* 1 +\S+\n/);
+    const metrics = await get(`http://127.0.0.1:${statsPort}/metrics`);
+    expect(metrics).toContain('thrift_server_requests_total{service="HelloWorld",method="sayHello",result="SHED"} 1');
+    expect(metrics).toMatch(/thrift_server_queue_wait_seconds_count\{service="HelloWorld",method="sayHello"\} 2\n/);
+  });
+});
+
+function get(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http.get(url, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+}

@@ -118,7 +118,8 @@ const SCRIPT = String.raw`
     { name: 'inflight', get: function (r) { return fmtInt(r.inFlight); } },
     { name: 'mean', get: function (r) { return fmtMs(r.meanMs); } },
     { name: 'p50', get: function (r) { return fmtMs(r.p50Ms); } },
-    { name: 'p99', get: function (r) { return fmtMs(r.p99Ms); } }
+    { name: 'p99', get: function (r) { return fmtMs(r.p99Ms); } },
+    { name: 'queue', get: function (r) { return r.queueP99Ms === null || r.queueP99Ms === undefined ? '-' : fmtMs(r.queueP99Ms); } }
   ];
 
   // --- charts ---------------------------------------------------------------------------
@@ -293,7 +294,8 @@ const SCRIPT = String.raw`
 
 const METHOD_HEAD =
   '<thead><tr><th>method</th><th>calls</th><th>calls/s</th><th>success</th><th class="text">failures</th>' +
-  '<th>in flight</th><th>mean ms</th><th>p50 ms</th><th>p99 ms</th></tr></thead><tbody></tbody>';
+  '<th>in flight</th><th>mean ms</th><th>p50 ms</th><th>p99 ms</th>' +
+  '<th title="p99 of the wait for admission in the workers; calls not run show in failures as SHED, EXPIRED, ABANDONED">queue p99 ms</th></tr></thead><tbody></tbody>';
 
 function chart(id: string, title: string): string {
   return `<figure><figcaption>${title}</figcaption><svg id="${id}" class="chart" role="img" aria-label="${title}"></svg><div class="legend" id="${id}-legend"></div></figure>`;

@@ -40,6 +40,8 @@ export interface MethodRow {
   meanMs: number;
   p50Ms: number;
   p99Ms: number;
+  /** p99 of the time calls waited for admission in the workers (server side); null without data. */
+  queueP99Ms: number | null;
 }
 
 /** A worker row of the dashboard (the snapshot without its per-method figures). */
@@ -165,6 +167,7 @@ export class StatsCollector {
           meanMs: calls === 0 ? 0 : round(m.totalMs / calls),
           p50Ms: round(quantileMs(m.buckets, 0.5)),
           p99Ms: round(quantileMs(m.buckets, 0.99)),
+          queueP99Ms: m.queueBuckets ? round(quantileMs(m.queueBuckets, 0.99)) : null,
         };
       });
   }

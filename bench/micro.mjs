@@ -20,6 +20,7 @@
  *                  per variant.
  * Compare two builds with --dist bench/out/dist-base and --dist dist, run alternately.
  */
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Duplex } from 'node:stream';
@@ -54,6 +55,9 @@ const { loadServiceTable } = require(path.join(dist, 'src/worker/service-loader.
 const { StatsRegistry } = require(path.join(dist, 'src/monitoring/stats.js'));
 const { ServerConnection } = require(path.join(dist, 'src/worker/server-connection.js'));
 const { protocolClass } = require(path.join(dist, 'src/codec/protocols.js'));
+// Builds since admission control pass the worker's CallScheduler to every connection.
+const schedulerModule = path.join(dist, 'src/worker/call-scheduler.js');
+const { CallScheduler } = fs.existsSync(schedulerModule) ? require(schedulerModule) : {};
 const { WriteBuffer } = require(path.join(dist, 'src/codec/write-buffer.js'));
 
 const framed = values.transport === 'framed';
@@ -134,7 +138,24 @@ function connect(t) {
     },
   });
   Object.assign(socket, { setNoDelay() {}, setTimeout() {}, remoteAddress: '127.0.0.1', remotePort: 1 });
-  return { socket, conn: new ServerConnection(socket, t, new StatsRegistry(), options, log, () => {}) };
+  const conn = CallScheduler
+    ? new ServerConnection(socket, t, new StatsRegistry(), scheduler(), options, log, () => {})
+    : new ServerConnection(socket, t, new StatsRegistry(), options, log, () => {});
+  return { socket, conn };
+}
+
+/** The worker's admission control, with the config's settings, its loop-delay sampler running. */
+function scheduler() {
+  const s = new CallScheduler(
+    {
+      maxQueueMs: config.services[0].maxQueueMs,
+      maxConcurrentCalls: config.services[0].maxConcurrentCalls,
+      maxEventLoopDelayMs: config.services[0].maxEventLoopDelayMs,
+    },
+    log,
+  );
+  s.start();
+  return s;
 }
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));

@@ -188,6 +188,7 @@ describe('unframed messages stay linear', () => {
       expect(call.length).toBeGreaterThan(12_000_000);
       const bytes = Buffer.concat([small, call, small]);
       const splitter = new MessageSplitter(false, protocol, DEFAULT_DECODE_LIMITS);
+      const { work } = splitter;
       const lengths: number[] = [];
       const next = sizes();
       for (let off = 0; off < bytes.length; ) {
@@ -196,12 +197,13 @@ describe('unframed messages stay linear', () => {
         splitter.push(Buffer.from(bytes.subarray(off, end)));
         off = end;
         while (splitter.next()) lengths.push(splitter.messageEnd - splitter.messageStart);
+        // Quadratic work shows within a few chunks: stop there rather than do all of it.
+        if (work.scanned > 2 * work.received || work.copied > 4 * work.received) break;
       }
+      expect(work.scanned / work.received).toBeLessThanOrEqual(2);
+      expect(work.copied / work.received).toBeLessThanOrEqual(4);
+      expect(work.received).toBe(bytes.length);
       expect(lengths).toEqual([small.length, call.length, small.length]);
-      const { received, scanned, copied } = splitter.work;
-      expect(received).toBe(bytes.length);
-      expect(scanned / received).toBeLessThanOrEqual(2);
-      expect(copied / received).toBeLessThanOrEqual(4);
     },
   );
 

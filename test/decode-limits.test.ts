@@ -256,6 +256,10 @@ describe('unframed messages stay linear', () => {
       // Let the server read each chunk on its own.
       await new Promise((r) => setImmediate(r));
       if (off === 64 * 16 * 1024) pingsDuringSend = pings;
+      // Quadratic work shows within a few chunks: fail there rather than wait for all of it.
+      const work = since(before);
+      expect(work.scanned, `bytes scanned after ${work.received} received`).toBeLessThanOrEqual(2 * work.received);
+      expect(work.copied, `bytes copied after ${work.received} received`).toBeLessThanOrEqual(4 * work.received);
     }
     const reply = await replied;
     sending = false;

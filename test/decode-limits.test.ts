@@ -3,18 +3,20 @@
  * maxContainerElements, maxDepth) on all six protocol × transport combinations, in the host and
  * in ThriftClient: at a limit a call is served, one over it is refused with a PROTOCOL_ERROR
  * naming the limit, and the listener keeps serving. Lying headers fail at once instead of
- * pinning or growing the worker.
+ * pinning or growing the worker. An unframed message is read in work linear in its bytes,
+ * counted (bytes scanned and copied per byte received) rather than timed, however it is cut.
  */
 import net from 'node:net';
 import path from 'node:path';
 import thrift from 'thrift';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_DECODE_LIMITS } from '../src/codec/decode-limits.js';
+import { MessageSplitter, type SplitterWork } from '../src/codec/message-splitter.js';
 import { PROTOCOLS, type ProtocolName, protocolClass, TRANSPORTS, type TransportName } from '../src/codec/protocols.js';
-import { createOutputProtocol } from '../src/codec/output-protocols.js';
-import { WriteBuffer } from '../src/codec/write-buffer.js';
 import { validateServiceOptions } from '../clients/client-options.js';
 import { ServiceClient } from '../clients/service-client.js';
 import { ROOT, startServer } from './helpers/in-process-server.js';
+import { encodeCall, indexCall } from './helpers/encoded-calls.js';
 import { exchange } from './helpers/raw-exchange.js';
 
 const AppErr = thrift.Thrift.TApplicationExceptionType;
@@ -40,26 +42,6 @@ function catalogClient(port: number, protocol: ProtocolName, transport: Transpor
   cleanups.push(() => client.destroy());
   return client;
 }
-
-/** The bytes of one Catalog call as `protocol`/`transport` put it on the wire. */
-function encodeCall(
-  protocol: ProtocolName,
-  framed: boolean,
-  method: string,
-  write: (p: thrift.TProtocol) => void,
-): Buffer {
-  let out: Buffer = Buffer.alloc(0);
-  const w = new WriteBuffer(framed, (m) => {
-    out = m;
-  });
-  const p = createOutputProtocol(protocolClass(protocol), w);
-  p.writeMessageBegin(method, thrift.Thrift.MessageType.CALL, 7);
-  write(p);
-  p.writeMessageEnd();
-  p.flush();
-  return out;
-}
-
 
 const combos = PROTOCOLS.flatMap((protocol) => TRANSPORTS.map((transport) => ({ protocol, transport })));
 
@@ -174,6 +156,57 @@ describe('lying headers fail at once', () => {
 });
 
 describe('unframed messages stay linear', () => {
+  // Counted, not timed. A scanner that started over on each chunk, or a buffer that grew by the
+  // chunk, would do about (bytes / chunk) / 2 times the bytes here: hundreds of times, not 2 or 4.
+  const CHUNK = 16 * 1024;
+  const chunkings: { name: string; sizes: () => () => number }[] = [
+    { name: '16 KB', sizes: () => () => CHUNK },
+    {
+      name: 'random 1 B-32 KB',
+      sizes: () => {
+        let seed = 7;
+        return () => 1 + ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % (2 * CHUNK));
+      },
+    },
+  ];
+  const big = new Map<ProtocolName, Buffer>();
+  /** index() with 900,000 tags: 12.6 MB compact, 14.4 MB JSON, 15.3 MB binary. */
+  const bigCall = (protocol: ProtocolName) => {
+    if (!big.has(protocol)) big.set(protocol, indexCall(protocol, false, 900_000, 13));
+    return big.get(protocol)!;
+  };
+
+  it.each(PROTOCOLS.flatMap((protocol) => chunkings.map((c) => ({ protocol, chunking: c.name, sizes: c.sizes }))))(
+    'a 12 MB call of 900,000 strings between two small calls, in $chunking chunks: each byte scanned once, copies O(n) ($protocol)',
+    ({ protocol, sizes }) => {
+      const small = encodeCall(protocol, false, 'ping', (p) => {
+        p.writeStructBegin('args');
+        p.writeFieldStop();
+        p.writeStructEnd();
+      });
+      const call = bigCall(protocol);
+      expect(call.length).toBeGreaterThan(12_000_000);
+      const bytes = Buffer.concat([small, call, small]);
+      const splitter = new MessageSplitter(false, protocol, DEFAULT_DECODE_LIMITS);
+      const { work } = splitter;
+      const lengths: number[] = [];
+      const next = sizes();
+      for (let off = 0; off < bytes.length; ) {
+        const end = Math.min(bytes.length, off + next());
+        // A copy, as each socket read is a buffer of its own.
+        splitter.push(Buffer.from(bytes.subarray(off, end)));
+        off = end;
+        while (splitter.next()) lengths.push(splitter.messageEnd - splitter.messageStart);
+        // Quadratic work shows within a few chunks: stop there rather than do all of it.
+        if (work.scanned > 2 * work.received || work.copied > 4 * work.received) break;
+      }
+      expect(work.scanned / work.received).toBeLessThanOrEqual(2);
+      expect(work.copied / work.received).toBeLessThanOrEqual(4);
+      expect(work.received).toBe(bytes.length);
+      expect(lengths).toEqual([small.length, call.length, small.length]);
+    },
+  );
+
   it('a 3.5 MB buffered call of 400,000 strings sent in 16 KB chunks is answered while a ping on the same worker is answered', async () => {
     const host = await startServer({ service: 'Catalog' });
     cleanups.push(host.close);
@@ -215,6 +248,7 @@ describe('unframed messages stay linear', () => {
     const socket = net.connect(host.port, '127.0.0.1');
     cleanups.push(() => socket.destroy());
     await new Promise((r) => socket.once('connect', r));
+    const before = { ...MessageSplitter.total };
     const replied = new Promise<Buffer>((resolve) => socket.once('data', resolve));
     let pingsDuringSend = 0;
     for (let off = 0; off < bytes.length; off += 16 * 1024) {
@@ -222,6 +256,10 @@ describe('unframed messages stay linear', () => {
       // Let the server read each chunk on its own.
       await new Promise((r) => setImmediate(r));
       if (off === 64 * 16 * 1024) pingsDuringSend = pings;
+      // Quadratic work shows within a few chunks: fail there rather than wait for all of it.
+      const work = since(before);
+      expect(work.scanned, `bytes scanned after ${work.received} received`).toBeLessThanOrEqual(2 * work.received);
+      expect(work.copied, `bytes copied after ${work.received} received`).toBeLessThanOrEqual(4 * work.received);
     }
     const reply = await replied;
     sending = false;
@@ -229,6 +267,11 @@ describe('unframed messages stay linear', () => {
     expect(reply.length).toBeGreaterThan(0);
     expect(reply.toString('latin1')).toContain('put');
     expect(pingsDuringSend).toBeGreaterThan(0);
+    // Every splitter of this process: the host's two connections and the pinger's.
+    const work = since(before);
+    expect(work.received).toBeGreaterThanOrEqual(bytes.length);
+    expect(work.scanned / work.received).toBeLessThanOrEqual(2);
+    expect(work.copied / work.received).toBeLessThanOrEqual(4);
   });
 
   it('maxMessageBytes holds for an unframed message that arrives whole', async () => {
@@ -317,6 +360,12 @@ describe('a reply that cannot be encoded', () => {
     }
   });
 });
+
+/** The work of every splitter in this process since `before`. */
+function since(before: SplitterWork): SplitterWork {
+  const now = MessageSplitter.total;
+  return { received: now.received - before.received, scanned: now.scanned - before.scanned, copied: now.copied - before.copied };
+}
 
 function frameHeader(n: number): Buffer {
   const b = Buffer.alloc(4);

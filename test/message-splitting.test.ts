@@ -1,7 +1,8 @@
 /**
- * However TCP cuts a stream, the splitter hands out the same whole messages and the bounded
- * readers decode them to the same values as Apache's own protocol classes: every protocol,
- * framed and unframed, split at every byte position and in random chunk sizes.
+ * However TCP cuts a stream, the splitter hands out the same whole messages, scanning each byte
+ * once, and the bounded readers decode them to the same values as Apache's own protocol
+ * classes: every protocol, framed and unframed, split at every byte position and in random
+ * chunk sizes.
  */
 import path from 'node:path';
 import thrift from 'thrift';
@@ -66,6 +67,10 @@ function decodeChunks(protocol: ProtocolName, framed: boolean, bytes: Buffer, cu
     }
   }
   expect(splitter.pending).toBe(0);
+  // However it was cut, each byte was scanned once and copied a bounded number of times.
+  expect(splitter.work.received).toBe(bytes.length);
+  expect(splitter.work.scanned).toBeLessThanOrEqual(2 * bytes.length);
+  expect(splitter.work.copied).toBeLessThanOrEqual(4 * bytes.length);
   return decoded;
 }
 

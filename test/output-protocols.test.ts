@@ -1,6 +1,6 @@
 /**
  * The fast binary and compact writers produce exactly the bytes of Apache's protocol classes,
- * for every kind of field, edge values included, and the WriteBuffer keeps every flushed
+ * for every kind of field, edge values included, the JSON writer its lists and sets, and the WriteBuffer keeps every flushed
  * message intact while later ones are written (scratch reuse and growth, big messages).
  */
 import path from 'node:path';
@@ -116,6 +116,46 @@ describe.each([
   it('rejects a string field that is neither a string nor bytes, like the Apache class', () => {
     const w = new WriteBuffer(false, () => {});
     expect(() => createOutputProtocol(Protocol, w).writeString(42 as never)).toThrow(/string\/Buffer/);
+  });
+});
+
+describe('json writer', () => {
+  it('writes lists and sets, nested, empty and of structs, as the Apache class does', () => {
+    const T = thrift.Thrift.Type;
+    // No negative i64 (the Apache class writes -1 as -00000000000001) and no NaN (bare in its JSON).
+    const listed = new types.Item({
+      id: new thrift.Int64(7),
+      title: 'ü',
+      tags: ['a', 'b'],
+      stock: { x: 1 },
+      related: [new thrift.Int64(2)],
+    });
+    const nested: Encode = (p) => {
+      p.writeMessageBegin('m', MessageType.REPLY, 3);
+      p.writeStructBegin('r');
+      p.writeFieldBegin('lists', T.LIST, 1);
+      p.writeListBegin(T.SET, 3);
+      for (const n of [0, 1, 3]) {
+        p.writeSetBegin(T.STRING, n);
+        for (let i = 0; i < n; i++) p.writeString(`s${i}`);
+        p.writeSetEnd();
+      }
+      p.writeListEnd();
+      p.writeFieldEnd();
+      p.writeFieldBegin('items', T.LIST, 2);
+      p.writeListBegin(T.STRUCT, 2);
+      listed.write(p);
+      items[1].write(p);
+      p.writeListEnd();
+      p.writeFieldEnd();
+      p.writeFieldStop();
+      p.writeStructEnd();
+      p.writeMessageEnd();
+    };
+    for (const encode of [nested, message(listed, 1), message(items[1], 2)]) {
+      const ours = fastBytes(thrift.TJSONProtocol, encode).toString();
+      expect(ours).toBe(apacheBytes(thrift.TJSONProtocol, encode).toString());
+    }
   });
 });
 

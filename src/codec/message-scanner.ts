@@ -25,6 +25,11 @@ export interface MessageScanner {
   scan(buf: Buffer, start: number, end: number): number;
   /** Bytes the current message needs at least, beyond what was scanned (a sizing hint). */
   readonly wanted: number;
+  /**
+   * Bytes this scanner has moved past, over every call (counted once per call, not per byte):
+   * at most the bytes it was given once, however they were cut, for the reading to be linear.
+   */
+  readonly scanned: number;
   /** Forgets a partly scanned message. */
   reset(): void;
 }
@@ -50,6 +55,7 @@ const VERSION_1 = 0x80010000 | 0;
 
 /** Shared bookkeeping of the binary and compact scanners: the stack and the limits. */
 abstract class StructureScanner implements MessageScanner {
+  scanned = 0;
   protected off = 0;
   protected skipLeft = 0;
   protected inHeader = true;
@@ -73,7 +79,8 @@ abstract class StructureScanner implements MessageScanner {
   }
 
   scan(buf: Buffer, start: number, end: number): number {
-    let p = start + this.off;
+    const from = start + this.off;
+    let p = from;
     for (;;) {
       if (this.skipLeft > 0) {
         const take = Math.min(this.skipLeft, end - p);
@@ -90,6 +97,7 @@ abstract class StructureScanner implements MessageScanner {
         continue;
       }
       if (this.sp === 0) {
+        this.scanned += p - from;
         this.checkSize(p - start);
         this.reset();
         return p;
@@ -98,6 +106,7 @@ abstract class StructureScanner implements MessageScanner {
       if (next < 0) break;
       p = next;
     }
+    this.scanned += p - from;
     this.off = p - start;
     this.checkSize(this.off);
     return -1;
@@ -384,6 +393,7 @@ function varintValue(buf: Buffer, p: number, len: number): number {
  * outside strings.
  */
 class JsonScanner implements MessageScanner {
+  scanned = 0;
   private off = 0;
   private depth = 0;
   private inString = false;
@@ -402,7 +412,8 @@ class JsonScanner implements MessageScanner {
   scan(buf: Buffer, start: number, end: number): number {
     // A Thrift struct nests two JSON levels (object, then the field's type wrapper).
     const maxJsonDepth = this.limits.maxDepth * 2 + 2;
-    let p = start + this.off;
+    const from = start + this.off;
+    let p = from;
     let { depth, inString, escaped } = this;
     while (p < end) {
       const c = buf[p++]!;
@@ -418,6 +429,7 @@ class JsonScanner implements MessageScanner {
       } else if (c === 0x5d || c === 0x7d) {
         if (depth === 0) violation(`unexpected "${String.fromCharCode(c)}" outside a JSON message`);
         if (--depth === 0) {
+          this.scanned += p - from;
           this.checkSize(p - start);
           this.reset();
           return p;
@@ -426,6 +438,7 @@ class JsonScanner implements MessageScanner {
         violation(`a JSON message must start with "[", found byte 0x${c.toString(16)} (another protocol?)`);
       }
     }
+    this.scanned += p - from;
     this.off = p - start;
     this.depth = depth;
     this.inString = inString;

@@ -298,4 +298,25 @@ class JsonOutput extends JsonBase {
     }
     apacheJson.writeBinary!.call(this, arg);
   }
+
+  writeListEnd(): void {
+    this.endList();
+  }
+
+  writeSetEnd(): void {
+    this.endList();
+  }
+
+  /**
+   * Apache's writeListEnd/writeSetEnd move the elements into the list one `splice` at a time,
+   * which shifts every element behind: quadratic in the element count (a set of 160,000
+   * strings took 110 s to write). Same output, one splice.
+   */
+  private endList(): void {
+    const self = this as unknown as { tstack: unknown[]; tpos: number[] };
+    const p = self.tpos.pop()!;
+    const head = self.tstack[p] as unknown[];
+    self.tstack[p] = `[${head.concat(self.tstack.splice(p + 1)).join(',')}]`;
+    apacheJson.writeToTransportIfStackIsFlushable!.call(this);
+  }
 }

@@ -85,7 +85,7 @@ function tableFor(variant) {
   const t = loadServiceTable(config, new StatsRegistry());
   if (variant === 'on') return t;
   const spin = spinner(variant.startsWith('spin:') ? Number(variant.slice(5)) : 0);
-  const noop = { begin: () => (spin(), 0), end() {}, reject() {} };
+  const noop = { begin: () => (spin(), 0), end() {}, reject() {}, queued() {} };
   for (const entry of t.methods.values()) entry.counter = noop;
   return t;
 }
@@ -148,9 +148,9 @@ function connect(t) {
 function scheduler() {
   const s = new CallScheduler(
     {
-      maxQueueMs: config.services[0].maxQueueMs,
-      maxConcurrentCalls: config.services[0].maxConcurrentCalls,
-      maxEventLoopDelayMs: config.services[0].maxEventLoopDelayMs,
+      maxQueueMs: config.maxQueueMs,
+      maxConcurrentCalls: config.maxConcurrentCalls,
+      maxEventLoopDelayMs: config.maxEventLoopDelayMs,
     },
     log,
   );

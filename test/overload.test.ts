@@ -420,7 +420,8 @@ describe('seen in monitoring, on a real host', () => {
     fs.writeFileSync(path.join(host.dir, 'release'), '');
     let method: { failures: Record<string, number>; queueBuckets?: number[] } | undefined;
     await waitFor(async () => {
-      method = (await statusJson(host!)).workers[0]?.methods?.['HelloWorld.sayHello'] as typeof method;
+      const worker = (await statusJson(host!)).workers[0] as unknown as { methods?: Record<string, typeof method> };
+      method = worker?.methods?.['HelloWorld.sayHello'];
       return (method?.queueBuckets?.reduce((a, b) => a + b, 0) ?? 0) === 2;
     }, 10_000, 'both run calls counted');
     expect(method!.failures).toEqual({ SHED: 1 });

@@ -51,7 +51,7 @@ export interface CallRunner<C extends ScheduledCall = ScheduledCall> {
 /** A call waiting for admission. */
 export interface ScheduledCall {
   readonly pipeline: CallRunner;
-  /** `performance.now()` when the scheduler received it (set by {@link CallScheduler.submit}). */
+  /** `performance.now()` when it was queued (set by {@link CallScheduler.submit}; 0 if it ran at once). */
   arrivedAt: number;
   /** `performance.now()` by which the caller stops waiting; undefined when it sent none. */
   readonly deadline: number | undefined;
@@ -132,8 +132,6 @@ export class CallScheduler {
 
   /** Admits a decoded call: runs it now, queues it, or refuses it. */
   submit(call: ScheduledCall): void {
-    const now = performance.now();
-    call.arrivedAt = now;
     const { maxEventLoopDelayMs, maxConcurrentCalls } = this.options;
     const lag = this.loopDelay ? this.loopDelay() : this.lagMs;
     if (maxEventLoopDelayMs > 0 && lag >= maxEventLoopDelayMs) {
@@ -141,13 +139,15 @@ export class CallScheduler {
       return;
     }
     if (this.queue.length === this.head && this.running < maxConcurrentCalls && lag < INLINE_LAG_MS) {
-      this.start1(call, now);
+      // The common case: no clock read unless the caller sent a deadline.
+      this.start1(call, call.deadline === undefined ? 0 : performance.now(), 0);
       return;
     }
     if (this.queue.length - this.head >= MAX_QUEUED_CALLS) {
       this.refuse(call, 'SHED');
       return;
     }
+    call.arrivedAt = performance.now();
     call.first = this.queue.length === this.head;
     this.queue.push(call);
     this.waitingBy.set(call.pipeline, (this.waitingBy.get(call.pipeline) ?? 0) + 1);
@@ -171,7 +171,8 @@ export class CallScheduler {
 
   // --- internal ---
 
-  private start1(call: ScheduledCall, now: number): void {
+  /** Runs a call now unless its caller is gone or its deadline passed; `queuedMs`: its wait. */
+  private start1(call: ScheduledCall, now: number, queuedMs: number): void {
     if (call.pipeline.gone) {
       this.refuse(call, 'ABANDONED');
       return;
@@ -181,7 +182,7 @@ export class CallScheduler {
       return;
     }
     this.running++;
-    call.pipeline.run(call, now - call.arrivedAt);
+    call.pipeline.run(call, queuedMs);
   }
 
   private scheduleDrain(): void {
@@ -209,7 +210,7 @@ export class CallScheduler {
       const call = this.queue[this.head]!;
       this.take();
       this.left(call);
-      this.start1(call, now);
+      this.start1(call, now, now - call.arrivedAt);
       now = performance.now();
     }
   };

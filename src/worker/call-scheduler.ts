@@ -17,6 +17,7 @@
  * callers' timeouts, and ends the overload when the burst ends instead of working through a
  * backlog of calls nobody waits for.
  */
+import fs from 'node:fs';
 import type { Logger } from '../host/logger.js';
 
 /**
@@ -53,6 +54,8 @@ export interface ScheduledCall {
   readonly pipeline: CallRunner;
   /** `performance.now()` when it was queued (set by {@link CallScheduler.submit}; 0 if it ran at once). */
   arrivedAt: number;
+  /** {@link stolenMs} when it was queued: see `waited`. */
+  arrivedStolen?: number;
   /** `performance.now()` by which the caller stops waiting; undefined when it sent none. */
   readonly deadline: number | undefined;
   /**
@@ -102,6 +105,9 @@ export class CallScheduler {
   private lastWarnAt = 0;
   private lagMs = 0;
   private lastSample = 0;
+  /** {@link stolenMs} as last read. */
+  private stolenNow = stolenMs();
+  private lagStolen = this.stolenNow;
   private lagTimer: NodeJS.Timeout | undefined;
   private lagExpectedAt = 0;
 
@@ -148,6 +154,7 @@ export class CallScheduler {
       return;
     }
     call.arrivedAt = performance.now();
+    call.arrivedStolen = this.stolenNow;
     call.first = this.queue.length === this.head;
     this.queue.push(call);
     this.waitingBy.set(call.pipeline, (this.waitingBy.get(call.pipeline) ?? 0) + 1);
@@ -170,6 +177,7 @@ export class CallScheduler {
   }
 
   // --- internal ---
+
 
   /** Runs a call now unless its caller is gone or its deadline passed; `queuedMs`: its wait. */
   private start1(call: ScheduledCall, now: number, queuedMs: number): void {
@@ -224,9 +232,10 @@ export class CallScheduler {
     // backlog, held in check by its in-flight limit and TCP: nobody else waits behind it.
     if (this.waitingBy.size < 2) return;
     const maxQueueMs = this.options.maxQueueMs;
+    const stolen = (this.stolenNow = stolenMs());
     const from = this.queue[this.head]?.first ? this.head + 1 : this.head;
     let to = from;
-    while (to < this.queue.length && now - this.queue[to]!.arrivedAt > maxQueueMs) to++;
+    while (to < this.queue.length && waited(this.queue[to]!, now, stolen) > maxQueueMs) to++;
     if (to === from) return;
     const aged = this.queue.splice(from, to - from);
     if (this.queue.length === this.head) {
@@ -297,14 +306,47 @@ export class CallScheduler {
 
   /**
    * The delay is the smaller of the last two samples: one long piece of work (a large message
-   * decoded, a slow synchronous handler, a starved machine) makes one late sample and is not a
-   * loop that stays behind.
+   * decoded, a slow synchronous handler) makes one late sample and is not a loop that stays
+   * behind. A sample leaves out the time the loop's thread waited for a CPU (see
+   * {@link stolenMs}), so a machine busy with other processes does not look like a worker
+   * falling behind.
    */
   private readonly sampleLag = (): void => {
     const now = performance.now();
-    const sample = Math.max(0, now - this.lagExpectedAt);
+    const stolen = (this.stolenNow = stolenMs());
+    // Lateness while the loop waited for a CPU the machine gave to others is not this loop's.
+    const sample = Math.max(0, now - this.lagExpectedAt - (stolen - this.lagStolen));
+    this.lagStolen = stolen;
     this.lagMs = Math.min(sample, this.lastSample);
     this.lastSample = sample;
     this.lagExpectedAt = now + LAG_SAMPLE_MS;
   };
+}
+
+// --- internal ---
+
+/**
+ * Milliseconds the event loop's thread has spent runnable but waiting for a CPU that the machine
+ * gave to other processes (Linux's /proc/self/schedstat, second field); 0 where that is not
+ * available. Waits and delays leave this out: it is time this worker could not have used.
+ */
+function stolenMs(): number {
+  if (!schedstatReadable) return 0;
+  try {
+    const text = fs.readFileSync('/proc/self/schedstat', 'latin1');
+    const field = text.split(' ')[1];
+    return field === undefined ? 0 : Number(field) / 1e6;
+  } catch {
+    schedstatReadable = false;
+    return 0;
+  }
+}
+let schedstatReadable = process.platform === 'linux';
+
+/**
+ * How long a queued call has waited: its wall-clock wait less the time the machine kept the
+ * worker off the CPU meanwhile (which nothing in this worker could have used to run it).
+ */
+function waited(call: ScheduledCall, now: number, stolen: number): number {
+  return now - call.arrivedAt - (stolen - (call.arrivedStolen ?? stolen));
 }

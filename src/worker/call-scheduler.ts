@@ -271,7 +271,7 @@ export class CallScheduler {
     if (this.options.maxQueueMs === 0 || this.expiryTimer) return;
     const oldest = this.queue[this.queue[this.head]?.first ? this.head + 1 : this.head];
     if (!oldest) return;
-    const wait = Math.max(1, oldest.arrivedAt + this.options.maxQueueMs - now + 1);
+    const wait = Math.max(1, this.options.maxQueueMs - waited(oldest, now, this.stolenNow) + 1);
     this.expiryTimer = setTimeout(() => {
       this.expiryTimer = undefined;
       this.drain();

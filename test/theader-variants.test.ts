@@ -1,8 +1,8 @@
 /**
  * What a THeader listener accepts besides plain THeader frames, as Apache's THeaderTransport
  * does, each answered in kind: a THeader frame inside a second frame, plain unframed binary and
- * compact clients, the zlib transform (bounded after inflating); and an unsupported transform
- * answered with an error the caller can read.
+ * compact clients, the zlib transform (bounded after inflating, answered without it); and an
+ * unsupported transform answered with an error the caller can read.
  */
 import net from 'node:net';
 import zlib from 'node:zlib';
@@ -83,7 +83,7 @@ describe('a THeader listener', () => {
     expect(await client.sayHello('again')).toBe('Hello again');
   });
 
-  it('inflates a zlib-transformed call and answers it zlib-transformed', async () => {
+  it('inflates a zlib-transformed call and answers it without transforms, as Apache servers do', async () => {
     const host = await headerHost();
     const message = sayHello('z'.repeat(5000), 3);
     const payload = zlib.deflateSync(message);
@@ -91,9 +91,7 @@ describe('a THeader listener', () => {
     expect(call.length).toBeLessThan(message.length / 10);
     const reply = await exchange(host.port, call, (b) => wholeFrameAt(b, 0));
     const frame = parseTHeader(reply, 4, reply.length, DEFAULT_DECODE_LIMITS);
-    expect(frame.transforms).toEqual([ZLIB_TRANSFORM]);
-    // The reply's payload on the wire is compressed: it does not contain the name in clear.
-    expect(reply.toString('latin1')).not.toContain('z'.repeat(100));
+    expect(frame.transforms).toEqual([]);
     expect(frame.payload.subarray(frame.payloadStart, frame.payloadEnd).toString('latin1')).toContain(
       `Hello ${'z'.repeat(5000)}`,
     );

@@ -4,18 +4,16 @@
  * ThriftClient, over binary and compact, with headers both ways; a plain framed client still
  * reaches a THeader listener.
  */
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import crypto from 'node:crypto';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { withHeaders } from '../clients/call-headers.js';
 import { validateServiceOptions } from '../clients/client-options.js';
 import { ServiceClient } from '../clients/service-client.js';
 import { ROOT, rawClient, startServer } from './helpers/in-process-server.js';
+import { buildCppPeer, generatePython, PYTHON } from './helpers/theader-peers.js';
 
-const PYTHON = '/usr/bin/python3';
 const FIXTURE = path.join(ROOT, 'test/fixtures/py_theader.py');
 let genPy: string;
 const cleanups: (() => unknown)[] = [];
@@ -23,38 +21,9 @@ const cleanups: (() => unknown)[] = [];
 let cppBin: string;
 
 beforeAll(() => {
-  genPy = fs.mkdtempSync(path.join(os.tmpdir(), 'thrifthost-py-'));
-  execFileSync('thrift', ['--gen', 'py', '-out', genPy, path.join(ROOT, 'idl/Catalog.thrift')]);
+  genPy = generatePython('idl/Catalog.thrift');
   cppBin = buildCppPeer();
 }, 180_000);
-
-/**
- * Compiles test/fixtures/cpp_theader.cpp against Debian's libthrift (once per source version:
- * the binary is kept in the temp folder under the source's hash).
- */
-function buildCppPeer(): string {
-  const source = path.join(ROOT, 'test/fixtures/cpp_theader.cpp');
-  const idl = path.join(ROOT, 'idl/HelloWorld.thrift');
-  const hash = crypto
-    .createHash('sha256')
-    .update(fs.readFileSync(source))
-    .update(fs.readFileSync(idl))
-    .digest('hex')
-    .slice(0, 16);
-  const dir = path.join(os.tmpdir(), `thrifthost-cpp-theader-${hash}`);
-  const bin = path.join(dir, 'cpp_theader');
-  if (fs.existsSync(bin)) return bin;
-  const work = fs.mkdtempSync(`${dir}-build-`);
-  execFileSync('thrift', ['--gen', 'cpp', '-out', work, idl]);
-  execFileSync('g++', [
-    '-O0', '-std=c++17', '-pthread', `-I${work}`, source, path.join(work, 'HelloWorld.cpp'),
-    '-o', path.join(work, 'cpp_theader'), '-lthriftz', '-lthrift', '-lz',
-  ]);
-  fs.mkdirSync(dir, { recursive: true });
-  fs.renameSync(path.join(work, 'cpp_theader'), bin);
-  fs.rmSync(work, { recursive: true, force: true });
-  return bin;
-}
 afterAll(() => fs.rmSync(genPy, { recursive: true, force: true }));
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();

@@ -10,8 +10,9 @@
  *
  * Parsing is bounded like the rest of the codec: every varint, count and string length is
  * checked against the header's own size and the decode limits. The zlib transform (id 1) is
- * supported both ways, inflated no further than `maxMessageBytes`; any other transform is
- * refused with {@link UnsupportedTransform}, which says which.
+ * read, inflated no further than `maxMessageBytes`; any other transform is refused with
+ * {@link UnsupportedTransform}, which says which. Frames are written without transforms unless
+ * given some.
  */
 import zlib from 'node:zlib';
 import { type DecodeLimits, ProtocolViolation, violation } from './decode-limits.js';
@@ -106,14 +107,6 @@ export function parseTHeader(buf: Buffer, start: number, end: number, limits: De
   let payload = buf.subarray(headerEnd, end);
   for (let i = transforms.length - 1; i >= 0; i--) payload = inflate(payload, limits);
   return { protocol, seqid, flags, headers, transforms, payload, payloadStart: 0, payloadEnd: payload.length };
-}
-
-/** Applies `transforms` (zlib only) to a payload on its way out. */
-export function applyTransforms(payload: Buffer, transforms: readonly number[]): Buffer {
-  for (const id of transforms) {
-    if (id === ZLIB_TRANSFORM) payload = zlib.deflateSync(payload);
-  }
-  return payload;
 }
 
 /**

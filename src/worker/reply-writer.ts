@@ -8,7 +8,7 @@ import thrift from 'thrift';
 import { writeApplicationException } from '../codec/application-exception.js';
 import { createOutputProtocol } from '../codec/output-protocols.js';
 import { type ProtocolName, protocolClass } from '../codec/protocols.js';
-import { applyTransforms, buildTHeaderPrefix } from '../codec/theader.js';
+import { buildTHeaderPrefix } from '../codec/theader.js';
 import { WriteBuffer } from '../codec/write-buffer.js';
 
 const { MessageType } = thrift.Thrift;
@@ -22,8 +22,6 @@ export interface ReplyFrame {
   seqid: number;
   plain: boolean;
   headers: Map<string, string> | undefined;
-  /** THeader transforms the caller used (zlib): the reply's payload gets them too. */
-  transforms?: readonly number[];
   /** The caller wrapped its THeader frame in a second frame (framed transport over THeader). */
   outer?: boolean;
   /** A plain unframed client on a THeader listener: the reply goes back unframed. */
@@ -115,16 +113,15 @@ export class ReplyWriter {
 }
 
 /**
- * Wraps a reply for a THeader listener in what its caller sent: a THeader frame (with its
+ * Wraps a reply for a THeader listener in what its caller sent: a THeader frame (without
  * transforms, in a second frame if the caller used one), a plain frame, or nothing for a plain
  * unframed client.
  */
 function frameReply(message: Buffer, frame: ReplyFrame): Buffer {
   if (frame.unframed) return message;
   if (frame.plain) return Buffer.concat([lengthPrefix(message.length), message], message.length + 4);
-  const payload = frame.transforms?.length ? applyTransforms(message, frame.transforms) : message;
-  const prefix = buildTHeaderPrefix(frame.protocol, frame.seqid, frame.headers, payload.length, frame.transforms);
-  const parts = frame.outer ? [lengthPrefix(prefix.length + payload.length), prefix, payload] : [prefix, payload];
+  const prefix = buildTHeaderPrefix(frame.protocol, frame.seqid, frame.headers, message.length);
+  const parts = frame.outer ? [lengthPrefix(prefix.length + message.length), prefix, message] : [prefix, message];
   return Buffer.concat(parts);
 }
 

@@ -2,7 +2,10 @@
  * The receiving side of a THeader listener. As Apache's THeaderTransport does, it takes what
  * each client sends and answers in kind ({@link ReplyFrame} records how):
  * - a THeader frame: protocol id, header seqid, key/value headers and transforms (zlib) read,
- *   the payload located (inflated);
+ *   the payload located (inflated). The reply goes back without transforms, as Apache's C++,
+ *   Python and Go (before 0.21) THeader servers answer: Apache's C++ client before 0.24 overruns
+ *   its receive buffer on a zlib reply that inflates past its compressed size (fixed upstream
+ *   in db4a473f3);
  * - a THeader frame inside a second frame (Apache clients with `--transport=framed
  *   --protocol=header`);
  * - a plain framed binary or compact message;
@@ -54,7 +57,6 @@ export class THeaderReader {
         seqid: parsed.seqid,
         plain: false,
         headers: undefined,
-        ...(parsed.transforms.length > 0 ? { transforms: parsed.transforms } : {}),
         ...(outer ? { outer } : {}),
       };
     } else {

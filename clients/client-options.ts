@@ -4,6 +4,7 @@
  * The original workerman-thrift key names (`thrift_protocol`, `thrift_transport`, `service_dir`)
  * are accepted as aliases.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { formatAddress, parseAddress } from '../src/common/address.js';
@@ -21,6 +22,9 @@ import { isTimerMs, timerRangeText } from '../src/common/timer-range.js';
 import { moduleFile, nearestGenDir } from './caller-dir.js';
 import { DEFAULT_REGISTRY_PREFIX } from '../src/common/registry-record.js';
 import { ClientConfigError } from './errors.js';
+import { generatedFileCandidates, generatedServiceNames } from '../src/codec/generated-service.js';
+// A pure function, shared with the host's config validator.
+import { closestMatch } from '../src/config/did-you-mean.js';
 
 /** Every default of a service entry. */
 export const CLIENT_DEFAULTS = {
@@ -426,6 +430,7 @@ export function validateServiceOptions(
       `${at('backoffInitialMs')} must not exceed backoffMaxMs (${resolved.backoffMaxMs})`,
     );
   }
+  checkGeneratedCodeExists(resolved);
   return resolved;
 }
 
@@ -518,6 +523,30 @@ function optional<T>(
   if (value === undefined) return fallback;
   if (!ok(value)) throw new ClientConfigError(`${field} must be ${expected}, got ${JSON.stringify(value)}`);
   return value as T;
+}
+
+/**
+ * Refuses an entry whose generated code is not where the client will load it from on first
+ * `instance()`: the entry's name is the IDL service's, so a misspelt one (`Ordrs`) ends here,
+ * with the services that are generated there and the nearest of them. Only the file's presence
+ * is checked; loading it stays with the first `instance()`.
+ */
+function checkGeneratedCodeExists(o: ResolvedServiceOptions): void {
+  const at = `ThriftClient.config: ${o.service}`;
+  if (o.generated !== undefined) {
+    if (!fs.existsSync(o.generated)) throw new ClientConfigError(`${at}.generated: ${o.generated} does not exist`);
+    return;
+  }
+  const tried = generatedFileCandidates(o.serviceDir, o.service);
+  if (tried.some((f) => fs.existsSync(f))) return;
+  const present = generatedServiceNames(o.serviceDir);
+  const near = closestMatch(o.service, present);
+  throw new ClientConfigError(
+    `${at}: no generated code for service ${o.service} (none of ${tried.join(', ')} exists)` +
+      (near ? `; did you mean ${near}?` : '') +
+      ` Services generated in ${o.serviceDir}: ${present.length ? present.join(', ') : 'none'}. ` +
+      `A service is configured under its IDL name; generate its code with \`npm run gen\` (or \`rpc gen\`), or point serviceDir or generated at it.`,
+  );
 }
 
 /** The generated file of a `generated` option: a path (resolved against `baseDir`) or a loaded module. */

@@ -63,5 +63,6 @@ export {
   type ClientRuntimeOptions,
   type MultiCalls,
   type MultiResult,
+  type ServicesConfig,
   ThriftClient,
 } from './thrift-client.js';

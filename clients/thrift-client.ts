@@ -5,7 +5,12 @@
  */
 import type { CallObserver } from './call-report.js';
 import { callerDir } from './caller-dir.js';
-import { type ClientConfig, type ResolvedServiceOptions, validateClientConfig } from './client-options.js';
+import {
+  type ClientConfig,
+  type ResolvedServiceOptions,
+  type ServiceClientOptions,
+  validateClientConfig,
+} from './client-options.js';
 import type { ServiceProxy, ThriftServiceMap, UntypedServiceProxy } from './client-types.js';
 import { ClientConfigError, UnknownServiceError } from './errors.js';
 import type { DiscoveryLog, DiscoveryStatus } from './registry-discovery.js';
@@ -48,6 +53,15 @@ export interface MultiResult<T extends MultiCalls> {
  */
 export type UnregisteredName = [keyof ThriftServiceMap] extends [never] ? string : keyof ThriftServiceMap;
 
+/**
+ * What {@link ThriftClient.config} accepts: any service names while {@link ThriftServiceMap} is
+ * empty, else only its keys, so that a misspelt service name fails to compile (an object literal
+ * with a name outside the map is refused; a config typed `ClientConfig` is not checked).
+ */
+export type ServicesConfig = [keyof ThriftServiceMap] extends [never]
+  ? ClientConfig
+  : { [K in keyof ThriftServiceMap]?: ServiceClientOptions };
+
 const SERVICE_CLIENT = Symbol('thrifthost.serviceClient');
 
 /**
@@ -73,10 +87,12 @@ export class ThriftClient {
   /**
    * Registers services (merged with earlier calls; a service given again replaces its entry).
    * The next {@link instance} call of a re-registered service builds a new client; objects
-   * handed out before keep working with the old entry until {@link close}.
+   * handed out before keep working with the old entry until {@link close}. Each service's
+   * generated code must be where the first `instance()` will load it from: a misspelt service
+   * name is refused here, with a "did you mean".
    * @throws ClientConfigError naming the service, the field and the constraint.
    */
-  static config(config: ClientConfig, runtime?: ClientRuntimeOptions): void {
+  static config(config: ServicesConfig, runtime?: ClientRuntimeOptions): void {
     // Relative paths (serviceDir, generated) resolve like an import in the calling file.
     const resolved = validateClientConfig(config, callerDir());
     if (runtime !== undefined) {

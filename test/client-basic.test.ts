@@ -1,6 +1,6 @@
 import thrift from 'thrift';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLIENT_DEFAULTS, validateServiceOptions } from '../clients/client-options.js';
+import { CLIENT_DEFAULTS, type ClientConfig, validateServiceOptions } from '../clients/client-options.js';
 import { ThriftClient } from '../clients/index.js';
 import { GEN_DIR, startHelloServer, startThriftServer, type TestServer } from './helpers/servers.js';
 
@@ -211,10 +211,29 @@ describe('ThriftClient config errors', () => {
     );
   });
 
-  it('rejects a configured service without generated code with ERR_UNKNOWN_SERVICE', () => {
-    ThriftClient.config({ Missing: { addresses: ['127.0.0.1:1'], serviceDir: GEN_DIR, shareState: false } });
-    expect(() => ThriftClient.instance<unknown>('Missing')).toThrow(
-      expect.objectContaining({ code: 'ERR_UNKNOWN_SERVICE', message: expect.stringMatching(/npm run gen/) }),
+  it('refuses at config() a service whose generated code is not there, with the nearest generated name', () => {
+    const entry = { addresses: ['127.0.0.1:1'], serviceDir: GEN_DIR, shareState: false };
+    // @ts-expect-error a name missing from the generated services map does not compile
+    expect(() => ThriftClient.config({ Catalgo: entry })).toThrow(
+      expect.objectContaining({
+        code: 'ERR_CLIENT_CONFIG',
+        message: expect.stringMatching(
+          new RegExp(
+            `^ThriftClient.config: Catalgo: no generated code for service Catalgo \\(none of ${GEN_DIR}/Catalgo/Catalgo.js, .* exists\\); ` +
+              `did you mean Catalog\\? Services generated in ${GEN_DIR}: Catalog, HelloWorld\\. .*npm run gen`,
+          ),
+        ),
+      }),
+    );
+    // Nothing near: no guess. A typed-out ClientConfig is not checked by tsc, only at run time.
+    const config: ClientConfig = { Missing: entry };
+    expect(() => ThriftClient.config(config)).toThrow(/no generated code for service Missing \(.*exists\) Services generated/);
+    expect(() => ThriftClient.config({ HelloWorld: { ...entry, generated: `${GEN_DIR}/Nope.js` } })).toThrow(
+      `ThriftClient.config: HelloWorld.generated: ${GEN_DIR}/Nope.js does not exist`,
+    );
+    // A refused config registers nothing.
+    expect(() => ThriftClient.instance<unknown>('Catalgo')).toThrow(
+      expect.objectContaining({ code: 'ERR_UNKNOWN_SERVICE', message: expect.stringMatching(/not configured \(configured: none\)/) }),
     );
   });
 

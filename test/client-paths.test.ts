@@ -40,8 +40,9 @@ describe('client generated-code lookup', () => {
     process.chdir(os.tmpdir());
     ThriftClient.config({ HelloWorld: { addresses: [address], serviceDir: '../gen', shareState: false } });
     expect(await ThriftClient.instance('HelloWorld').sayHello('B')).toMatch(/^Hello B from/);
-    ThriftClient.config({ HelloWorld: { addresses: [address], serviceDir: './nope', shareState: false } });
-    expect(() => ThriftClient.instance('HelloWorld')).toThrow(path.join(__dirname, 'nope'));
+    expect(() =>
+      ThriftClient.config({ HelloWorld: { addresses: [address], serviceDir: './nope', shareState: false } }),
+    ).toThrow(path.join(__dirname, 'nope', 'HelloWorld', 'HelloWorld.js'));
   });
 
   it('accepts the generated module itself', async () => {

@@ -54,7 +54,7 @@ describe('instance types', () => {
     expectTypeOf(hello).toEqualTypeOf<ServiceProxy<Hello>>();
     // @ts-expect-error misspelt service name
     expect(() => ThriftClient.instance('HeloWorld')).toThrow(expect.objectContaining({ code: 'ERR_UNKNOWN_SERVICE' }));
-    // A type argument still types any configured name (e.g. a second entry of one service).
+    // A type argument still types a name the map does not hold (a service generated elsewhere).
     expectTypeOf(() => ThriftClient.instance<Hello>('Other')).returns.toEqualTypeOf<ServiceProxy<Hello>>();
   });
 

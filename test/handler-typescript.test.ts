@@ -1,7 +1,9 @@
 /**
  * Handlers are loaded with `import()`: TypeScript through Node's own type stripping (no loader,
  * no build step), ESM with top-level await, CommonJS, every extension; TypeScript Node cannot
- * strip gets one error naming the file, the construct and the fix. The default handler lookup
+ * strip, and a decorator, get one error naming the file, the construct, its line and source, and
+ * the fix (the line used to be lost for `.mts`, `.cts` and require(), whose errors name the file
+ * as a file: URL, and the source quoted was the line above). The default handler lookup
  * finds `services/<Service>/handler.ts`, and the workers run on Node 22.18+ (here: the pinned 24).
  */
 import { execFile } from 'node:child_process';
@@ -35,18 +37,51 @@ module.exports = { HelloWorldHandler: { sayHello: (name: string): string => p + 
 `,
   'plain.js': `exports.sayHello = async (name) => 'js ' + name;
 `,
-  'enum.ts': `enum Mood { Happy }
-export const HelloWorldHandler = { sayHello: (name: string) => name + Mood.Happy };
-`,
-  'namespace.ts': `namespace Util { export const p = 1; }
-export const HelloWorldHandler = { sayHello: (name: string) => name + Util.p };
-`,
-  'param-prop.ts': `export class HelloWorldHandler {
-  constructor(private prefix = 'p') {}
-  sayHello(name: string) { return this.prefix + name; }
-}
-`,
 };
+
+/**
+ * TypeScript Node cannot run by stripping types, and a decorator (JavaScript V8 does not run):
+ * each on line 2 of a handler, with the line as the error must quote it.
+ */
+const UNRUNNABLE: Record<string, { before: string; line: string; after?: string; says: RegExp }> = {
+  enum: { before: 'const one = 1;', line: 'enum Mood { Happy }', says: /TypeScript enum( declaration)? is not supported/ },
+  namespace: {
+    before: 'const one = 1;',
+    line: 'namespace Util { export const p = 1; }',
+    says: /TypeScript namespace declaration is not supported/,
+  },
+  'param-prop': {
+    before: 'class Greeter {',
+    line: "  constructor(private prefix = 'p') {}",
+    after: '}',
+    says: /TypeScript parameter property is not supported/,
+  },
+  'import-require': {
+    before: 'const one = 1;',
+    line: "import fs = require('node:fs');",
+    says: /TypeScript import equals declaration is not supported/,
+  },
+  'export-assign': {
+    before: 'const one = 1;',
+    line: 'export = { HelloWorldHandler: {} };',
+    says: /TypeScript export assignment is not supported/,
+  },
+  decorator: {
+    before: 'function logged<T>(c: T): T { return c; }',
+    line: '@logged',
+    after: 'class Greeter {}',
+    says: /Invalid or unexpected token .*A decorator: Node runs none/,
+  },
+};
+for (const [name, c] of Object.entries(UNRUNNABLE)) {
+  for (const ext of ['.ts', '.mts', '.cts']) {
+    const handler =
+      ext === '.cts'
+        ? 'module.exports = { HelloWorldHandler: { sayHello: (name: string) => name } };'
+        : 'export const HelloWorldHandler = { sayHello: (name: string) => name };';
+    HANDLERS[`${name}${ext}`] = [c.before, c.line, c.after ?? '', handler, ''].join('\n');
+  }
+}
 
 interface Loaded {
   file: string;
@@ -60,8 +95,11 @@ afterAll(() => {
   for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-/** Writes the named handlers to a temporary folder and loads each in one child process. */
-function load(names: string[], nodeArgs: string[] = []): Promise<Map<string, Loaded>> {
+/**
+ * Writes the named handlers to a temporary folder and loads each in one child process, with
+ * import() as a worker does, or with `sync` require() as an in-process server does.
+ */
+function load(names: string[], nodeArgs: string[] = [], sync = false): Promise<Map<string, Loaded>> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'th-handlers-'));
   dirs.push(dir);
   const files = names.map((n) => {
@@ -69,7 +107,8 @@ function load(names: string[], nodeArgs: string[] = []): Promise<Map<string, Loa
     return path.join(dir, n);
   });
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [...nodeArgs, CHILD, GEN, ...files], { timeout: 20_000 }, (err, stdout, stderr) => {
+    const args = [...nodeArgs, CHILD, GEN, ...(sync ? ['--require'] : []), ...files];
+    execFile(process.execPath, args, { timeout: 20_000 }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`${err.message}\n${stderr}`));
       const rows = stdout.trim().split('\n').map((l) => JSON.parse(l) as Loaded);
       resolve(new Map(rows.map((r) => [path.basename(r.file), r])));
@@ -90,16 +129,21 @@ describe('handler modules', () => {
     });
   });
 
-  it('rejects TypeScript that needs transforming with one error naming the file, the construct, its line and the fix', async () => {
-    const loaded = await load(['enum.ts', 'namespace.ts', 'param-prop.ts']);
-    const constructs = { 'enum.ts': 'enum', 'namespace.ts': 'namespace', 'param-prop.ts': 'parameter property' };
-    for (const [name, construct] of Object.entries(constructs)) {
+  it.each([
+    ['import() (workers)', false],
+    ['require() (in-process servers)', true],
+  ])('rejects TypeScript that needs transforming, and decorators, in .ts, .mts and .cts, naming file, line, source and fix: %s', async (_, sync) => {
+    const names = Object.keys(HANDLERS).filter((n) => Object.hasOwn(UNRUNNABLE, n.replace(/\.[cm]?ts$/, '')));
+    expect(names).toHaveLength(18);
+    const loaded = await load(names, [], sync);
+    for (const name of names) {
+      const construct = UNRUNNABLE[name.replace(/\.[cm]?ts$/, '')]!;
       const row = loaded.get(name)!;
       expect(row.code, name).toBe('ERR_HANDLER_LOAD');
-      expect(row.message).toContain(row.file);
-      expect(row.message).toMatch(new RegExp(`TypeScript ${construct}( declaration)? is not supported in strip-only mode`));
-      expect(row.message).toMatch(new RegExp(`${name}:\\d+`));
-      expect(row.message).toContain('rewrite what needs code generated');
+      expect(row.message, name).toMatch(construct.says);
+      expect(row.message, name).toContain(`(${row.file}:2: \`${construct.line.trim()}\`)`);
+      if (name.startsWith('decorator')) expect(row.message).toContain('call the decorator function yourself');
+      else expect(row.message, name).toContain('rewrite what needs code generated');
     }
   });
 

@@ -14,6 +14,7 @@ export const EXIT_CODES: Readonly<Record<string, number>> = {
   ERR_CONTROL: 7,
   ERR_THRIFT_COMPILER_MISSING: 8,
   ERR_GEN_FAILED: 9,
+  ERR_STOPPING: 10,
   // The statistics/admin listener (host-errors.ts StatsServerError): missing credentials are a
   // config problem; an address that cannot be bound fails the start like a worker's port.
   ERR_STATS_AUTH_REQUIRED: 2,

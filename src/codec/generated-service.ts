@@ -66,6 +66,23 @@ export function generatedFileCandidates(genDir: string, service: string): string
 }
 
 /**
+ * The services whose generated code is under `genDir`, in the layouts
+ * {@link generatedFileCandidates} looks in, sorted; for a "did you mean" when a name finds none.
+ */
+export function generatedServiceNames(genDir: string): string[] {
+  const names = new Set<string>();
+  const isServiceFile = (e: fs.Dirent) => e.isFile() && e.name.endsWith('.js') && !e.name.endsWith('_types.js');
+  for (const e of listDir(genDir)) {
+    if (e.isDirectory() && fs.existsSync(path.join(genDir, e.name, `${e.name}.js`))) names.add(e.name);
+    else if (isServiceFile(e)) names.add(e.name.slice(0, -'.js'.length));
+  }
+  for (const e of listDir(path.join(genDir, 'gen-nodejs'))) {
+    if (isServiceFile(e)) names.add(e.name.slice(0, -'.js'.length));
+  }
+  return [...names].sort();
+}
+
+/**
  * Finds and loads the generated code of `service` under `genDir`.
  * @throws GeneratedCodeError naming every path tried and the command that generates the code.
  */
@@ -177,4 +194,12 @@ function compileWithExports(file: string, source: string, classNames: string[]):
     });
   }
   return mod.exports as Record<string, any>;
+}
+
+function listDir(dir: string): fs.Dirent[] {
+  try {
+    return fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
 }

@@ -29,6 +29,22 @@ export class NotRunningError extends ThriftHostError {
   }
 }
 
+/**
+ * The master is stopping and no longer answers on its control socket (its pid file says
+ * `stopping`): `rpc stop` waits for it; `status` and `reload` report it.
+ */
+export class StoppingError extends ThriftHostError {
+  readonly pid: number;
+
+  constructor(pid: number, pidFile: string) {
+    super(
+      'ERR_STOPPING',
+      `thrifthost is stopping (pid ${pid}, pid file ${pidFile}) and no longer answers; \`rpc stop\` waits until it is gone`,
+    );
+    this.pid = pid;
+  }
+}
+
 /** `rpc start` while a master already runs for this pid file. */
 export class AlreadyRunningError extends ThriftHostError {
   readonly pid: number;

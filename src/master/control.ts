@@ -8,7 +8,7 @@
  * Reads are bounded on both sides; a peer that sends too much or nothing is cut off.
  */
 import fs from 'node:fs';
-import net from 'node:net';
+import * as net from 'node:net';
 import { ThriftHostError } from '../common/errors.js';
 import { AlreadyRunningError, ControlError, PermissionError, RemoteError } from '../host/host-errors.js';
 

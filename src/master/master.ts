@@ -11,7 +11,7 @@ import { type ControlServer, controlSocketPath, listenControl } from './control.
 import { type FileWatcher, reloadOnChange } from './file-watcher.js';
 import { StartError } from '../host/host-errors.js';
 import type { Logger } from '../host/logger.js';
-import { acquirePidFile, releasePidFile } from './pid-file.js';
+import { acquirePidFile, markPidFileStopping, releasePidFile } from './pid-file.js';
 import { type EtcdRegistration, startHostRegistration } from '../registry/etcd-registration.js';
 import { renderPrometheusSd } from '../registry/prometheus-sd.js';
 import { checkStatsAccess, type StatsServer, startStatsServer } from '../monitoring/stats-server.js';
@@ -25,6 +25,14 @@ export interface MasterOptions {
   supervisor?: Partial<SupervisorOptions>;
   /** Reload the workers when handler or generated files change (`rpc start --watch`). @default false */
   watch?: boolean;
+}
+
+/** The master's answer to a `stop` control request. */
+export interface StopReply {
+  /** The master's pid, then its workers': the CLI waits until each has exited. */
+  pids: number[];
+  /** A stop (a request, a signal, the admin API) had begun before this request. */
+  alreadyStopping: boolean;
 }
 
 /** A running master. */
@@ -61,12 +69,16 @@ export async function startMaster(options: MasterOptions): Promise<Master> {
   let rated: RatedStatus<HostStatus> | undefined;
   let registration: EtcdRegistration | undefined;
   let stopping: Promise<void> | undefined;
+  let stopRequested = false;
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => {
     resolveDone = resolve;
   });
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      // Before anything closes: a command that finds the control socket gone from here on
+      // reads in the pid file that this master is stopping (see pid-file.ts).
+      markPidFileStopping(config.pidFile);
       // Callers watching the registry must stop picking this host before its workers drain.
       await registration?.deregister();
       watcher?.close();
@@ -108,11 +120,17 @@ export async function startMaster(options: MasterOptions): Promise<Master> {
     control = await listenControl(controlSocketPath(config.pidFile), {
       status: () => withRates.status(),
       reload: () => sup.reload(),
-      stop: async () => {
+      stop: async (): Promise<StopReply> => {
         const pids = [process.pid, ...sup.workerPids()];
-        // Answer first: the CLI then waits for these pids to disappear.
+        if (stopping || stopRequested) {
+          logger.info('stop requested while stopping: the stop under way goes on');
+          return { pids, alreadyStopping: true };
+        }
+        // Answer first: the CLI then waits for these pids to disappear. A second request before
+        // the stop begins is told that one is under way.
+        stopRequested = true;
         setImmediate(() => void stop());
-        return { pids };
+        return { pids, alreadyStopping: false };
       },
     }, config.pidFile);
     let markStarted!: () => void;

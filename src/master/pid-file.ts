@@ -4,15 +4,21 @@
  * removed, reported.
  *
  * Format: the pid on the first line, the master's start time on the second (field 22 of
- * /proc/<pid>/stat, clock ticks since boot). A pid alone does not identify the master: once it
- * died, the kernel may give its pid to any other process, and the file would then name a live
- * process that is not thrifthost. A live pid whose start time differs from the recorded one is
- * such a recycled pid: the file is stale. A file without a start time (older version, written by
- * hand) or a system without /proc falls back to the pid alone.
+ * /proc/<pid>/stat, clock ticks since boot), and `stopping` on a third once the master began to
+ * stop. A pid alone does not identify the master: once it died, the kernel may give its pid to
+ * any other process, and the file would then name a live process that is not thrifthost. A live
+ * pid whose start time differs from the recorded one is such a recycled pid: the file is stale.
+ * A file without a start time (older version, written by hand) or a system without /proc falls
+ * back to the pid alone. The master closes its control socket before it removes the file: a
+ * command that finds the file marked and nothing answering knows the master is on its way out,
+ * not still starting.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { AlreadyRunningError, NotRunningError, PermissionError } from '../host/host-errors.js';
+
+/** The third line of a pid file whose master began to stop. */
+const STOPPING = 'stopping';
 
 /** What {@link acquirePidFile} found and did. */
 export interface AcquireResult {
@@ -27,6 +33,8 @@ export interface PidRecord {
   pid: number;
   /** The process start time (/proc/<pid>/stat field 22) when the file records one. */
   startTime?: string;
+  /** The master began to stop ({@link markPidFileStopping}). */
+  stopping?: boolean;
 }
 
 /**
@@ -68,11 +76,12 @@ export function acquirePidFile(file: string, pid = process.pid): AcquireResult {
 }
 
 /**
- * The pid of the running master, for commands that need one. The control socket beside the pid
- * file is left alone: whether it is stale is for whoever can ask it (see `cli/master-client.ts`).
+ * The record of the running master, for commands that need one. The control socket beside the
+ * pid file is left alone: whether it is stale is for whoever can ask it (see
+ * `cli/master-client.ts`).
  * @throws NotRunningError when there is no pid file, or a stale one (which it removes).
  */
-export function findRunningMaster(file: string): number {
+export function findRunningMaster(file: string): PidRecord {
   const record = readPidRecord(file);
   if (record === undefined) {
     if (fs.existsSync(file)) {
@@ -86,7 +95,7 @@ export function findRunningMaster(file: string): number {
     removeFile(file);
     throw new NotRunningError(`thrifthost is not running (pid file ${file}: ${stale}; removed the stale pid file)`);
   }
-  return record.pid;
+  return record;
 }
 
 /** The pid in `file`; undefined when it is missing or holds no pid. */
@@ -103,11 +112,35 @@ export function readPidRecord(file: string): PidRecord | undefined {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw ioError(err, `read the pid file ${file}`);
   }
-  const [first, second] = text.split('\n');
+  const [first, second, third] = text.split('\n');
   const pid = Number.parseInt(first?.trim() ?? '', 10);
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  const record: PidRecord = { pid };
   const startTime = second?.trim();
-  return startTime && /^\d+$/.test(startTime) ? { pid, startTime } : { pid };
+  if (startTime && /^\d+$/.test(startTime)) record.startTime = startTime;
+  if (third?.trim() === STOPPING) record.stopping = true;
+  return record;
+}
+
+/**
+ * Marks `file` as the pid file of a master that is stopping, if it still holds `pid`; replaced
+ * atomically, so a reader sees the old content or the new. Best effort: a master that cannot
+ * mark it stops all the same.
+ */
+export function markPidFileStopping(file: string, pid = process.pid): void {
+  const tmp = `${file}.${pid}.tmp`;
+  try {
+    if (readPidFile(file) !== pid) return;
+    // The second line stays, empty without /proc: the mark is always the third.
+    fs.writeFileSync(tmp, `${pid}\n${processStartTime(pid) ?? ''}\n${STOPPING}\n`);
+    fs.renameSync(tmp, file);
+  } catch {
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      // nothing more to do
+    }
+  }
 }
 
 /**

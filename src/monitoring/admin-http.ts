@@ -14,7 +14,7 @@
  * `{"ok":true,"result":..}` or `{"ok":false,"error":{"code","message"}}`.
  */
 import crypto from 'node:crypto';
-import type http from 'node:http';
+import type * as http from 'node:http';
 import { ThriftHostError } from '../common/errors.js';
 import { ADMIN_TOKEN_MIN_CHARS, type AdminConfig } from '../config/config.js';
 import { StatsServerError } from '../host/host-errors.js';

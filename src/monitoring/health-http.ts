@@ -10,7 +10,7 @@
  * Both are open without credentials on any address (probes rarely carry any) and tell nothing
  * beyond service names and worker counts.
  */
-import type http from 'node:http';
+import type * as http from 'node:http';
 
 /** Readiness of the host, as {@link ReadinessSource.readiness} reports it. */
 export interface Readiness {

@@ -14,7 +14,8 @@
 //   4. print the figures per folder, write coverage/summary.json, coverage/coverage-final.json
 //      (Istanbul, merged), coverage/html/, and fail when a folder is under its floor or a test
 //      failed. docs/coverage.md has the figures and what they cost.
-// A child killed by SIGKILL writes nothing; the figures are a lower bound.
+// A child killed by SIGKILL writes nothing (test/helpers/cli.ts cleanupHost stops hosts with
+// SIGTERM first for that reason); the figures are a lower bound.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { stripTypeScriptTypes } from 'node:module';
@@ -129,7 +130,9 @@ async function childCoverage() {
   const perProcess = [];
   for (const file of fs.readdirSync(rawDir)) {
     const raw = JSON.parse(fs.readFileSync(path.join(rawDir, file), 'utf8'));
-    perProcess.push({ result: raw.result.filter((script) => script.url.startsWith('file:') && wanted(script.url)) });
+    const scripts = raw.result.filter((script) => script.url.startsWith('file:'));
+    for (const script of scripts) script.url = fromPackedCopy(script.url);
+    perProcess.push({ result: scripts.filter((script) => wanted(script.url)) });
   }
   const merged = mergeProcessCovs(perProcess);
   const map = libCoverage.createCoverageMap({});
@@ -152,6 +155,17 @@ async function childCoverage() {
     );
   }
   return { map, processes: perProcess.length, skipped };
+}
+
+/**
+ * test/package-consumer.test.ts installs the packed package in a temporary project and runs the
+ * CLI from there (`rpc init` runs nowhere else): a script under `node_modules/thrifthost/dist/`
+ * counts as the same file of this dist/, which `npm pack` copied byte for byte (the length check
+ * in {@link executedSource} drops a copy that differs).
+ */
+function fromPackedCopy(url) {
+  const packed = /\/node_modules\/thrifthost\/(dist\/.+)$/.exec(fileURLToPath(url));
+  return packed ? pathToFileURL(path.join(root, packed[1])).href : url;
 }
 
 /** Length of the code V8 ran: the range of the script's top-level function. */

@@ -123,8 +123,8 @@ describe('rpc start -d / status / reload / stop', () => {
 
 describe('rpc without a running master', () => {
   let host: TestHost | undefined;
-  afterEach(() => {
-    cleanupHost(host);
+  afterEach(async () => {
+    await cleanupHost(host);
     host = undefined;
   });
 

@@ -23,7 +23,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await ThriftClient.reset();
-  await Promise.all(hosts.map((h) => h.kill()));
+  await Promise.all(hosts.map((h) => h.stop()));
   fs.rmSync(dir, { recursive: true, force: true });
 });
 

@@ -20,8 +20,8 @@ import { afterEach, expect, it } from 'vitest';
 import { cleanupHost, makeHost, rpc, statusJson, type TestHost, waitFor } from './helpers/cli.js';
 
 let host: TestHost | undefined;
-afterEach(() => {
-  cleanupHost(host);
+afterEach(async () => {
+  await cleanupHost(host);
   host = undefined;
 });
 

@@ -160,7 +160,7 @@ describe('a host with services/<Service>/handler.ts', () => {
   let host: TestHost | undefined;
   afterAll(async () => {
     if (host) await rpc(['stop'], host.dir);
-    cleanupHost(host);
+    await cleanupHost(host);
   });
 
   it('finds handler.ts by default and serves it from workers running Node 22.18 or later', async () => {

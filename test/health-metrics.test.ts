@@ -86,7 +86,7 @@ describe('health probes and metrics of a real host', () => {
 
   afterAll(async () => {
     if (host) await rpc(['stop'], host.dir);
-    cleanupHost(host);
+    await cleanupHost(host);
   });
 
   it('/readyz is 503 naming the service while no worker has finished loading', () => {

@@ -133,7 +133,7 @@ describe('log rotation', () => {
     let host: TestHost | undefined;
     afterAll(async () => {
       if (host) await rpc(['stop'], host.dir);
-      cleanupHost(host);
+      await cleanupHost(host);
     });
 
     it('rotates on SIGUSR2 and keeps logging and serving', async () => {

@@ -9,8 +9,8 @@ import { callOnce, cleanupHost, makeHost, rpc, statusJson, type TestHost } from 
 import { answeredConnection } from './helpers/raw-exchange.js';
 
 let host: TestHost | undefined;
-afterEach(() => {
-  cleanupHost(host);
+afterEach(async () => {
+  await cleanupHost(host);
   host = undefined;
 });
 

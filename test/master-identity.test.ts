@@ -10,8 +10,8 @@ import { processStartTime } from '../src/master/pid-file.js';
 import { alivePids, callOnce, cleanupHost, makeHost, rpc, statusJson, type TestHost } from './helpers/cli.js';
 
 let host: TestHost | undefined;
-afterEach(() => {
-  cleanupHost(host);
+afterEach(async () => {
+  await cleanupHost(host);
   host = undefined;
 });
 

@@ -7,8 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { callOnce, cleanupHost, makeHost, rpc, statusJson, type TestHost } from './helpers/cli.js';
 
 let host: TestHost | undefined;
-afterEach(() => {
-  cleanupHost(host);
+afterEach(async () => {
+  await cleanupHost(host);
   host = undefined;
 });
 

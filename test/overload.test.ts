@@ -399,8 +399,8 @@ describe('the scheduler policy (no sockets)', () => {
 
 describe('seen in monitoring, on a real host', () => {
   let host: TestHost | undefined;
-  afterEach(() => {
-    cleanupHost(host);
+  afterEach(async () => {
+    await cleanupHost(host);
     host = undefined;
   });
 

@@ -18,8 +18,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await etcd?.stop();
 });
-afterEach(() => {
-  cleanupHost(host);
+afterEach(async () => {
+  await cleanupHost(host);
   host = undefined;
 });
 

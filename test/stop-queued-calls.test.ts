@@ -16,7 +16,7 @@ const handlerSource = HELD_HANDLER_SOURCE;
 let host: TestHost | undefined;
 afterEach(async () => {
   await ThriftClient.reset();
-  cleanupHost(host);
+  await cleanupHost(host);
   host = undefined;
 });
 

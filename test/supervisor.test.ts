@@ -23,8 +23,8 @@ import {
 } from './helpers/cli.js';
 
 let host: TestHost | undefined;
-afterEach(() => {
-  cleanupHost(host);
+afterEach(async () => {
+  await cleanupHost(host);
   host = undefined;
 });
 

@@ -29,7 +29,7 @@ describe('rpc start --watch', () => {
       process.kill(-fg.child.pid!, 'SIGTERM');
       await Promise.race([fg.exited, new Promise((r) => setTimeout(r, 8000))]);
     }
-    cleanupHost(host);
+    await cleanupHost(host);
   });
 
   it('reloads on a handler change, keeps serving through a syntax error, reloads once fixed', async () => {

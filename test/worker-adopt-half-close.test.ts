@@ -15,10 +15,11 @@ import { WriteBuffer } from '../src/codec/write-buffer.js';
 import { validateHostConfig } from '../src/config/config.js';
 import { WORKER_ENV, type WorkerBootstrap, type WorkerMessage, type WorkerStats } from '../src/host/ipc.js';
 import { freePort, REPO, waitFor } from './helpers/cli.js';
+import { endChild } from './helpers/servers.js';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
 });
 
 it('an adopted connection answers a call its peer sent before half-closing', async () => {
@@ -37,7 +38,7 @@ it('an adopted connection answers a call its peer sent before half-closing', asy
     env: { ...process.env, [WORKER_ENV]: JSON.stringify(boot) },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
-  cleanups.push(() => worker.kill('SIGKILL'));
+  cleanups.push(() => endChild(worker, 'SIGTERM'));
   await new Promise<void>((resolve) => worker.on('message', (m: { t: string }) => m.t === 'listening' && resolve()));
 
   // The "master" accepts the connection and hands it to the worker, as after a reload.

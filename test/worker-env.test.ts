@@ -9,8 +9,8 @@ import { cleanupHost, makeHost, rpc, statusJson, type TestHost } from './helpers
 import { workerDefaultEnv, WORKER_GLIBC_TUNABLES } from '../src/master/worker-env.js';
 
 let host: TestHost | undefined;
-afterEach(() => {
-  cleanupHost(host);
+afterEach(async () => {
+  await cleanupHost(host);
   host = undefined;
 });
 
@@ -43,14 +43,14 @@ describe('worker environment', () => {
     const [plain] = (await statusJson(host)).workers;
     expect(environ(plain!.pid).GLIBC_TUNABLES).toBeUndefined();
     expect((await rpc(['stop'], host.dir)).code).toBe(0);
-    cleanupHost(host);
+    await cleanupHost(host);
 
     host = await makeHost({ count: 1, service: { hugePages: true } });
     expect((await rpc(['start', '-d'], host.dir, 20_000, { GLIBC_TUNABLES: undefined })).code).toBe(0);
     const [worker] = (await statusJson(host)).workers;
     expect(environ(worker!.pid).GLIBC_TUNABLES).toBe(WORKER_GLIBC_TUNABLES);
     expect((await rpc(['stop'], host.dir)).code).toBe(0);
-    cleanupHost(host);
+    await cleanupHost(host);
 
     host = await makeHost({ count: 1, service: { hugePages: true, env: { GLIBC_TUNABLES: '' } } });
     expect((await rpc(['start', '-d'], host.dir, 20_000, { GLIBC_TUNABLES: undefined })).code).toBe(0);

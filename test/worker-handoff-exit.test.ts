@@ -18,11 +18,13 @@ import { afterEach, expect, it } from 'vitest';
 import { validateHostConfig } from '../src/config/config.js';
 import { WORKER_ENV, type WorkerBootstrap } from '../src/host/ipc.js';
 import { freePort, REPO, rawClient, type RawClient } from './helpers/cli.js';
+import { endChild } from './helpers/servers.js';
 
 let child: ChildProcess | undefined;
 const clients: RawClient[] = [];
-afterEach(() => {
-  child?.kill('SIGKILL');
+afterEach(async () => {
+  // The test waits for the worker's exit; this is for a failed run.
+  if (child) await endChild(child, 'SIGTERM');
   child = undefined;
   for (const c of clients.splice(0)) c.close();
 });

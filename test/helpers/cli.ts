@@ -10,7 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import thrift from 'thrift';
-import { isProcessAlive } from '../../src/master/pid-file.js';
+import { isProcessAlive, readPidRecord, staleReason } from '../../src/master/pid-file.js';
 
 export const REPO = path.resolve(__dirname, '../..');
 export const RPC_BIN = path.join(REPO, 'bin', 'rpc');
@@ -167,27 +167,41 @@ export interface StatusJson {
 }
 
 /**
- * Kills (SIGKILL, by pid) every process this host started that is still alive, including a
- * master named in the pid file, then removes the folder. For afterEach/afterAll.
+ * How long {@link cleanupHost} gives a host it sent SIGTERM to stop gracefully (an idle host stops
+ * in about 0.1 s; one a test left with a call held in a handler takes up to `gracefulTimeoutMs`),
+ * then how long a master that is still draining gets after a second SIGTERM (it SIGKILLs its
+ * workers and exits), or one that is already exiting gets to write its coverage.
  */
-export function cleanupHost(host: TestHost | undefined): void {
+const CLEANUP_STOP_MS = 3_000;
+const CLEANUP_EXIT_MS = 3_000;
+
+/**
+ * Stops every process this host started that is still alive, including a master named in the
+ * pid file, then removes the folder. For afterEach/afterAll.
+ *
+ * A master gets SIGTERM (a graceful stop, as `rpc stop`), and what is still there after the waits
+ * above is SIGKILLed, by pid: a process that exits normally writes the V8 coverage of
+ * `npm run coverage` (NODE_V8_COVERAGE), one killed by SIGKILL writes nothing, and the master's
+ * code (src/master/) runs nowhere else.
+ */
+export async function cleanupHost(host: TestHost | undefined): Promise<void> {
   if (!host) return;
-  try {
-    const pid = Number.parseInt(fs.readFileSync(host.pidFile, 'utf8'), 10);
-    if (pid > 0) host.masters.add(pid);
-  } catch {
-    // no pid file
+  const master = liveMasterOf(host.pidFile);
+  if (master !== undefined) host.masters.add(master);
+  const everyone = [...host.masters, ...host.pids];
+  // A worker whose master is gone already stops by itself (it drains when its IPC channel closes).
+  signal(alivePids(host.masters), 'SIGTERM');
+  if (!(await allGone(everyone, CLEANUP_STOP_MS))) {
+    // A master removes its pid file once its workers are gone, then exits and writes its
+    // coverage; one that still has it is draining a worker that will not finish: a second SIGTERM
+    // makes it SIGKILL its workers. (After its stop, a SIGTERM would kill it before it writes.)
+    const draining = liveMasterOf(host.pidFile);
+    if (draining !== undefined) signal([draining], 'SIGTERM');
+    await allGone(everyone, CLEANUP_EXIT_MS);
   }
   // Masters first, so they do not respawn the workers killed next.
-  for (const pid of [...host.masters, ...host.pids]) {
-    if (isProcessAlive(pid)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-  }
+  signal(alivePids(host.masters), 'SIGKILL');
+  signal(alivePids(host.pids), 'SIGKILL');
   fs.rmSync(host.dir, { recursive: true, force: true });
 }
 
@@ -326,6 +340,36 @@ export function spawnForeground(host: TestHost, args: string[] = []) {
 }
 
 // --- internal ---
+
+/** The pid of the live master `pidFile` names (not one the system has given to another process since). */
+function liveMasterOf(pidFile: string): number | undefined {
+  try {
+    const record = readPidRecord(pidFile);
+    return record && staleReason(record) === undefined ? record.pid : undefined;
+  } catch {
+    return undefined; // unreadable
+  }
+}
+
+function signal(pids: number[], sig: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      // gone
+    }
+  }
+}
+
+/** True once none of `pids` runs (zombies count as gone); false after `timeoutMs`. */
+async function allGone(pids: number[], timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (alivePids(pids).length > 0) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
+}
 
 function helloHandler(prefix: string): string {
   return `// test handler, generation "${prefix}"

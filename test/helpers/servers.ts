@@ -105,8 +105,35 @@ export interface ChildServer {
   port: number;
   address: string;
   child: ChildProcess;
-  /** SIGKILL by pid; resolves when the child has exited. */
+  /** SIGKILL by pid (a crash); resolves when the child has exited. */
   kill(): Promise<void>;
+  /**
+   * Ends it normally (it exits when its IPC channel closes; see {@link endChild}). For teardown.
+   */
+  stop(): Promise<void>;
+}
+
+/** How long {@link endChild} waits for a child to exit before it SIGKILLs it. */
+const CHILD_STOP_MS = 2_000;
+
+/**
+ * Ends a child process of a test normally, so that it writes the coverage of `npm run coverage`
+ * (a process killed by SIGKILL writes none): closes its IPC channel or sends `how`, and SIGKILLs
+ * it by pid if it is still there `timeoutMs` later. Resolves when it has exited.
+ */
+export async function endChild(
+  child: ChildProcess,
+  how: 'disconnect' | NodeJS.Signals,
+  timeoutMs = CHILD_STOP_MS,
+): Promise<void> {
+  const running = () => child.exitCode === null && child.signalCode === null;
+  if (!running()) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  if (how !== 'disconnect') child.kill(how);
+  else if (child.connected) child.disconnect();
+  const timer = setTimeout(() => running() && process.kill(child.pid as number, 'SIGKILL'), timeoutMs);
+  await exited;
+  clearTimeout(timer);
 }
 
 /** Which server a forked child runs: Apache's `thrift.createServer`, or thrifthost's own worker listener. */
@@ -143,6 +170,7 @@ export async function forkHelloServer(port = 0, kind: ChildServerKind = 'apache'
       if (child.exitCode === null && child.signalCode === null) process.kill(child.pid as number, 'SIGKILL');
       await exited;
     },
+    stop: () => endChild(child, 'disconnect'),
   };
 }
 

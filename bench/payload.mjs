@@ -239,14 +239,13 @@ function totalCpuUsPerReq(row) {
 
 /** Whether each workload saw the calibration delay, with the ratio a CPU-bound server would give. */
 function calibrationReport(summary, ns) {
-  const seen = (s) => (detects(s) ? 'detected' : 'not detected');
   return summary
     .map((s) => {
       const base = s.contenders.find((c) => c.id === 'host-2');
       const expected = base ? (base.cpuUsPerReq + ns / 1000) / base.cpuUsPerReq : NaN;
       return (
-        `- ${s.workload}, +${ns / 1000} µs per call: req/s ${fmtSpread(s.spin?.rps, 3)} (${seen(s.spin?.rps)}; ` +
-        `${(1 / expected).toFixed(2)}× if CPU-bound), CPU µs/req ${fmtSpread(s.spin?.cpu, 3)} (${seen(s.spin?.cpu)}; expected ${expected.toFixed(2)}×)`
+        `- ${s.workload}, +${ns / 1000} µs per call: req/s ${fmtSpread(s.spin?.rps, 3)} (${detects(s.spin?.rps, 1 / expected).mark}, ` +
+        `if CPU-bound), CPU µs/req ${fmtSpread(s.spin?.cpu, 3)} (${detects(s.spin?.cpu, expected).mark})`
       );
     })
     .join('\n');

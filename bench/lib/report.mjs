@@ -117,12 +117,14 @@ export function calibrationList(agg, contenders, spinNs) {
   for (const r of agg.filter((x) => x.contender.endsWith('-spin'))) {
     const base = contenders.find((c) => c.id === r.contender)?.baseline;
     const plain = agg.find((x) => x.contender === base && x.transport === r.transport && x.conns === r.conns);
-    const expected = plain ? plain.cpuUsPerReq / (plain.cpuUsPerReq + spinNs / 1000) : NaN;
+    // What the delay should give: CPU per request grows by it; req/s falls by as much only
+    // when the server is CPU-bound (on its own core with --pin, or on a saturated machine).
+    const cpuExpected = plain ? (plain.cpuUsPerReq + spinNs / 1000) / plain.cpuUsPerReq : NaN;
+    const rps = detects(r.vsBaseline, 1 / cpuExpected);
+    const cpu = detects(r.cpuVsBaseline, cpuExpected);
     lines.push(
       `- ${r.transport}, ${r.conns} conns, +${spinNs / 1000} µs per call: req/s ${fmtSpread(r.vsBaseline, 3)} ` +
-        `(${detects(r.vsBaseline) ? '**detected**' : '**not detected**'}; ${expected.toFixed(2)}× if CPU-bound); ` +
-        `CPU µs/req ${fmtSpread(r.cpuVsBaseline, 3)} (${detects(r.cpuVsBaseline) ? '**detected**' : '**not detected**'}; ` +
-        `expected ${plain ? (1 / expected).toFixed(2) : '?'}×)`,
+        `(**${rps.mark}**, if CPU-bound); CPU µs/req ${fmtSpread(r.cpuVsBaseline, 3)} (**${cpu.mark}**)`,
     );
   }
   return lines.join('\n');
@@ -177,12 +179,20 @@ export function clientTable(client) {
     );
   }
   if (client.calibrateUs !== undefined) {
-    const seen = (s) => `${fmtSpread(s, 3)} ${detects(s) ? '**detected**' : '**not detected**'}`;
+    const seen = (s, expected) => `${fmtSpread(s, 3)} **${detects(s, expected).mark}**`;
     lines.push('');
     for (const c of client.cells) {
+      // What the delay should give: it adds to every call's latency and to the client's CPU.
+      const base = (f) => median(c.raw.map((r) => r[f]));
+      const us = client.calibrateUs;
+      const e = {
+        p50Us: (base('p50Us') + us) / base('p50Us'),
+        meanUs: (base('meanUs') + us) / base('meanUs'),
+        cpuUsPerCall: (base('cpuUsPerCall') + us) / base('cpuUsPerCall'),
+      };
       lines.push(
-        `- N = ${c.conns}, +${client.calibrateUs} µs per call: p50 ${seen(c.ratios.p50Us)}; mean ${seen(c.ratios.meanUs)}; ` +
-          `req/s ${seen(c.ratios.rps)}; client CPU µs/call ${seen(c.ratios.cpuUsPerCall)}`,
+        `- N = ${c.conns}, +${us} µs per call: p50 ${seen(c.ratios.p50Us, e.p50Us)}; mean ${seen(c.ratios.meanUs, e.meanUs)}; ` +
+          `req/s ${seen(c.ratios.rps, 1 / e.cpuUsPerCall)} (if the client is CPU-bound); client CPU µs/call ${seen(c.ratios.cpuUsPerCall, e.cpuUsPerCall)}`,
       );
     }
   }

@@ -58,7 +58,6 @@ import {
   aggregate,
   calibrationList,
   checkTargets,
-  clientList,
   clientTable,
   generatorTable,
   renderMarkdown,

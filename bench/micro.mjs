@@ -53,6 +53,7 @@ const { validateHostConfig } = require(path.join(dist, 'src/config/config.js'));
 const { loadServiceTable } = require(path.join(dist, 'src/worker/service-loader.js'));
 const { StatsRegistry } = require(path.join(dist, 'src/monitoring/stats.js'));
 const { ServerConnection } = require(path.join(dist, 'src/worker/server-connection.js'));
+const { CallScheduler } = require(path.join(dist, 'src/worker/call-scheduler.js'));
 const { protocolClass } = require(path.join(dist, 'src/codec/protocols.js'));
 const { WriteBuffer } = require(path.join(dist, 'src/codec/write-buffer.js'));
 
@@ -81,7 +82,7 @@ function tableFor(variant) {
   const t = loadServiceTable(config, new StatsRegistry());
   if (variant === 'on') return t;
   const spin = spinner(variant.startsWith('spin:') ? Number(variant.slice(5)) : 0);
-  const noop = { begin: () => (spin(), 0), end() {}, reject() {} };
+  const noop = { begin: () => (spin(), 0), end() {}, queued() {}, reject() {} };
   for (const entry of t.methods.values()) entry.counter = noop;
   return t;
 }
@@ -120,6 +121,11 @@ const options = {
   i64: config.i64,
   idleTimeoutMs: 0,
 };
+/** The worker's admission control with the service's settings; its loop-delay timer is not started. */
+const scheduler = new CallScheduler(
+  { maxQueueMs: config.maxQueueMs, maxConcurrentCalls: config.maxConcurrentCalls, maxEventLoopDelayMs: config.maxEventLoopDelayMs },
+  log,
+);
 /** A ServerConnection over an in-memory socket that counts the reply bytes. */
 function connect(t) {
   const socket = new Duplex({
@@ -134,7 +140,7 @@ function connect(t) {
     },
   });
   Object.assign(socket, { setNoDelay() {}, setTimeout() {}, remoteAddress: '127.0.0.1', remotePort: 1 });
-  return { socket, conn: new ServerConnection(socket, t, new StatsRegistry(), options, log, () => {}) };
+  return { socket, conn: new ServerConnection(socket, t, new StatsRegistry(), scheduler, options, log, () => {}) };
 }
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));

@@ -94,7 +94,7 @@ async function socketRounds() {
     const server = new ThriftServer(config, log);
     if (!counting) {
       const spin = spinner(spinNs);
-      const noop = spinNs ? { begin: () => (spin(), 0), end() {}, reject() {} } : { begin: () => 0, end() {}, reject() {} };
+      const noop = spinNs ? { begin: () => (spin(), 0), end() {}, queued() {}, reject() {} } : { begin: () => 0, end() {}, queued() {}, reject() {} };
       for (const entry of server.table.methods.values()) entry.counter = noop;
     }
     const { port } = await server.listen({ host: '127.0.0.1', port: 0 });

@@ -151,7 +151,7 @@ export function clientList(clients) {
 /** The calibration runs: each spinning contender against its baseline, and whether it was seen. */
 export function calibrationList(agg, contenders, spinNs) {
   const lines = [];
-  for (const r of agg.filter((x) => x.contender.endsWith('-spin'))) {
+  for (const r of agg.filter((x) => /-spin(@\d+)?$/.test(x.contender))) {
     const base = contenders.find((c) => c.id === r.contender)?.baseline;
     const plain = agg.find((x) => x.contender === base && x.transport === r.transport && x.conns === r.conns);
     // What the delay should give: CPU per request grows by it; req/s falls by as much only

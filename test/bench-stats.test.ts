@@ -1,9 +1,14 @@
 // The bench's calibration verdict (bench/lib/stats.mjs): an injected cost counts as seen only when
 // the per-run ratios move the way it pushes them and by about as much.
-import { describe, expect, it } from 'vitest';
-import { detects, spread } from '../bench/lib/stats.mjs';
+import { beforeAll, describe, expect, it } from 'vitest';
 
-const runs = (...ratios: number[]) => spread(ratios);
+// bench/lib/stats.mjs is an ES module; this file is compiled as CommonJS, so it is imported dynamically.
+let stats: typeof import('../bench/lib/stats.mjs', { with: { 'resolution-mode': 'import' } });
+beforeAll(async () => {
+  stats = await import('../bench/lib/stats.mjs');
+});
+const runs = (...ratios: number[]) => stats.spread(ratios);
+const detects: typeof stats.detects = (s, expected) => stats.detects(s, expected);
 
 describe('detects (calibration of a bench)', () => {
   it('detects a slowdown whose interval excludes 1 and holds the injected ratio', () => {

@@ -1,9 +1,18 @@
 // The published chaos table (chaos/lib/run-spread.mjs, chaos/lib/report.mjs) is every run recorded
 // at one commit, row by row: a row over its bound in one run of three shows as such, with the
 // spread of its measured value, not as the best run's pass.
-import { describe, expect, it } from 'vitest';
-import { spreadTable } from '../chaos/lib/report.mjs';
-import { range, spreadOverRuns } from '../chaos/lib/run-spread.mjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+// The chaos libraries are ES modules; this file is compiled as CommonJS, so they are imported dynamically.
+let report: typeof import('../chaos/lib/report.mjs', { with: { 'resolution-mode': 'import' } });
+let spreads: typeof import('../chaos/lib/run-spread.mjs', { with: { 'resolution-mode': 'import' } });
+beforeAll(async () => {
+  report = await import('../chaos/lib/report.mjs');
+  spreads = await import('../chaos/lib/run-spread.mjs');
+});
+const spreadTable: typeof report.spreadTable = (s) => report.spreadTable(s);
+const spreadOverRuns: typeof spreads.spreadOverRuns = (runs) => spreads.spreadOverRuns(runs);
+const range: typeof spreads.range = (values, digits) => spreads.range(values, digits);
 
 /** A recorded run of scenario 6 whose 6b row measured `rssMB` of growth (bound 96). */
 function run6(seed: number, rssMB: number, calls: number) {

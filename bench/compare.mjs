@@ -1,7 +1,9 @@
 /**
  * A/B for host changes: serves the same load from two builds of thrifthost side by side (one
- * worker each) and compares server CPU per request, which a busy machine disturbs far less than
- * req/s. Save the "before" build first:
+ * worker each, under its master) and compares server CPU per request, which a busy machine
+ * disturbs far less than req/s. The two builds alternate within each round; the ratio new/base
+ * is taken per round and shown as median (min–max) over the rounds (bench/lib/stats.mjs).
+ * Save the "before" build first:
  *
  *   npx tsc -p . && rm -rf bench/out/dist-base && cp -r dist bench/out/dist-base
  *   ...edit src/, npx tsc -p . ...
@@ -15,6 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildCpp } from './lib/build.mjs';
+import { fmtSpread, median, spread } from './lib/stats.mjs';
 import {
   cpuDelta,
   cpuSeconds,
@@ -54,13 +57,15 @@ async function main() {
       { count: 1, transport: values.transport, protocol: values.protocol },
       { env: { THRIFTHOST_BENCH_DIST: dist, THRIFTHOST_BENCH_WORKER_FLAGS: flags[name] } },
     );
-    servers[name] = { port: server.port, server, requests: 0, user: 0, sys: 0, seconds: 0, rssMiB: 0 };
+    servers[name] = { port: server.port, server, rounds: [], rssMiB: 0 };
   }
   for (let round = 0; round < Number(values.rounds); round++) {
     const order = round % 2 ? ['new', 'base'] : ['base', 'new'];
     for (const name of order) {
       const s = servers[name];
       const pids = processTree(s.server.pid);
+      const r = { requests: 0, user: 0, sys: 0, seconds: 0 };
+      s.rounds.push(r);
       let before;
       let t0 = 0;
       await runTool(
@@ -74,28 +79,31 @@ async function main() {
               t0 = performance.now();
             } else if (msg.event === 'measure-end') {
               const used = cpuDelta(before, cpuSeconds(pids));
-              s.user += used.user;
-              s.sys += used.sys;
-              s.seconds += (performance.now() - t0) / 1000;
-              const rss = rssBytes(pids.slice(1)); // the workers, not the cluster primary
+              r.user = used.user;
+              r.sys = used.sys;
+              r.seconds = (performance.now() - t0) / 1000;
+              const rss = rssBytes(pids.slice(1)); // the workers, not the master
               s.rssMiB = Math.max(0, ...rss.values()) / 2 ** 20;
             } else if (msg.rps !== undefined) {
-              s.requests += msg.requests;
+              r.requests = msg.requests;
             }
           },
         },
       );
     }
   }
+  // Per round: µs of CPU per request of each build, then the ratio new/base within the round.
+  const perReq = (r, k) => (k === 'total' ? r.user + r.sys : r[k]) / r.requests * 1e6;
   for (const [name, s] of Object.entries(servers)) {
-    const per = (x) => ((x / s.requests) * 1e6).toFixed(2);
+    const m = (k) => median(s.rounds.map((r) => perReq(r, k))).toFixed(2);
+    const rps = median(s.rounds.map((r) => r.requests / r.seconds));
     console.log(
-      `${name.padEnd(5)} ${Math.round(s.requests / s.seconds)} req/s  user ${per(s.user)} µs/req  sys ${per(s.sys)} µs/req  ` +
-        `total ${per(s.user + s.sys)} µs/req  worker RSS ${s.rssMiB.toFixed(1)} MiB${flags[name] ? `  (${flags[name]})` : ''}`,
+      `${name.padEnd(5)} ${Math.round(rps)} req/s  user ${m('user')} µs/req  sys ${m('sys')} µs/req  ` +
+        `total ${m('total')} µs/req (medians over ${s.rounds.length} rounds)  worker RSS ${s.rssMiB.toFixed(1)} MiB${flags[name] ? `  (${flags[name]})` : ''}`,
     );
   }
-  const ratio = (k) => servers.new[k] / servers.new.requests / (servers.base[k] / servers.base.requests);
-  console.log(`new/base: user ${ratio('user').toFixed(3)}, sys ${ratio('sys').toFixed(3)}`);
+  const ratio = (k) => fmtSpread(spread(servers.new.rounds.map((r, i) => perReq(r, k) / perReq(servers.base.rounds[i], k))), 3);
+  console.log(`new/base per round, median (min–max): total ${ratio('total')}, user ${ratio('user')}, sys ${ratio('sys')}`);
 }
 
 main()

@@ -13,11 +13,12 @@
  * whose list<string> tags holds many 8-byte strings: many small elements, the case that used
  * to be quadratic; the reply is one i64, so the figure is the decoding's).
  * A batch that takes longer than --limit seconds is abandoned and reported as such (the
- * server is restarted and the next repeats of that case are skipped).
+ * server is restarted and the next repeats of that case are skipped). The host runs under
+ * each Node version of --node (default 22 and 24, lib/node-versions.mjs), one row each.
  *
  * Usage: node bench/decode-scaling.mjs [--repeat 5] [--large-mb 12] [--large-calls 3] [--small-kb 100]
  *          [--chunk-kb 16] [--limit 60] [--combos binary/framed,json/buffered]
- *          [--shapes binary,list] [--quick] [--no-build]
+ *          [--shapes binary,list] [--node 22,24] [--quick] [--no-build]
  * --quick: a 4 MB large call (unless --large-mb) and a 20 s limit, same 5 repeats.
  * Writes bench/out/scaling.json and bench/out/scaling.md.
  */
@@ -28,6 +29,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildHost } from './lib/build.mjs';
 import { countingSocket } from './lib/counting-socket.mjs';
+import { DEFAULT_NODES, nodeBinaries } from './lib/node-versions.mjs';
 import { cpuRuntime, processTree, rssBytes, startNodeServer, stopAll } from './lib/processes.mjs';
 import { finishRun, runLine, startRun } from './lib/run-info.mjs';
 import { INTERVAL_NOTE, median, RUNS, spread, verdict } from './lib/stats.mjs';
@@ -55,6 +57,8 @@ export const SCALING_DEFAULTS = {
   limit: 60,
   combos: COMBOS,
   shapes: ['binary', 'list'],
+  /** Node majors the host runs under, one row each (lib/node-versions.mjs). */
+  node: DEFAULT_NODES,
   /** Service config keys for the host (decoding limits large enough for the 12 MB call). */
   extra: { maxMessageBytes: 64 * 2 ** 20, maxStringBytes: 32 * 2 ** 20, maxContainerElements: 4 * 2 ** 20 },
 };
@@ -68,18 +72,20 @@ export async function runScaling(options = {}) {
   const run = startRun();
   const catalog = loadCatalog();
   const rows = [];
+  const { nodes, skipped } = o.nodes ? { nodes: o.nodes, skipped: [] } : nodeBinaries(o.node.split(','));
+  for (const skip of skipped) console.log(skip);
   console.log(
-    `scaling: ${o.combos.length} combinations × ${o.shapes.join('/')} × ${o.repeat} repeat(s): ` +
+    `scaling: ${o.combos.length} combinations × ${o.shapes.join('/')} × Node ${nodes.map((n) => n.major).join('/')} × ${o.repeat} repeat(s): ` +
       `${o.smallKB} KB calls vs ${o.largeCalls} × ${o.largeMB} MB calls, ${o.chunkKB} KB writes, limit ${o.limit} s per batch`,
   );
-  for (const combo of o.combos) {
+  for (const { node, combo } of nodes.flatMap((node) => o.combos.map((combo) => ({ node, combo })))) {
     const [protocol, transport] = combo.split('/');
-    let server = await startHost(protocol, transport, o.extra);
+    let server = await startHost(protocol, transport, o.extra, node);
     for (const shape of o.shapes) {
       const total = o.largeCalls * o.largeMB * MB;
       const small = buildBatch(catalog, { protocol, transport, shape, bytes: o.smallKB * 1000, total });
       const large = buildBatch(catalog, { protocol, transport, shape, bytes: o.largeMB * MB, total });
-      const row = { combo, shape, small: [], large: [], ratios: [], notes: [] };
+      const row = { node: node.major, combo, shape, small: [], large: [], ratios: [], notes: [] };
       let largeGaveUp = false;
       for (let rep = 0; rep < o.repeat; rep++) {
         // Alternate which size goes first, so that neither always meets a colder JIT.
@@ -93,7 +99,7 @@ export async function runScaling(options = {}) {
             row.notes.push(`${size}: ${m.error}`);
             if (size === 'large') largeGaveUp = true;
             await server.stop();
-            server = await startHost(protocol, transport, o.extra);
+            server = await startHost(protocol, transport, o.extra, node);
             continue;
           }
           got[size] = m;
@@ -101,7 +107,7 @@ export async function runScaling(options = {}) {
         }
         if (got.small && got.large) row.ratios.push(got.large.cpuPerMB / got.small.cpuPerMB);
         console.log(
-          `  ${combo.padEnd(16)} ${shape.padEnd(6)} rep ${rep + 1}: ` +
+          `  Node ${node.major} ${combo.padEnd(16)} ${shape.padEnd(6)} rep ${rep + 1}: ` +
             `${fmtBatch(got.small, small)} | ${fmtBatch(got.large, large)}` +
             `${got.small && got.large ? `  ratio ${(got.large.cpuPerMB / got.small.cpuPerMB).toFixed(2)}` : ''}`,
         );
@@ -123,9 +129,9 @@ function loadCatalog() {
   return loadGeneratedService(path.join(root, 'gen'), 'Catalog');
 }
 
-async function startHost(protocol, transport, extra) {
-  const label = `host Catalog ${protocol}/${transport}`;
-  const server = await startNodeServer('host-server.cjs', label, { service: 'Catalog', count: 1, protocol, transport, extra });
+async function startHost(protocol, transport, extra, node) {
+  const label = `host Catalog ${protocol}/${transport}, Node ${node.major}`;
+  const server = await startNodeServer('host-server.cjs', label, { node: node.bin, service: 'Catalog', count: 1, protocol, transport, extra });
   const worker = processTree(server.pid)[1];
   if (!worker) throw new Error(`host ${protocol}/${transport}: no worker process under pid ${server.pid}`);
   return { ...server, worker };
@@ -250,6 +256,7 @@ function summarize(row, small, large) {
   const ratios = spread(row.ratios);
   const { mark, met } = verdict(ratios, TARGET, 'lower');
   return {
+    node: row.node,
     combo: row.combo,
     shape: row.shape,
     small: small.label,
@@ -288,6 +295,7 @@ const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : '-');
 function cells(r) {
   const verdict = r.runs === 0 && !r.notes.length ? '– no data' : r.mark;
   return [
+    r.node ?? '',
     r.combo,
     r.shape,
     `${f1(r.smallMsPerMB)}`,
@@ -301,6 +309,7 @@ function cells(r) {
 }
 
 const head = (o) => [
+  'Node',
   'combination',
   'shape',
   `CPU ms/MB ${o.smallKB} KB`,
@@ -351,6 +360,7 @@ async function main() {
       combos: { type: 'string' },
       shapes: { type: 'string' },
       extra: { type: 'string' },
+      node: { type: 'string' },
       quick: { type: 'boolean', default: false },
       'no-build': { type: 'boolean', default: false },
     },
@@ -368,6 +378,7 @@ async function main() {
       combos: values.combos?.split(','),
       shapes: values.shapes?.split(','),
       extra: values.extra ? JSON.parse(values.extra) : undefined,
+      node: values.node,
     }).filter(([, v]) => v !== undefined),
   );
   const { rows, text, markdown, run } = await runScaling(options);

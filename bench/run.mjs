@@ -6,10 +6,16 @@
  *
  * Every cell runs 5 times, interleaved (the order rotates per round); ratios are taken per round
  * and reported as median (min–max), and a target counts as met only when the whole interval
- * clears it (bench/lib/stats.mjs). The full run takes about 26 minutes (small-call suite ~10,
- * payload ~8, scaling ~8; measured at 3d0d0a7 on 2 shared cores).
+ * clears it (bench/lib/stats.mjs). Every Node contender runs under Node 22 and Node 24
+ * (`host-2@22`, `host-2@24`; lib/node-versions.mjs), in the same rounds. thrifthost is the real
+ * `rpc start` (bench/servers/host-server.cjs), its master counted.
  *
  * Options:
+ *   --pin                 generator on core 0, server on core 1 (taskset), single-process
+ *                         contenders only: host-1, apache-1, cpp-nb-1 (lib/pinning.mjs); req/s
+ *                         ratios then measure the servers. Writes results-pinned.json and
+ *                         RESULTS-pinned.md; default suites small,payload
+ *   --node 22,24          the Node majors of the Node contenders (default both)
  *   --quick               framed only, 0.5 s warm-up + 1.5 s per cell, small + payload (~6 min)
  *   --repeat N            interleaved runs per cell (default 5)
  *   --warmup S --duration S   per cell (default 1 + 3)
@@ -19,8 +25,9 @@
  *                         suites small (host-2 only, 8 conns unless --conns), client
  *   --calibrate-us N      the injected delay (default 2)
  *   --conns 1,8,64        --transports framed,buffered
- *   --only host-2,apache-2   contenders to run (ids below; cpp-threaded and host-2-intercepted
- *                         run only when named)
+ *   --only host-2,apache-2   contenders to run (ids below, all Node versions of each, or one:
+ *                         host-2@22; cpp-threaded, cpp-nb-1 and host-2-intercepted run only
+ *                         when named)
  *   --loadgen cpp|node    force a generator (default: the C++ one when it builds)
  *   --no-client           skip the ThriftClient vs raw thrift comparison
  *   --no-build            use dist/ and bench/out/ as they are
@@ -37,6 +44,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runScaling } from './decode-scaling.mjs';
 import { buildCpp, buildHost } from './lib/build.mjs';
+import { DEFAULT_NODES, nodeBinaries, perNode, selected } from './lib/node-versions.mjs';
+import { canPin, LOADGEN_CPU, onCore, pinSelf, SERVER_CPU } from './lib/pinning.mjs';
 import { measureCell } from './lib/measure.mjs';
 import { freePort } from './lib/free-port.mjs';
 import { loadgenArgs, runTool, startServer, stopAll } from './lib/processes.mjs';
@@ -73,63 +82,91 @@ const { values: opts } = parseArgs({
 });
 const quick = opts.quick;
 const calibrate = opts.calibrate;
+const pin = opts.pin;
+/** Suffix of the files a pinned run writes: its figures are not comparable with the others. */
+const tag = pin ? '-pinned' : '';
 const spinNs = calibrate ? Number(opts['calibrate-us']) * 1000 : 0;
 const repeat = Number(opts.repeat ?? RUNS);
 const warmup = Number(opts.warmup ?? (quick ? 0.5 : 1));
 const duration = Number(opts.duration ?? (quick ? 1.5 : 3));
 const connsList = (opts.conns ?? (calibrate ? '8' : '1,8,64')).split(',').map(Number);
 const transports = (opts.transports ?? (quick || calibrate ? 'framed' : 'framed,buffered')).split(',');
-const suites = (opts.suites ?? (calibrate ? 'small' : quick ? 'small,payload' : 'small,payload,scaling')).split(',');
+const suites = (opts.suites ?? (calibrate ? 'small' : quick || pin ? 'small,payload' : 'small,payload,scaling')).split(',');
 const filtered = Boolean(
-  opts.only || opts.conns || opts.transports || opts.loadgen || opts['no-client'] || opts.suites || calibrate,
+  opts.only || opts.conns || opts.transports || opts.loadgen || opts['no-client'] || opts.suites || opts.node || calibrate,
 );
 
 const node = process.execPath;
+const { nodes, skipped: nodeSkips } = nodeBinaries((opts.node ?? DEFAULT_NODES).split(','));
 const spinHandler = path.join(here, 'servers/spin-handler.cjs');
 const host = (options) => serverCommand('host-server.cjs', options);
 const apache = (options) => serverCommand('apache-server.cjs', options);
 
-/** Every server the bench knows. `baseline`: the Apache server with the same process count. */
+/**
+ * Every server the bench knows. `baseline`: the Apache server with the same process count.
+ * `node`: runs once per Node version (lib/node-versions.mjs; `cmd` gets the version's binary).
+ * `optIn`: only when named in --only. `pinned`: 'default' runs with --pin, 'allowed' runs with
+ * --pin when named; the others never run pinned (more than one process or I/O thread).
+ */
 const CONTENDERS = [
   {
     id: 'host-1',
     label: 'thrifthost ×1',
     baseline: 'apache-1',
-    cmd: (t, p) => host({ count: 1, transport: t, port: p }),
+    node: true,
+    pinned: 'default',
+    cmd: (t, p, n) => host({ node: n.bin, count: 1, transport: t, port: p }),
   },
   {
     id: 'host-2',
     label: 'thrifthost ×2',
     baseline: 'apache-2',
-    cmd: (t, p) => host({ count: 2, transport: t, port: p }),
+    node: true,
+    cmd: (t, p, n) => host({ node: n.bin, count: 2, transport: t, port: p }),
+  },
+  {
+    // With --calibrate --pin: host-1 with a known CPU cost per call, to check the bench sees it.
+    id: 'host-1-spin',
+    label: 'thrifthost ×1 + calibration delay',
+    baseline: 'host-1',
+    node: true,
+    optIn: true,
+    pinned: 'allowed',
+    env: () => ({ THRIFTHOST_BENCH_SPIN_NS: String(spinNs) }),
+    cmd: (t, p, n) => host({ node: n.bin, count: 1, transport: t, port: p, handler: spinHandler }),
   },
   {
     // With --calibrate: host-2 with a known CPU cost per call, to check the bench sees it.
     id: 'host-2-spin',
     label: 'thrifthost ×2 + calibration delay',
     baseline: 'host-2',
+    node: true,
     optIn: true,
     env: () => ({ THRIFTHOST_BENCH_SPIN_NS: String(spinNs) }),
-    cmd: (t, p) => host({ count: 2, transport: t, port: p, handler: spinHandler }),
+    cmd: (t, p, n) => host({ node: n.bin, count: 2, transport: t, port: p, handler: spinHandler }),
   },
   {
     // Only with --only: what one no-op server interceptor costs, against host-2 (issue 11).
     id: 'host-2-intercepted',
     label: 'thrifthost ×2, one no-op interceptor',
     baseline: 'host-2',
+    node: true,
     optIn: true,
-    cmd: (t, p) =>
-      host({ count: 2, transport: t, port: p, extra: { interceptors: [path.join(here, 'fixtures/noop-interceptor.cjs')] } }),
+    cmd: (t, p, n) =>
+      host({ node: n.bin, count: 2, transport: t, port: p, extra: { interceptors: [path.join(here, 'fixtures/noop-interceptor.cjs')] } }),
   },
   {
     id: 'apache-1',
     label: 'Apache Node ×1',
-    cmd: (t, p) => apache({ count: 1, transport: t, port: p }),
+    node: true,
+    pinned: 'default',
+    cmd: (t, p, n) => apache({ node: n.bin, count: 1, transport: t, port: p }),
   },
   {
     id: 'apache-2',
     label: 'Apache Node cluster ×2',
-    cmd: (t, p) => apache({ count: 2, transport: t, port: p }),
+    node: true,
+    cmd: (t, p, n) => apache({ node: n.bin, count: 2, transport: t, port: p }),
   },
   {
     id: 'cpp-nb',
@@ -137,6 +174,16 @@ const CONTENDERS = [
     cpp: true,
     transports: ['framed'],
     cmd: (t, p) => [cppServer(), '--kind', 'nonblocking', '--io-threads', '2', '--transport', t, '--port', p],
+  },
+  {
+    // The single-process C++ reference of --pin (unpinned only when named).
+    id: 'cpp-nb-1',
+    label: 'C++ TNonblockingServer (1 IO thread)',
+    cpp: true,
+    optIn: true,
+    pinned: 'default',
+    transports: ['framed'],
+    cmd: (t, p) => [cppServer(), '--kind', 'nonblocking', '--io-threads', '1', '--transport', t, '--port', p],
   },
   {
     id: 'cpp-threaded',
@@ -148,6 +195,9 @@ const CONTENDERS = [
     cmd: (t, p) => [cppServer(), '--kind', 'threaded', '--transport', t, '--port', p],
   },
 ];
+
+/** CONTENDERS with one entry per Node version for the Node servers (`host-2@22`, `host-2@24`). */
+const ALL = CONTENDERS.flatMap((c) => (c.node ? perNode(c, nodes) : [c]));
 
 let cpp = {};
 const notes = [];
@@ -167,14 +217,27 @@ async function smallSuite() {
     throw new Error('--loadgen cpp: the C++ load generator is not built (see above)');
   if (generator === 'node' && !opts.loadgen)
     notes.push('C++ load generator unavailable: using bench/node-loadgen.mjs');
-  const only = opts.only?.split(',') ?? (calibrate ? ['host-2', 'host-2-spin'] : undefined);
-  const contenders = CONTENDERS.filter(
-    (c) => (only ? only.includes(c.id) : !c.optIn) && (!c.cpp || cpp.server),
-  );
+  for (const skip of nodeSkips) {
+    console.log(skip);
+    notes.push(skip);
+  }
+  if (pin) {
+    const can = canPin();
+    if (!can.ok) throw new Error(can.reason);
+    pinSelf();
+  }
+  const only = opts.only?.split(',') ?? (calibrate ? (pin ? ['host-1', 'host-1-spin'] : ['host-2', 'host-2-spin']) : undefined);
+  const contenders = ALL.filter((c) => {
+    if (c.cpp && !cpp.server) return false;
+    if (pin && !c.pinned) return false;
+    if (only) return selected(c, only);
+    return pin ? c.pinned === 'default' : !c.optIn;
+  });
+  if (contenders.length === 0) throw new Error(`no contender to run (--only ${opts.only ?? ''}${pin ? ', --pin' : ''})`);
 
   const rows = [];
   const calibration = [];
-  let client;
+  const clients = [];
   const cells = transports.length * connsList.length * repeat * contenders.length;
   console.log(
     `bench: ${contenders.map((c) => c.id).join(', ')} × ${transports.join('/')} × conns ${connsList.join('/')} × ${repeat} run(s), ` +
@@ -184,7 +247,8 @@ async function smallSuite() {
     const running = new Map();
     for (const c of contenders.filter((c) => !c.transports || c.transports.includes(transport))) {
       const port = await freePort();
-      const [cmd, ...args] = c.cmd(transport, String(port));
+      const command = c.cmd(transport, String(port), c.node);
+      const [cmd, ...args] = pin ? onCore(SERVER_CPU, command) : command;
       running.set(c.id, {
         contender: c,
         port,
@@ -208,9 +272,10 @@ async function smallSuite() {
         }
       }
     }
-    if (transport === 'framed' && running.has('host-2') && cpp.loadgen && !quick && !opts.loadgen && !calibrate) {
+    const generatorServer = [...running.keys()].find((id) => id.startsWith(pin ? 'host-1@' : 'host-2@'));
+    if (transport === 'framed' && generatorServer && cpp.loadgen && !quick && !opts.loadgen && !calibrate) {
       // What each generator costs per request, against the same server.
-      const { port, server } = running.get('host-2');
+      const { port, server } = running.get(generatorServer);
       for (const g of ['cpp', 'node']) {
         const row = await measure({ generator: g, port, server, conns: 8, transport });
         calibration.push({
@@ -220,17 +285,17 @@ async function smallSuite() {
         });
       }
     }
-    const clientServer = running.get('host-1') ?? running.get('host-2');
-    if (transport === transports[0] && clientServer && !opts['no-client']) {
-      const { port } = clientServer;
-      client = await clientBench(port, transport);
+    for (const n of transport === transports[0] && !opts['no-client'] ? nodes : []) {
+      // ThriftClient and raw thrift under each Node, against thrifthost under the same Node.
+      const clientServer = running.get(`host-1@${n.major}`) ?? running.get(`host-2@${n.major}`);
+      if (clientServer) clients.push({ node: n.major, ...(await clientBench(clientServer.port, transport, n)) });
     }
     await Promise.all([...running.values()].map((r) => r.server.stop()));
   }
 
   const agg = aggregate(rows, contenders);
   // A calibration run measures the bench, not the host: no target applies.
-  const targets = calibrate ? [] : checkTargets(rows, client);
+  const targets = calibrate ? [] : checkTargets(rows, clients, { pinned: pin });
   const meta = machine({ run: finishRun(run), generator });
   fs.mkdirSync(outDir, { recursive: true });
   const json = JSON.stringify(
@@ -240,7 +305,7 @@ async function smallSuite() {
       rows,
       aggregate: agg,
       targets,
-      client,
+      clients,
       calibration,
       notes,
       spinNs,
@@ -248,29 +313,30 @@ async function smallSuite() {
     null,
     2,
   );
-  const markdown = renderMarkdown({ meta, agg, contenders, targets, client, calibration, notes, spinNs });
-  fs.writeFileSync(path.join(outDir, 'results.json'), `${json}\n`);
-  fs.writeFileSync(path.join(outDir, 'RESULTS.md'), markdown);
+  const markdown = renderMarkdown({ meta, agg, contenders, targets, clients, calibration, notes, spinNs });
+  fs.writeFileSync(path.join(outDir, `results${tag}.json`), `${json}\n`);
+  fs.writeFileSync(path.join(outDir, `RESULTS${tag}.md`), markdown);
   console.log(
-    `\n${resultsTable(agg, contenders)}\n\nTargets:\n${targetList(targets)}\n\nClients:\n${clientTable(client)}`,
+    `\n${resultsTable(agg, contenders)}\n\nTargets:\n${targetList(targets)}\n\nClients:\n${clients.map((c) => `Node ${c.node}:\n${clientTable(c)}`).join('\n') || '_not run_'}`,
   );
   if (spinNs) console.log(`\nCalibration (+${spinNs / 1000} µs per call):\n${calibrationList(agg, contenders, spinNs)}`);
   if (calibration.length) console.log(`\nLoad generators:\n${generatorTable(calibration)}`);
-  console.log(`\nwrote ${path.relative(root, path.join(outDir, 'results.json'))} and RESULTS.md`);
+  console.log(`\nwrote ${path.relative(root, path.join(outDir, `results${tag}.json`))} and RESULTS${tag}.md`);
 }
 
 /**
  * The whole bench: the small-call suite, then the payload suite and the decoding-scaling table
  * (each also runnable alone: bench/payload.mjs, bench/decode-scaling.mjs), their sections
- * appended to bench/out/RESULTS.md.
+ * appended to bench/out/RESULTS.md (RESULTS-pinned.md with --pin).
  */
 async function main() {
   fs.mkdirSync(outDir, { recursive: true });
   if (opts.report) return rerender(opts.report);
+  const report = path.join(outDir, `RESULTS${tag}.md`);
   if (suites.includes('small')) await smallSuite();
   else {
     if (!opts['no-build'] && !buildHost(root)) throw new Error('dist/ could not be built');
-    fs.writeFileSync(path.join(outDir, 'RESULTS.md'), '# Benchmark results\n\n');
+    fs.writeFileSync(report, '# Benchmark results\n\n');
   }
   const sections = [];
   if (suites.includes('payload')) {
@@ -278,6 +344,8 @@ async function main() {
     const payload = await runPayload({
       quick,
       repeat,
+      pin,
+      nodes,
       ...(opts.warmup ? { warmup } : {}),
       ...(opts.duration ? { duration } : {}),
       ...(only ? { only } : {}),
@@ -290,68 +358,76 @@ async function main() {
       console.log(`\nPayload suite:\n${payload.text}`);
       const { run, rows: payloadRows, summary, notes: payloadNotes } = payload;
       fs.writeFileSync(
-        path.join(outDir, 'payload.json'),
-        `${JSON.stringify({ run, rows: payloadRows, summary, notes: payloadNotes }, null, 2)}\n`,
+        path.join(outDir, `payload${tag}.json`),
+        `${JSON.stringify({ run, pinned: pin, rows: payloadRows, summary, notes: payloadNotes }, null, 2)}\n`,
       );
       sections.push(payload.markdown);
     }
   }
   if (suites.includes('scaling')) {
-    const scaling = await runScaling({ repeat });
+    const scaling = await runScaling({ repeat, nodes });
     console.log(`\nDecoding cost against message size:\n${scaling.text}`);
     fs.writeFileSync(path.join(outDir, 'scaling.json'), `${JSON.stringify({ run: scaling.run, rows: scaling.rows }, null, 2)}\n`);
     sections.push(scaling.markdown);
   }
-  if (sections.length) fs.appendFileSync(path.join(outDir, 'RESULTS.md'), `\n${sections.join('\n')}`);
+  if (sections.length) fs.appendFileSync(report, `\n${sections.join('\n')}`);
   if (!quick && !filtered) {
-    fs.copyFileSync(path.join(outDir, 'RESULTS.md'), path.join(here, 'RESULTS.md'));
-    fs.copyFileSync(path.join(outDir, 'results.json'), path.join(here, 'results.json'));
-    for (const f of ['payload.json', 'scaling.json'])
-      if (fs.existsSync(path.join(outDir, f))) fs.copyFileSync(path.join(outDir, f), path.join(here, f));
-    console.log('updated bench/RESULTS.md, results.json, payload.json and scaling.json');
+    // The committed figures and the raw data behind them (bench/RESULTS.md points at the JSON).
+    const files = [`RESULTS${tag}.md`, `results${tag}.json`, `payload${tag}.json`, ...(pin ? [] : ['scaling.json'])];
+    for (const f of files) if (fs.existsSync(path.join(outDir, f))) fs.copyFileSync(path.join(outDir, f), path.join(here, f));
+    console.log(`updated ${files.map((f) => `bench/${f}`).join(', ')}`);
   }
 }
 
 /** Renders bench/out/RESULTS.md again from a saved results.json (after a change of the report). */
 function rerender(file) {
   const saved = JSON.parse(fs.readFileSync(file, 'utf8'));
-  const contenders = CONTENDERS.filter((c) => saved.contenders.some((s) => s.id === c.id));
+  const savedTag = saved.meta.pinned ? '-pinned' : '';
+  const { contenders } = saved;
   const agg = aggregate(saved.rows, contenders);
-  const targets = saved.spinNs ? [] : checkTargets(saved.rows, saved.client);
-  const { meta, client, calibration, notes, spinNs: savedSpin } = saved;
+  // results.json saved one client comparison as `client` before they were run per Node version.
+  const clients = saved.clients ?? saved.client;
+  const targets = saved.spinNs ? [] : checkTargets(saved.rows, clients, { pinned: Boolean(saved.meta.pinned) });
+  const { meta, calibration, notes, spinNs: savedSpin } = saved;
   fs.writeFileSync(
-    path.join(outDir, 'RESULTS.md'),
-    renderMarkdown({ meta, agg, contenders, targets, client, calibration, notes, spinNs: savedSpin }),
+    path.join(outDir, `RESULTS${savedTag}.md`),
+    renderMarkdown({ meta, agg, contenders, targets, clients, calibration, notes, spinNs: savedSpin }),
   );
   fs.writeFileSync(
-    path.join(outDir, 'results.json'),
+    path.join(outDir, `results${savedTag}.json`),
     `${JSON.stringify({ ...saved, aggregate: agg, targets }, null, 2)}\n`,
   );
   console.log(`${resultsTable(agg, contenders)}\n\nTargets:\n${targetList(targets)}`);
-  console.log(`\nwrote ${path.relative(root, path.join(outDir, 'RESULTS.md'))} from ${file}`);
+  console.log(`\nwrote ${path.relative(root, path.join(outDir, `RESULTS${savedTag}.md`))} from ${file}`);
 }
 
 /** One cell: the generator against one server, with the server's CPU and RSS over the window. */
 async function measure({ generator, port, server, conns, transport }) {
   const [command, ...base] = generator === 'cpp' ? [cpp.loadgen] : [node, path.join(here, 'node-loadgen.mjs')];
-  const args = [...base, ...loadgenArgs({ port, conns, transport, warmup, duration })];
-  return measureCell({ command, args, server, port, timeoutMs: (warmup + duration + 30) * 1000 });
+  const full = [command, ...base, ...loadgenArgs({ port, conns, transport, warmup, duration })];
+  const [cmd, ...args] = pin ? onCore(LOADGEN_CPU, full) : full;
+  return measureCell({ command: cmd, args, server, port, timeoutMs: (warmup + duration + 30) * 1000 });
 }
 
-/** bench/client-bench.mjs in its own process (its CPU figure is that process's), against `port`. */
-async function clientBench(port, transport) {
+/**
+ * bench/client-bench.mjs in its own process under Node `n` (its CPU figure is that process's),
+ * against `port`; on the generator's core with --pin.
+ */
+async function clientBench(port, transport, n) {
   let out;
   const ms = quick ? 400 : 800;
   const args = ['--port', String(port), '--transport', transport, '--runs', String(repeat), '--ms', String(ms)];
   if (calibrate) args.push('--calibrate', '--calibrate-us', String(spinNs / 1000));
-  const { code, stderr } = await runTool(node, [path.join(here, 'client-bench.mjs'), ...args], {
+  const full = [n.bin, path.join(here, 'client-bench.mjs'), ...args];
+  const [cmd, ...rest] = pin ? onCore(LOADGEN_CPU, full) : full;
+  const { code, stderr } = await runTool(cmd, rest, {
     timeoutMs: (repeat * 8 * ms) / 1000 + 60_000,
     onLine: (line) => {
       if (line.startsWith('{')) out = JSON.parse(line);
     },
   });
   if (!out) console.warn(`client bench failed (exit ${code}): ${stderr}`);
-  else console.log(`  clients:\n${clientTable(out)}`);
+  else console.log(`  clients, Node ${n.major}:\n${clientTable(out)}`);
   return out;
 }
 
@@ -384,6 +460,8 @@ function machine({ run, generator }) {
     ...run,
     args: process.argv.slice(2).join(' '),
     quick,
+    nodes: nodes.map(({ major, version }) => ({ major, version })),
+    ...(pin ? { pinned: { loadgen: LOADGEN_CPU, server: SERVER_CPU } } : {}),
     cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
     cores: os.availableParallelism(),
     memGiB: (os.totalmem() / 2 ** 30).toFixed(1),

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Structure-aware fuzzer for the worker's receive path (issue 9, item 5). For each of the six
 // protocol x transport combinations it starts a real host with ONE worker serving Catalog
-// (bench/servers/host-server.cjs: the real worker entry, forked the way the supervisor forks),
+// (bench/servers/host-server.cjs: the real `rpc start`, a master and its one worker),
 // then sends mutated calls (chaos/lib/fuzz-inputs.mjs: lying lengths and counts, wrong element
 // and field types, deep nesting, renamed messages, lying frames, truncations), each on a fresh
 // connection, while a second connection pings the same worker without pause.
@@ -35,7 +35,7 @@ import readline from 'node:readline';
 import { countingSocket } from '../bench/lib/counting-socket.mjs';
 import { freePort } from '../bench/lib/free-port.mjs';
 import { encodeMessage, REPLY } from '../bench/lib/thrift-messages.mjs';
-import { serverCommand } from '../bench/servers/server-args.cjs';
+import { READY_LINE, serverCommand } from '../bench/servers/server-args.cjs';
 import { mutate, validCalls } from './lib/fuzz-inputs.mjs';
 import { ROOT } from './lib/host.mjs';
 import { childrenOf, installSignalCleanup, isAlive, killPid, onCleanup } from './lib/procs.mjs';
@@ -92,7 +92,7 @@ async function startHost(protocol, transport) {
   await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`host ${protocol}/${transport} not ready: ${stderr}`)), 20_000);
     readline.createInterface({ input: child.stdout }).on('line', (l) => {
-      if (l.startsWith('READY')) {
+      if (READY_LINE.test(l)) {
         clearTimeout(timer);
         resolve();
       }
@@ -107,8 +107,15 @@ async function startHost(protocol, transport) {
     alive: () => isAlive(worker),
     stderr: () => stderr,
     stop: () => {
-      cleanup();
-      return new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
+      // The worker goes at once; the master gets SIGTERM so that it removes its temporary
+      // folder (host-server.cjs), and SIGKILL if it has not exited 5 s later.
+      killPid(worker);
+      killPid(child.pid, 'SIGTERM');
+      const late = setTimeout(cleanup, 5000);
+      return new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r))).then(() => {
+        clearTimeout(late);
+        cleanup();
+      });
     },
   };
 }

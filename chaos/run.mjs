@@ -2,10 +2,13 @@
 // `npm run chaos`: faults, bad input and load against real hosts on 127.0.0.1, one scenario at
 // a time, each bounded in time and ending every process it started (by pid, also on failure
 // and Ctrl-C). Prints scenario -> calls made, failed, data lost, worker crashes, time to
-// recover, verdict; writes chaos/RESULTS.md and chaos/results.json (the published figures,
-// naming the commit and the date) and, for every run, chaos/out/runs/<ISO time>-<seed>.json.
+// recover, verdict; stores every run in chaos/out/runs/<ISO time>-<seed>.json, and writes
+// chaos/RESULTS.md and chaos/results.json: every run recorded at this commit with the same
+// options, row by row (runs passed, min–max of each figure: chaos/lib/run-spread.mjs), then the
+// latest run's table and details. Run it several times before publishing, or replay a scenario
+// alone (--only) as often as its spread needs.
 //
-// usage: node chaos/run.mjs [--quick] [--soak] [--full] [--only 1,3,8] [--seed S] [--out PREFIX] [--no-write]
+// usage: node chaos/run.mjs [--quick] [--soak] [--full] [--only 1,3,8] [--seed S] [--out PREFIX] [--no-write] [--report]
 //   --quick     every scenario shortened (whole run about 3 min)
 //   --soak      scenario 7 runs 10 min instead of 2
 //   --full      scenario 5 runs the full 204k-input fuzz instead of 25k
@@ -13,13 +16,16 @@
 //               seed is drawn otherwise, printed at the start and stored in the JSON
 //   --out       write PREFIX.md and PREFIX.json instead of chaos/RESULTS.md and chaos/results.json
 //   --no-write  write neither (the run's JSON still goes to chaos/out/runs/)
+//   --report    run nothing: write the report from the runs recorded at this commit (with the
+//               same --quick/--soak/--full)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from './lib/host.mjs';
 import { cleanupAll, installSignalCleanup } from './lib/procs.mjs';
 import { formatTable, markdownReport } from './lib/report.mjs';
-import { gitCommit, storeRun } from './lib/run-record.mjs';
+import { gitCommit, recordedRuns, storeRun } from './lib/run-record.mjs';
+import { spreadOverRuns } from './lib/run-spread.mjs';
 import { deriveSeed, parseSeed } from './lib/seed.mjs';
 
 const args = process.argv.slice(2);
@@ -28,7 +34,7 @@ const value = (name) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const known = ['--quick', '--soak', '--full', '--only', '--seed', '--out', '--no-write', '--help'];
+const known = ['--quick', '--soak', '--full', '--only', '--seed', '--out', '--no-write', '--report', '--help'];
 for (const a of args) {
   if (a.startsWith('--') && !known.includes(a)) {
     console.error(`chaos: unknown option ${a} (known: ${known.join(' ')})`);
@@ -75,9 +81,19 @@ const SCENARIOS = [
   './scenarios/s9-registry.mjs',
 ];
 
+const commit = gitCommit();
+if (flag('report')) {
+  const runs = recordedRuns({ commit, mode: opts.quick ? 'quick' : 'default', options: opts });
+  if (runs.length === 0) {
+    console.error(`chaos: no run recorded at commit ${commit} with these options in chaos/out/runs/`);
+    process.exit(1);
+  }
+  publish(runs.at(-1), runs);
+  process.exit(0);
+}
+
 installSignalCleanup();
 
-const commit = gitCommit();
 console.error(`chaos: seed ${seed} (replay with --seed ${seed}), commit ${commit}`);
 const startedAt = new Date();
 const started = Date.now();
@@ -149,14 +165,25 @@ const run = {
 console.log(formatTable(run));
 const stored = storeRun(run, { seed, date: startedAt });
 console.error(`chaos: stored ${path.relative(process.cwd(), stored)}`);
-if (!flag('no-write')) {
-  const out = value('out');
-  const json = out ? `${out}.json` : path.join(ROOT, 'chaos/results.json');
-  const md = out ? `${out}.md` : path.join(ROOT, 'chaos/RESULTS.md');
-  fs.writeFileSync(json, `${JSON.stringify(run, null, 2)}\n`);
-  fs.writeFileSync(md, markdownReport(run));
-  console.error(`chaos: wrote ${path.relative(process.cwd(), md)} and ${path.relative(process.cwd(), json)}`);
-}
+if (!flag('no-write')) publish(run, recordedRuns(run));
 process.exitCode = results.every((r) => r.rows.every((row) => row.pass)) ? 0 : 1;
 // Sockets of destroyed clients may linger a moment; nothing else should keep the process up.
 setTimeout(() => process.exit(), 2000).unref();
+
+/**
+ * Writes the report of `runs` (recorded at one commit; `latest` among them): the spread over the
+ * runs, row by row, and the latest run's details; the JSON keeps each run's figures per row.
+ */
+function publish(latest, runs) {
+  if (flag('no-write')) return;
+  const out = value('out');
+  const json = out ? `${out}.json` : path.join(ROOT, 'chaos/results.json');
+  const md = out ? `${out}.md` : path.join(ROOT, 'chaos/RESULTS.md');
+  const spread = spreadOverRuns(runs);
+  const runList = runs.map((r) => ({ date: r.date, seed: r.seed, mode: r.mode, only: r.options?.only ?? null, loadavg: r.machine.loadavg }));
+  fs.writeFileSync(json, `${JSON.stringify({ ...latest, spread: { runs: runList, rows: spread } }, null, 2)}\n`);
+  fs.writeFileSync(md, markdownReport(latest, { runs, spread }));
+  console.error(
+    `chaos: wrote ${path.relative(process.cwd(), md)} and ${path.relative(process.cwd(), json)} (${runs.length} run(s) at ${latest.commit})`,
+  );
+}

@@ -34,7 +34,7 @@ export async function measureCell({ command, args, server, port, timeoutMs }) {
         const seconds = (performance.now() - t0) / 1000;
         const byPid = rssBytes(pids);
         const rss = [...byPid.values()];
-        // Workers: every process but a cluster primary (the tree's root when it has children).
+        // Workers: every process but the master or cluster primary (the root, when it has children).
         const workers = pids.length > 1 ? pids.slice(1).map((p) => byPid.get(p) ?? 0) : rss;
         window = {
           serverCpuPct: (used / seconds) * 100,

@@ -6,7 +6,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import readline from 'node:readline';
-import { serverCommand } from '../servers/server-args.cjs';
+import { READY_LINE, serverCommand } from '../servers/server-args.cjs';
 import { freePort } from './free-port.mjs';
 
 const CLK_TCK = Number(sysconf('CLK_TCK', 100));
@@ -22,7 +22,8 @@ export function loadgenArgs({ port, conns, transport, protocol, warmup, duration
 }
 
 /**
- * Starts a long-running process in its own process group; resolves once it prints `READY`.
+ * Starts a long-running process in its own process group; resolves once it prints its ready
+ * line (READY_LINE of bench/servers/server-args.cjs).
  * @returns {Promise<{ pid: number, stop(): Promise<void>, stderr(): string }>}
  */
 export function startServer(label, command, args, { timeoutMs = 20_000, env } = {}) {
@@ -36,10 +37,10 @@ export function startServer(label, command, args, { timeoutMs = 20_000, env } = 
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       stopGroup(entry);
-      reject(new Error(`${label} did not print READY within ${timeoutMs} ms\n${stderr()}`));
+      reject(new Error(`${label} was not ready within ${timeoutMs} ms\n${stderr()}`));
     }, timeoutMs);
     readline.createInterface({ input: child.stdout }).on('line', (line) => {
-      if (line.startsWith('READY')) {
+      if (READY_LINE.test(line)) {
         clearTimeout(timer);
         resolve(handle);
       }

@@ -71,58 +71,97 @@ export function aggregate(rows, contenders) {
 
 /**
  * Each target of the issue with its per-run interval and verdict (met only when the whole
- * interval clears it).
+ * interval clears it), for every Node version the rows were measured under (`host-2@22`, ...;
+ * rows saved before versions were labelled have bare ids).
+ *
+ * Unpinned, the load generator shares the two cores with the server, so a req/s ratio is bounded
+ * by the generator's share, not by the server: the verdicts for the multi-process contenders are
+ * on server CPU per request (≥ 2× Apache's req/s becomes ≤ ½ of its CPU per request, ≥ ½ of
+ * C++'s req/s ≤ 2× its CPU per request), and the req/s ratios are shown for reference.
+ * `pinned` (--pin: generator and server on a core each) judges req/s of the single-process
+ * contenders instead, which then measures the servers.
  */
-export function checkTargets(rows, client) {
+export function checkTargets(rows, clients, { pinned = false } = {}) {
   const out = [];
   const ratio = (a, b, t, c, field = 'rps') => spread(pairedRatios(cell(rows, a, t, c), cell(rows, b, t, c), field));
-  for (const t of ['framed', 'buffered']) {
-    for (const c of [8, 64]) {
-      const s = ratio('host-2', 'apache-2', t, c);
-      if (s) out.push(target(`host ×2 ≥ ${TARGETS.vsApacheCluster}× Apache cluster ×2 req/s (${t}, ${c} conns)`, s, TARGETS.vsApacheCluster, 'higher'));
+  const info = (name, s) => s && out.push({ name, spread: s, text: fmtSpread(s), mark: 'ℹ', met: undefined });
+  const judge = (name, s, goal, better) => s && out.push(target(name, s, goal, better));
+  const cpuGoal = 1 / TARGETS.vsApacheCluster;
+  const cppCpuGoal = 1 / TARGETS.vsCppNonblocking;
+  for (const major of nodeMajors(rows)) {
+    const v = (id) => (major ? `${id}@${major}` : id);
+    const on = major ? `, Node ${major}` : '';
+    if (pinned) {
+      for (const t of ['framed', 'buffered']) {
+        for (const c of [1, 8, 64]) {
+          judge(`pinned: host ×1 ≥ ${TARGETS.vsApacheCluster}× Apache ×1 req/s (${t}, ${c} conns${on})`, ratio(v('host-1'), v('apache-1'), t, c), TARGETS.vsApacheCluster, 'higher');
+          info(`pinned: host ×1 vs Apache ×1 server CPU per request (${t}, ${c} conns${on})`, ratio(v('host-1'), v('apache-1'), t, c, 'cpuUsPerReq'));
+        }
+      }
+      for (const c of [1, 8, 64]) {
+        judge(`pinned: host ×1 ≥ ${TARGETS.vsCppNonblocking}× C++ TNonblockingServer (1 IO thread) req/s (framed, ${c} conns${on})`, ratio(v('host-1'), 'cpp-nb-1', 'framed', c), TARGETS.vsCppNonblocking, 'higher');
+        info(`pinned: host ×1 vs C++ TNonblockingServer (1 IO thread) server CPU per request (framed, ${c} conns${on})`, ratio(v('host-1'), 'cpp-nb-1', 'framed', c, 'cpuUsPerReq'));
+      }
+    } else {
+      for (const t of ['framed', 'buffered']) {
+        for (const c of [8, 64]) {
+          judge(`host ×2 server CPU per request ≤ ${cpuGoal}× Apache cluster ×2 (${t}, ${c} conns${on})`, ratio(v('host-2'), v('apache-2'), t, c, 'cpuUsPerReq'), cpuGoal, 'lower');
+          info(`req/s host ×2 vs Apache cluster ×2, generator on the same cores: not a verdict (${t}, ${c} conns${on})`, ratio(v('host-2'), v('apache-2'), t, c));
+        }
+      }
+      for (const c of [1, 8, 64]) {
+        judge(`host ×2 server CPU per request ≤ ${cppCpuGoal}× C++ TNonblockingServer (framed, ${c} conns${on})`, ratio(v('host-2'), 'cpp-nb', 'framed', c, 'cpuUsPerReq'), cppCpuGoal, 'lower');
+        info(`req/s host ×2 vs C++ TNonblockingServer, generator on the same cores: not a verdict (framed, ${c} conns${on})`, ratio(v('host-2'), 'cpp-nb', 'framed', c));
+      }
+      // Not a target: what a native libthrift server reaches against Apache cluster ×2 in the same rounds.
+      for (const c of [8, 64]) {
+        info(`for reference, C++ TNonblockingServer vs Apache cluster ×2 req/s (framed, ${c} conns${on})`, ratio('cpp-nb', v('apache-2'), 'framed', c));
+        info(`for reference, C++ TNonblockingServer vs Apache cluster ×2 server CPU per request (framed, ${c} conns${on})`, ratio('cpp-nb', v('apache-2'), 'framed', c, 'cpuUsPerReq'));
+      }
     }
-  }
-  // Not a target: the same ratio for the C++ server, what a native libthrift server reaches
-  // against Apache cluster ×2 on this machine, in the same rounds.
-  for (const c of [8, 64]) {
-    const s = ratio('cpp-nb', 'apache-2', 'framed', c);
-    if (s) out.push({ name: `for reference, C++ TNonblockingServer vs Apache cluster ×2 req/s (framed, ${c} conns)`, spread: s, text: fmtSpread(s), mark: 'ℹ', met: undefined });
-  }
-  for (const c of [1, 8, 64]) {
-    const s = ratio('host-2', 'cpp-nb', 'framed', c);
-    if (s) out.push(target(`host ×2 ≥ ${TARGETS.vsCppNonblocking}× C++ TNonblockingServer req/s (framed, ${c} conns)`, s, TARGETS.vsCppNonblocking, 'higher'));
-  }
-  for (const t of ['framed', 'buffered']) {
-    for (const n of [1, 2]) {
-      const s = ratio(`host-${n}`, `apache-${n}`, t, 64, 'p99Us');
-      if (s) out.push(target(`p99 host ×${n} ≤ Apache ×${n} (${t}, 64 conns)`, s, 1, 'lower'));
+    for (const t of ['framed', 'buffered']) {
+      for (const n of [1, 2]) judge(`p99 host ×${n} ≤ Apache ×${n} (${t}, 64 conns${on})`, ratio(v(`host-${n}`), v(`apache-${n}`), t, 64, 'p99Us'), 1, 'lower');
     }
+    // The largest host worker of each run: the interval is over runs, in MiB.
+    const hostRows = rows.filter((r) => /^host-\d+(@|$)/.test(r.contender) && (major ? r.contender.endsWith(`@${major}`) : !r.contender.includes('@')));
+    const reps = [...new Set(hostRows.map((r) => r.rep))];
+    const rss = spread(reps.map((rep) => Math.max(...hostRows.filter((r) => r.rep === rep).map((r) => r.workerRssMiB))));
+    if (rss) out.push(target(`worker RSS under load ≤ ${TARGETS.workerRssMiB} MiB (largest host worker per run${on})`, rss, TARGETS.workerRssMiB, 'lower', ' MiB', 1));
   }
-  // The largest host worker of each run: the interval is over runs, in MiB.
-  const hostRows = rows.filter((r) => r.contender.startsWith('host-') && r.contender !== 'host-2-spin');
-  const reps = [...new Set(hostRows.map((r) => r.rep))];
-  const rss = spread(reps.map((rep) => Math.max(...hostRows.filter((r) => r.rep === rep).map((r) => r.workerRssMiB))));
-  if (rss) out.push(target(`worker RSS under load ≤ ${TARGETS.workerRssMiB} MiB (largest host worker per run)`, rss, TARGETS.workerRssMiB, 'lower', ' MiB', 1));
-  for (const c of client?.cells ?? []) {
-    if (!c.thriftClient) continue;
-    out.push(target(`ThriftClient latency ≤ ${TARGETS.clientLatencyVsRaw}× raw thrift, p50 (${c.conns} conn${c.conns > 1 ? 's' : ''} each)`, c.ratios.p50Us, TARGETS.clientLatencyVsRaw, 'lower'));
+  for (const client of clientList(clients)) {
+    const on = client.node ? `, Node ${client.node}` : '';
+    for (const c of client.cells ?? []) {
+      if (!c.thriftClient) continue;
+      out.push(target(`ThriftClient latency ≤ ${TARGETS.clientLatencyVsRaw}× raw thrift, p50 (${c.conns} conn${c.conns > 1 ? 's' : ''} each${on})`, c.ratios.p50Us, TARGETS.clientLatencyVsRaw, 'lower'));
+    }
+    if (client.skipped) out.push({ name: `ThriftClient latency ≤ 1.1× raw thrift${on}`, text: client.skipped, mark: '– skipped', met: undefined });
   }
-  if (client?.skipped) out.push({ name: 'ThriftClient latency ≤ 1.1× raw thrift', text: client.skipped, mark: '– skipped', met: undefined });
   return out;
+}
+
+/**
+ * The client comparisons of a run as a list: one per Node version (`{ node: '24', ... }`), or the
+ * single object that results.json held before versions were labelled.
+ */
+export function clientList(clients) {
+  if (!clients) return [];
+  return Array.isArray(clients) ? clients : [clients];
 }
 
 /** The calibration runs: each spinning contender against its baseline, and whether it was seen. */
 export function calibrationList(agg, contenders, spinNs) {
   const lines = [];
-  for (const r of agg.filter((x) => x.contender.endsWith('-spin'))) {
+  for (const r of agg.filter((x) => /-spin(@\d+)?$/.test(x.contender))) {
     const base = contenders.find((c) => c.id === r.contender)?.baseline;
     const plain = agg.find((x) => x.contender === base && x.transport === r.transport && x.conns === r.conns);
-    const expected = plain ? plain.cpuUsPerReq / (plain.cpuUsPerReq + spinNs / 1000) : NaN;
+    // What the delay should give: CPU per request grows by it; req/s falls by as much only
+    // when the server is CPU-bound (on its own core with --pin, or on a saturated machine).
+    const cpuExpected = plain ? (plain.cpuUsPerReq + spinNs / 1000) / plain.cpuUsPerReq : NaN;
+    const rps = detects(r.vsBaseline, 1 / cpuExpected);
+    const cpu = detects(r.cpuVsBaseline, cpuExpected);
     lines.push(
       `- ${r.transport}, ${r.conns} conns, +${spinNs / 1000} µs per call: req/s ${fmtSpread(r.vsBaseline, 3)} ` +
-        `(${detects(r.vsBaseline) ? '**detected**' : '**not detected**'}; ${expected.toFixed(2)}× if CPU-bound); ` +
-        `CPU µs/req ${fmtSpread(r.cpuVsBaseline, 3)} (${detects(r.cpuVsBaseline) ? '**detected**' : '**not detected**'}; ` +
-        `expected ${plain ? (1 / expected).toFixed(2) : '?'}×)`,
+        `(**${rps.mark}**, if CPU-bound); CPU µs/req ${fmtSpread(r.cpuVsBaseline, 3)} (**${cpu.mark}**)`,
     );
   }
   return lines.join('\n');
@@ -177,12 +216,20 @@ export function clientTable(client) {
     );
   }
   if (client.calibrateUs !== undefined) {
-    const seen = (s) => `${fmtSpread(s, 3)} ${detects(s) ? '**detected**' : '**not detected**'}`;
+    const seen = (s, expected) => `${fmtSpread(s, 3)} **${detects(s, expected).mark}**`;
     lines.push('');
     for (const c of client.cells) {
+      // What the delay should give: it adds to every call's latency and to the client's CPU.
+      const base = (f) => median(c.raw.map((r) => r[f]));
+      const us = client.calibrateUs;
+      const e = {
+        p50Us: (base('p50Us') + us) / base('p50Us'),
+        meanUs: (base('meanUs') + us) / base('meanUs'),
+        cpuUsPerCall: (base('cpuUsPerCall') + us) / base('cpuUsPerCall'),
+      };
       lines.push(
-        `- N = ${c.conns}, +${client.calibrateUs} µs per call: p50 ${seen(c.ratios.p50Us)}; mean ${seen(c.ratios.meanUs)}; ` +
-          `req/s ${seen(c.ratios.rps)}; client CPU µs/call ${seen(c.ratios.cpuUsPerCall)}`,
+        `- N = ${c.conns}, +${us} µs per call: p50 ${seen(c.ratios.p50Us, e.p50Us)}; mean ${seen(c.ratios.meanUs, e.meanUs)}; ` +
+          `req/s ${seen(c.ratios.rps, 1 / e.cpuUsPerCall)} (if the client is CPU-bound); client CPU µs/call ${seen(c.ratios.cpuUsPerCall, e.cpuUsPerCall)}`,
       );
     }
   }
@@ -208,7 +255,7 @@ export function generatorTable(calibration) {
 }
 
 /** The whole report. */
-export function renderMarkdown({ meta, agg, contenders, targets, client, calibration, notes, spinNs }) {
+export function renderMarkdown({ meta, agg, contenders, targets, clients, calibration, notes, spinNs }) {
   const run = meta.run ?? { commit: meta.commit, date: meta.date, node: meta.node, loadStart: meta.loadStart, loadEnd: meta.loadEnd };
   return `# Benchmark results
 
@@ -216,23 +263,26 @@ Generated by \`npm run bench${meta.args ? ` -- ${meta.args}` : ''}\`: ${runLine(
 Only ratios measured side by side in one run mean anything: the machine may be shared.
 
 - Machine: ${meta.cpu}, ${meta.cores} cores, ${meta.memGiB} GiB, ${meta.os} (kernel ${meta.kernel})
-- Node ${meta.node}, npm \`thrift\` ${meta.thriftNpm}, libthrift ${meta.libthrift}, ${meta.gxx}
+- Node contenders under ${meta.nodes?.map((n) => `Node ${n.version}`).join(' and ') ?? `Node ${meta.node}`} (the bench itself: ${meta.node}), npm \`thrift\` ${meta.thriftNpm}, libthrift ${meta.libthrift}, ${meta.gxx}
+- ${meta.pinned ? `Pinned (\`--pin\`): the load generator and the bench on core ${meta.pinned.loadgen}, every process and thread of the server under test on core ${meta.pinned.server}; single-process contenders only` : 'Not pinned: the load generator shares both cores with the server, so CPU per request is the verdict (see Targets)'}
 - Load generator: ${meta.loadgen}; ${meta.repeat} interleaved run(s) per cell, ${meta.warmup} s warm-up + ${meta.duration} s measured
 - Workload: HelloWorld.sayHello("world"), binary protocol, loopback 127.0.0.1; each connection makes synchronous calls back to back
 ${notes.map((n) => `- ${n}`).join('\n')}
 
 ${INTERVAL_NOTE}
-${spinNs ? `\n## Calibration\n\nThe \`-spin\` contender is its baseline with a busy loop of ${spinNs / 1000} µs of CPU per call in the handler (\`--calibrate\`); a difference is detected when the interval of the per-run ratios excludes 1.\n\n${calibrationList(agg, contenders, spinNs)}\n` : ''}
+${spinNs ? `\n## Calibration\n\nThe \`-spin\` contender is its baseline with a busy loop of ${spinNs / 1000} µs of CPU per call in the handler (\`--calibrate\`); a difference is detected when the interval of the per-run ratios excludes 1 on the side the delay pushes it and holds the ratio the delay should give.\n\n${calibrationList(agg, contenders, spinNs)}\n` : ''}
 ## Servers
 
 ${resultsTable(agg, contenders)}
 
 "vs baseline" is the per-run ratio of req/s against the Apache Node server with the same
-process count (×1 with 1 process, ×2 with the node:cluster of 2), or, for a variant of
-thrifthost, against thrifthost itself. Server CPU % and RSS are summed over every process of
-the contender (a cluster primary included); 100 % is one core. CPU µs/req is that CPU divided
-by the requests served: what a request costs the server, whatever share of the two cores the
-load generator and other programs left it.
+process count under the same Node (×1 with 1 process, ×2 with the node:cluster of 2), or, for
+a variant of thrifthost, against thrifthost itself. thrifthost is \`rpc start\` with an
+rpc.config.json in a temporary folder: its master accepts the connections and hands them to
+the workers. Server CPU % and RSS are summed over every process of the contender (the master
+or cluster primary included); 100 % is one core. CPU µs/req is that CPU divided by the requests
+served: what a request costs the server, whatever share of the cores the load generator and
+other programs left it.
 
 ## Targets (issue 5)
 
@@ -240,7 +290,7 @@ ${targetList(targets)}
 
 ## Clients
 
-${clientTable(client)}
+${clientList(clients).map((c) => `${c.node ? `### Node ${c.node}\n\n` : ''}${clientTable(c)}`).join('\n\n') || '_not run_'}
 
 ## Load generators
 
@@ -249,6 +299,12 @@ ${generatorTable(calibration)}
 }
 
 // --- internal ---
+
+/** The Node majors of the rows' contenders (`host-2@22` → 22); '' for ids saved without one. */
+function nodeMajors(rows) {
+  const majors = new Set(rows.filter((r) => !r.contender.startsWith('cpp-')).map((r) => /@(\d+)$/.exec(r.contender)?.[1] ?? ''));
+  return [...majors].sort();
+}
 
 function cell(rows, id, transport, conns) {
   return rows.filter((r) => r.contender === id && r.transport === transport && r.conns === conns);

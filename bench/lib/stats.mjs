@@ -2,7 +2,8 @@
  * How every bench turns interleaved runs into a claim: a ratio is taken within each run (the two
  * contenders measured back to back in the same round), and the per-run ratios are summarised as
  * their median and min–max. A target is met only when the whole min–max interval clears it, and
- * a calibration difference is detected only when the interval excludes 1.
+ * a calibration difference is detected only when the interval excludes 1 on the side of the
+ * injected difference and holds the ratio that difference should give.
  *
  * Why min–max: with n independent runs, the smallest and largest per-run ratio bracket the true
  * median ratio with probability 1 − 2^(1−n) (93.8 % at 5 runs, 98.4 % at 7), whatever the
@@ -69,9 +70,36 @@ export function verdict(s, target, better = 'higher') {
   return { mark: '~ unresolved', met: undefined };
 }
 
-/** Whether an interval of ratios excludes 1 (a calibration difference was seen). */
-export function detects(s) {
-  return Boolean(s) && (s.min > 1 || s.max < 1);
+/**
+ * Whether a calibration run saw the difference it injected: the interval of per-run ratios
+ * `s` must exclude 1 on the side of `expected` (a slower variant must come out slower), and
+ * `expected`, the ratio the injected cost should give, must lie inside it (a difference of the
+ * wrong size is not the one injected). `expected` is a ratio, e.g. 1.06 for +2 µs on 33 µs of
+ * CPU per request, or 0.94 for the req/s a CPU-bound server would then serve.
+ * @returns {{ detected: boolean, direction: 'expected' | 'opposite' | 'none', sized: boolean,
+ *   mark: string }} `detected` only when both the direction and the size hold; `mark` says
+ *   which failed, for reports
+ */
+export function detects(s, expected) {
+  if (!s || !Number.isFinite(expected) || expected === 1)
+    return { detected: false, direction: 'none', sized: false, mark: 'not detected (no data)' };
+  const up = expected > 1;
+  const direction = (up ? s.min > 1 : s.max < 1)
+    ? 'expected'
+    : (up ? s.max < 1 : s.min > 1)
+      ? 'opposite'
+      : 'none';
+  const sized = s.min <= expected && expected <= s.max;
+  const want = `expected ${expected.toFixed(3)}×`;
+  const mark =
+    direction === 'none'
+      ? `not detected (interval includes 1; ${want})`
+      : direction === 'opposite'
+        ? `not detected: opposite direction (${want})`
+        : sized
+          ? `detected (${want}, inside the interval)`
+          : `not detected: wrong size (${want}, outside the interval)`;
+  return { detected: direction === 'expected' && sized, direction, sized, mark };
 }
 
 /** `1.23× (1.10–1.35)`, or `n/a`. */

@@ -4,7 +4,7 @@
  * Each suite resolves its own defaults (a --quick cell is shorter in one than in the other).
  */
 
-/** --quick --repeat --warmup --duration --only --calibrate --calibrate-us --no-build. */
+/** --quick --repeat --warmup --duration --only --calibrate --calibrate-us --no-build --pin --node. */
 export const SUITE_OPTIONS = {
   quick: { type: 'boolean', default: false },
   repeat: { type: 'string' },
@@ -14,4 +14,8 @@ export const SUITE_OPTIONS = {
   calibrate: { type: 'boolean', default: false },
   'calibrate-us': { type: 'string', default: '2' },
   'no-build': { type: 'boolean', default: false },
+  // Generator on one core, server on the other, single-process contenders (lib/pinning.mjs).
+  pin: { type: 'boolean', default: false },
+  // Node majors each Node contender runs under (lib/node-versions.mjs): 22,24 by default.
+  node: { type: 'string' },
 };

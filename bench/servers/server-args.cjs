@@ -16,6 +16,12 @@ const SERVER_OPTIONS = {
   handler: { type: 'string' },
 };
 
+/**
+ * The stdout line that says a contender server is ready: the Apache server prints `READY <port>`,
+ * thrifthost (the real `rpc start`) its "thrifthost started: ..." summary.
+ */
+const READY_LINE = /^(READY\b|thrifthost started:)/;
+
 /** This process's flags: SERVER_OPTIONS plus a server's own `more`; unknown flags throw. */
 function parseServerArgs(more = {}) {
   return parseArgs({ options: { ...SERVER_OPTIONS, ...more } }).values;
@@ -24,10 +30,10 @@ function parseServerArgs(more = {}) {
 /**
  * `[node, bench/servers/<script>, ...flags]`, the command that starts a Node contender server;
  * what is not given is left to the server's default. `extra` (host-server.cjs only) is an
- * object merged into the service's config.
+ * object merged into the service's config; `node` the Node binary (default: this process's).
  * @example serverCommand('host-server.cjs', { count: 2, port: 9090, transport: 'framed' })
  */
-function serverCommand(script, { port, count, transport, protocol, service, genDir, handler, extra }) {
+function serverCommand(script, { node, port, count, transport, protocol, service, genDir, handler, extra }) {
   const flags = {
     port,
     count,
@@ -39,7 +45,7 @@ function serverCommand(script, { port, count, transport, protocol, service, genD
     extra: extra === undefined ? undefined : JSON.stringify(extra),
   };
   const args = Object.entries(flags).flatMap(([name, value]) => (value === undefined ? [] : [`--${name}`, String(value)]));
-  return [process.execPath, path.join(__dirname, script), ...args];
+  return [node ?? process.execPath, path.join(__dirname, script), ...args];
 }
 
-module.exports = { parseServerArgs, serverCommand };
+module.exports = { READY_LINE, parseServerArgs, serverCommand };

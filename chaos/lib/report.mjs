@@ -1,4 +1,6 @@
-// The chaos table, as text for the terminal and as Markdown for chaos/RESULTS.md.
+// The chaos table, as text for the terminal (this run) and as Markdown for chaos/RESULTS.md (every
+// run recorded at the same commit, row by row: chaos/lib/run-spread.mjs).
+import { range } from './run-spread.mjs';
 
 const COLUMNS = [
   ['scenario', 'scenario'],
@@ -68,8 +70,43 @@ export function markdownTable(run) {
   ].join('\n');
 }
 
-/** chaos/RESULTS.md: the table, the notes, and each scenario's details. */
-export function markdownReport(run) {
+/**
+ * The published table: per row, how many of the recorded runs passed and the min–max of each
+ * figure over them. `spread` from spreadOverRuns.
+ */
+export function spreadTable(spread) {
+  const esc = (v) => String(v ?? '').replaceAll('|', '\\|');
+  const head = ['scenario', 'runs passed', 'calls made', 'calls failed', 'data lost', 'worker crashes', 'measured (min–max over the runs)', 'target', 'verdict'];
+  const lines = [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`];
+  for (const r of spread) {
+    const m = r.measured;
+    const measured = m ? `${m.name} ${range(m.values, 1)}${m.unit ? ` ${m.unit}` : ''}${m.bound !== undefined ? ` (bound ${m.bound})` : ''}` : '-';
+    const inputs = range(r.values.inputs);
+    const verdict = r.passed === r.runs ? 'PASS' : r.passed === 0 ? 'FAIL' : `FAIL in ${r.runs - r.passed} of ${r.runs}`;
+    lines.push(
+      `| ${[
+        r.scenario,
+        `${r.passed} / ${r.runs}`,
+        `${range(r.values.calls)}${inputs === '-' ? '' : ` (+ ${inputs} fuzz inputs)`}`,
+        range(r.values.failed),
+        range(r.values.lost),
+        range(r.values.crashes),
+        measured,
+        r.target,
+        verdict,
+      ]
+        .map(esc)
+        .join(' | ')} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/**
+ * chaos/RESULTS.md: the spread over every run recorded at this commit (`runs`, `spread`), then
+ * the latest run's own table, notes and details.
+ */
+export function markdownReport(run, { runs = [run], spread } = {}) {
   const rows = allRows(run);
   const notes = rows.filter((r) => r.note).map((r) => `- **${r.scenario}**: ${r.note}`);
   const details = run.scenarios.map(
@@ -84,18 +121,34 @@ export function markdownReport(run) {
     run.options.only ? ` --only ${run.options.only.join(',')}` : '',
     ` --seed ${run.seed}`,
   ].join('');
+  const list = runs
+    .map((r) => `- ${r.date}, seed ${r.seed}${r.options?.only ? `, scenarios ${r.options.only.join(',')} only` : ''}, load average ${r.machine.loadavg.join(' ')}`)
+    .join('\n');
   return `# Chaos results
 
-Commit ${run.commit}, ${run.date}: \`${command}\`
-(${run.seconds} s; node ${run.machine.node}, ${run.machine.cpus} CPUs shared with other jobs, load average
-${run.machine.loadavg.join(' ')}, ${run.machine.platform}). Figures are from one run on a noisy machine;
-the same command replays the run's choices (fuzz inputs, kill victims), not its timing.
+Commit ${run.commit}: ${runs.length} run(s) recorded at this commit with the same options
+(${run.mode} mode${run.options.soak ? ', --soak' : ''}${run.options.full ? ', --full' : ''}), each
+row over the runs that included its scenario. Node ${run.machine.node}, ${run.machine.cpus} CPUs
+shared with other jobs, ${run.machine.platform}. A row passes only if it passed in every run;
+the figures are the min–max over the runs, not the best run. The raw figures of every run are in
+\`chaos/results.json\` (\`spread\`; the latest run's details beside them).
+
+${spread ? spreadTable(spread) : markdownTable(run)}
+
+${LEGEND} *measured* is the figure a row's bound applies to, where it has one.
+
+Runs:
+
+${list}
+
+## Latest run
+
+${run.date}: \`${command}\` (${run.seconds} s, load average ${run.machine.loadavg.join(' ')}).
+The same command replays the run's choices (fuzz inputs, kill victims), not its timing.
 
 ${markdownTable(run)}
-
-${LEGEND}
 ${notes.length ? `\nNotes:\n\n${notes.join('\n')}\n` : ''}
-## Details
+## Details of the latest run
 
 ${details.join('\n\n')}
 `;

@@ -45,6 +45,7 @@ export default {
           crashes: sum('crashes'),
           recover: `n/a (slowest ping ${pingMax} ms, worker RSS ≤ ${round(rssMax)} MiB)`,
           target: '0 crashes, 0 stalls (ping on the same worker < 1 s), 0 hung inputs, RSS < 512 MiB',
+          measured: { name: 'slowest ping', value: pingMax, unit: 'ms', bound: 1000 },
           pass,
           note: [
             pass ? undefined : `fuzz.mjs exit ${code}; see details`,

@@ -62,6 +62,7 @@ export default {
             crashes,
             recover: `opened in ${a.openS} s; +${a.kbPerConnection} KB RSS/conn`,
             target: `all ${flood} accepted, other calls 0 failed`,
+            measured: { name: 'RSS per idle connection', value: a.kbPerConnection, unit: 'KB' },
             pass: aPass,
             note: aPass
               ? undefined
@@ -75,6 +76,7 @@ export default {
             crashes,
             recover: `closed after ${b.closedAfterS.join(', ')} s (idle ${idleTimeoutMs / 1000} s)`,
             target: `RSS +<= ${b.rssBoundMB} MB, closed <= ${b.closeBoundS} s, others 0 failed`,
+            measured: { name: 'worker RSS +', value: b.rssGrowthMB, unit: 'MB', bound: b.rssBoundMB },
             pass: bPass,
             note: bPass
               ? undefined

@@ -152,6 +152,9 @@ export default {
                 ? `slope <= ${MAX_SLOPE_MB_PER_MIN} MB/min per worker`
                 : `too short for a slope: growth after warm-up <= ${MAX_SHORT_RUN_GROWTH_MB} MB per worker`) +
               `; 0 failed, 0 over ${LATENCY_BOUND_MS} ms, 0 never settled (${GRACE_MS / 1000} s grace)`,
+            measured: bySlope
+              ? { name: 'worst RSS slope', value: worst, unit: 'MB/min', bound: MAX_SLOPE_MB_PER_MIN }
+              : { name: 'worst RSS growth after warm-up', value: worstGrowth, unit: 'MB', bound: MAX_SHORT_RUN_GROWTH_MB },
             pass,
             note: pass
               ? undefined

@@ -233,6 +233,29 @@ describe('ServerConnection closing when idle after pausing its reads', () => {
 });
 
 describe('ServerConnection retiring with hand-off, then told to close (a stop during a reload)', () => {
+  it("a stop late in a reload gets its own whole grace, not what is left of the reload's", async () => {
+    const host = await startServer({ service: 'Catalog' });
+    cleanups.push(host.close);
+    const first = encode('echo', thrift.Thrift.MessageType.CALL, argsOf('echo', { data: Buffer.from('one'), delayMs: 1300 }), 1);
+    const second = encode('echo', thrift.Thrift.MessageType.CALL, argsOf('echo', { data: Buffer.from('two'), delayMs: 1500 }), 2);
+    const { client, chunks, ended } = await collectingClient(host.port);
+    client.write(first);
+    const connections = (host.server as unknown as { connections: Set<any> }).connections;
+    await waitFor(() => connections.size === 1 && [...connections][0].inFlight === 1);
+    const drainedAt = Date.now();
+    // The reload's drain: 2 s, the connection busy so it is not handed off yet.
+    void host.server.drain(2000, (socket) => socket.destroy());
+    await waitFor(() => Date.now() - drainedAt >= 1200, 5000, 'the reload to be well under way');
+    // The stop, 1.2 s into the reload's 2 s: the call after it needs 1.5 s more.
+    host.server.closeInsteadOfHandOff(2000);
+    client.write(second);
+    await ended;
+    const replies = Buffer.concat(chunks).toString('latin1');
+    expect(replies).toContain('one');
+    expect(replies).toContain('two');
+    expect(host.logs.join('')).not.toContain('drain timed out');
+  });
+
   it('reads again and answers the call it held back, then closes instead of handing off', async () => {
     const host = await startServer({ service: 'Catalog' });
     cleanups.push(host.close);
@@ -250,7 +273,7 @@ describe('ServerConnection retiring with hand-off, then told to close (a stop du
     });
     expect(conn.paused).toBe(true); // a moving connection stops reading
     client.write(next); // held back: it would travel with the socket
-    host.server.closeInsteadOfHandOff();
+    host.server.closeInsteadOfHandOff(5000);
     await ended;
     expect(handedOff).toBe(false);
     const replies = Buffer.concat(chunks).toString('latin1');

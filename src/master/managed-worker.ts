@@ -236,6 +236,8 @@ export class ManagedWorker extends EventEmitter {
       if (close && !this.closing) {
         this.closing = true;
         this.send({ t: 'drain', close });
+        // The stop's grace counts from the stop, as the worker's now does, not from the reload.
+        this.armKill(this.gracefulTimeoutMs + KILL_GRACE_MS);
       }
       return;
     }

@@ -91,6 +91,8 @@ async function main(): Promise<void> {
   send({ t: 'listening', address: { host: service.listen.host, port: bound.port } });
   log.debug({ generation: boot.generation }, 'worker listening');
 
+  /** When the drain began; a stop during a reload starts the clock again. */
+  let drainStarted = 0;
   process.on('message', (msg: MasterMessage, handle?: Socket) => {
     switch (msg.t) {
       case 'stats':
@@ -113,7 +115,8 @@ async function main(): Promise<void> {
           // A stop during a reload: close the connections left instead of handing them back.
           if (msg.close) {
             log.info('stop during a reload: closing the connections left instead of handing them back');
-            server.closeInsteadOfHandOff();
+            drainStarted = Date.now();
+            server.closeInsteadOfHandOff(boot.gracefulTimeoutMs);
           }
           break;
         }
@@ -123,7 +126,7 @@ async function main(): Promise<void> {
           ? undefined
           : (socket: Socket, unread: Buffer) =>
               send({ t: 'handoff', pending: unread.toString('base64') }, socket);
-        const drainStarted = Date.now();
+        drainStarted = Date.now();
         server.drain(boot.gracefulTimeoutMs, handOff).then(async () => {
           log.debug('drained');
           await server.close(boot.gracefulTimeoutMs - (Date.now() - drainStarted));

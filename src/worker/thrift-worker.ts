@@ -226,19 +226,23 @@ export class ThriftServer {
       this.drainHandOff = handOff;
       this.lingerUntil = Date.now() + timeoutMs * CLOSE_LINGER_SHARE;
       this.server.close();
-      const timer = setTimeout(() => {
-        this.log.warn(
-          { connections: this.connections.size },
-          'drain timed out; closing remaining connections',
-        );
-        for (const c of this.connections) c.destroy();
-        this.scheduler.close();
-        resolve();
-      }, timeoutMs);
-      timer.unref();
+      this.armDrainTimeout = (ms: number) => {
+        clearTimeout(this.drainTimer);
+        this.drainTimer = setTimeout(() => {
+          this.log.warn(
+            { connections: this.connections.size },
+            'drain timed out; closing remaining connections',
+          );
+          for (const c of this.connections) c.destroy();
+          this.scheduler.close();
+          resolve();
+        }, ms);
+        this.drainTimer.unref();
+      };
+      this.armDrainTimeout(timeoutMs);
       const check = () => {
         if (this.connections.size > 0) return;
-        clearTimeout(timer);
+        clearTimeout(this.drainTimer);
         this.scheduler.close();
         resolve();
       };
@@ -257,10 +261,14 @@ export class ThriftServer {
   /**
    * Turns a drain that hands connections off into one that closes them (a stop during a
    * reload: no worker would adopt them): each reads and answers again, and closes once idle.
+   * The stop gets its whole `timeoutMs` from now, as a stop that is not during a reload does:
+   * counted from the reload's drain, a stop late in a reload left its callers no time.
    */
-  closeInsteadOfHandOff(): void {
+  closeInsteadOfHandOff(timeoutMs: number): void {
     if (!this.draining || !this.drainHandOff) return;
     this.drainHandOff = undefined;
+    this.lingerUntil = Date.now() + timeoutMs * CLOSE_LINGER_SHARE;
+    this.armDrainTimeout?.(timeoutMs);
     for (const c of [...this.connections]) c.retireWhenIdle(undefined, this.lingerUntil);
   }
 
@@ -274,6 +282,9 @@ export class ThriftServer {
   // --- internal ---
 
   private onEmpty: (() => void) | undefined;
+  private drainTimer: NodeJS.Timeout | undefined;
+  /** (Re)starts the drain's timeout; set while draining. */
+  private armDrainTimeout: ((ms: number) => void) | undefined;
 
   private forget(c: ServerConnection): void {
     if (!this.connections.delete(c)) return;

@@ -8,6 +8,9 @@
  * byte is looked at once, nothing is allocated, and every declared length and count is checked
  * against the {@link DecodeLimits} as soon as it is seen, so a lying header fails at once rather
  * than after megabytes were buffered for it. The message is decoded once, when it is whole.
+ *
+ * Over 400 lines on purpose: the binary, compact and JSON scanners share the resumable stack
+ * machine and its limit checks; apart they would repeat it three times.
  */
 import { type DecodeLimits, violation } from './decode-limits.js';
 import { binaryMinBytes, T } from './input-protocol.js';

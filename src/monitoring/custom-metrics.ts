@@ -3,6 +3,8 @@
  * master sums over every worker of the service and serves on `/metrics` with a `service` label.
  * The worker keeps plain numbers per label combination; the figures travel to the master in the
  * same IPC snapshot as the call statistics (see `custom-metrics-totals.ts` for the master side).
+ * Over 400 lines: the public API (counter, histogram, registry) with its validation and JSDoc,
+ * which the package exports as `thrifthost/metrics` and is read as one page.
  *
  * @example
  * const { metrics } = require('thrifthost/metrics');

@@ -7,6 +7,8 @@
  *
  * The socket's life (reading, back-pressure, retirement, hand-off) is the connection's
  * (`server-connection.ts`); this file never touches the socket except to read who the peer is.
+ * It is a little over 400 lines because a call's path (decode, admit, run, answer or refuse)
+ * reads best in one place; encoding lives in `reply-writer.ts`, THeader in `theader-reader.ts`.
  */
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';

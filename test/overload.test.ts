@@ -8,26 +8,21 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import thrift from 'thrift';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ThriftClient } from '../clients/index.js';
 import { validateServiceOptions } from '../clients/client-options.js';
 import { ServiceClient } from '../clients/service-client.js';
-import { loadGeneratedService } from '../src/codec/generated-service.js';
-import { buildTHeaderPrefix } from '../src/codec/theader.js';
-import { WriteBuffer } from '../src/codec/write-buffer.js';
 import { validateHostConfig } from '../src/config/config.js';
 import { getCallContext } from '../src/worker/call-context.js';
 import { CallScheduler, type CallRunner, type ScheduledCall } from '../src/worker/call-scheduler.js';
 import { createTestServer, type TestServer } from '../src/worker/test-server.js';
 import { cleanupHost, freePort, makeHost, rpc, statusJson, type TestHost } from './helpers/cli.js';
 import { HELD_HANDLER_SOURCE } from './helpers/held-handler.js';
+import { sayHelloCall } from './helpers/encoded-calls.js';
 import { waitFor } from './helpers/in-process-server.js';
 import { GEN_DIR } from './helpers/servers.js';
 
-const { MessageType } = thrift.Thrift;
 const { CatalogHandler } = require('../services/Catalog/handler.js');
-const HELLO = loadGeneratedService(GEN_DIR, 'HelloWorld');
 const LOADSHEDDING = 11;
 const TIMEOUT = 12;
 
@@ -64,20 +59,6 @@ async function serve(handler: object, settings: Record<string, unknown> = {}, tr
   return server;
 }
 
-/** One sayHello call as bytes: binary, unframed, or in a THeader frame with `headers`. */
-function sayHelloBytes(name: string, seqid: number, headers?: Map<string, string>): Buffer {
-  let out: Buffer | undefined;
-  const wb = new WriteBuffer(false, (m) => {
-    out = Buffer.from(m);
-  });
-  const proto = new thrift.TBinaryProtocol(wb as never);
-  proto.writeMessageBegin('sayHello', MessageType.CALL, seqid);
-  new (HELLO.methods.get('sayHello')!.Args as new (a: object) => { write(p: unknown): void })({ name }).write(proto);
-  proto.writeMessageEnd();
-  proto.flush();
-  if (!headers) return out!;
-  return Buffer.concat([buildTHeaderPrefix('binary', seqid, headers, out!.length), out!]);
-}
 
 /** A raw socket that sends `bytes` and collects what comes back. */
 async function rawCall(port: number, bytes: Buffer) {
@@ -99,9 +80,9 @@ describe('calls of callers that are gone', () => {
   it('a call whose connection closes while it waits never reaches its handler', async () => {
     const g = gatedHello();
     const server = await serve(g.handler, { maxConcurrentCalls: 1 });
-    await rawCall(server.port, sayHelloBytes('hold', 1));
+    await rawCall(server.port, sayHelloCall('hold', 1));
     await waitFor(() => g.seen.length === 1, 5000, 'the held call to start');
-    const b = await rawCall(server.port, sayHelloBytes('never', 2));
+    const b = await rawCall(server.port, sayHelloCall('never', 2));
     await waitFor(() => server.server.scheduler.queued === 1, 5000, 'the second call to wait');
     // A reset: the caller gave up (a FIN alone may be a half-close still waiting for replies).
     b.socket.resetAndDestroy();
@@ -115,7 +96,7 @@ describe('calls of callers that are gone', () => {
   it('a reply whose caller disconnected while the handler ran is not encoded, and the call counts as CALLER_GONE', async () => {
     const g = gatedHello();
     const server = await serve(g.handler);
-    const a = await rawCall(server.port, sayHelloBytes('hold', 1));
+    const a = await rawCall(server.port, sayHelloCall('hold', 1));
     await waitFor(() => g.seen.length === 1);
     a.socket.resetAndDestroy();
     await waitFor(() => server.server.snapshot().connections === 0);
@@ -127,7 +108,7 @@ describe('calls of callers that are gone', () => {
   it('ThriftClient resets a connection whose call timed out, so the host drops what that caller still had waiting', async () => {
     const g = gatedHello();
     const server = await serve(g.handler, { maxConcurrentCalls: 1 });
-    await rawCall(server.port, sayHelloBytes('hold', 1));
+    await rawCall(server.port, sayHelloCall('hold', 1));
     await waitFor(() => g.seen.length === 1);
     const client = new ServiceClient(
       validateServiceOptions('HelloWorld', {
@@ -151,9 +132,9 @@ describe('deadlines', () => {
   it('a call whose client_timeout passed while it waited is answered TIMEOUT and not run', async () => {
     const g = gatedHello();
     const server = await serve(g.handler, { maxConcurrentCalls: 1 }, 'header');
-    await rawCall(server.port, sayHelloBytes('hold', 1, new Map()));
+    await rawCall(server.port, sayHelloCall('hold', 1, new Map()));
     await waitFor(() => g.seen.length === 1);
-    const b = await rawCall(server.port, sayHelloBytes('late', 2, new Map([['client_timeout', '30']])));
+    const b = await rawCall(server.port, sayHelloCall('late', 2, new Map([['client_timeout', '30']])));
     await waitFor(() => server.server.scheduler.queued === 1);
     const queuedAt = performance.now();
     await waitFor(() => performance.now() - queuedAt > 60, 5000, 'the deadline to pass');
@@ -185,11 +166,11 @@ describe('deadlines', () => {
       callContext: true,
     });
     cleanups.push(() => server.close());
-    const timed = await rawCall(server.port, sayHelloBytes('deadline', 1, new Map([['client_timeout', '300']])));
+    const timed = await rawCall(server.port, sayHelloCall('deadline', 1, new Map([['client_timeout', '300']])));
     await waitFor(() => reasons.length === 1, 5000, 'the deadline abort');
     // The handler ran on after the abort and its (late) reply still went out.
     await waitFor(() => timed.received().toString('latin1').includes('too late'));
-    const gone = await rawCall(server.port, sayHelloBytes('disconnect', 1, new Map()));
+    const gone = await rawCall(server.port, sayHelloCall('disconnect', 1, new Map()));
     await waitFor(() => counter(server).inFlight === 1, 5000, "the second call to start");
     gone.socket.resetAndDestroy();
     await waitFor(() => reasons.length === 2, 5000, 'the disconnect abort');
@@ -246,8 +227,8 @@ describe('shedding', () => {
     const a = await serve(busy.handler, { maxConcurrentCalls: 1, maxQueueMs: 20 });
     const b = await serve({ sayHello: (n: string) => `Hello ${n} from b` });
     // a: one call running, one waiting that found the queue empty (never shed for its wait).
-    await rawCall(a.port, sayHelloBytes('hold', 1));
-    await rawCall(a.port, sayHelloBytes('first', 2));
+    await rawCall(a.port, sayHelloCall('hold', 1));
+    await rawCall(a.port, sayHelloCall('first', 2));
     await waitFor(() => a.server.scheduler.queued === 1);
     const reports: { attempts: number; address?: string }[] = [];
     const client = new ServiceClient(
@@ -271,8 +252,8 @@ describe('shedding', () => {
   it('with every address overloaded the call fails with ERR_SERVER_OVERLOADED, never run', async () => {
     const busy = gatedHello();
     const a = await serve(busy.handler, { maxConcurrentCalls: 1, maxQueueMs: 20 });
-    await rawCall(a.port, sayHelloBytes('hold', 1));
-    await rawCall(a.port, sayHelloBytes('first', 2));
+    await rawCall(a.port, sayHelloCall('hold', 1));
+    await rawCall(a.port, sayHelloCall('first', 2));
     await waitFor(() => a.server.scheduler.queued === 1);
     const client = new ServiceClient(
       validateServiceOptions('HelloWorld', { addresses: [a.address], serviceDir: GEN_DIR, shareState: false }),
@@ -292,7 +273,7 @@ describe('settings at their boundaries', () => {
   it('maxConcurrentCalls: N calls run at once, call N+1 waits for one to finish', async () => {
     const g = gatedHello();
     const server = await serve(g.handler, { maxConcurrentCalls: 2 });
-    for (const [i, name] of ['hold1', 'hold2', 'hold3'].entries()) await rawCall(server.port, sayHelloBytes(name, i + 1));
+    for (const [i, name] of ['hold1', 'hold2', 'hold3'].entries()) await rawCall(server.port, sayHelloCall(name, i + 1));
     await waitFor(() => g.seen.length === 2 && server.server.scheduler.queued === 1);
     g.gates.shift()!();
     await waitFor(() => g.seen.length === 3);
@@ -306,9 +287,9 @@ describe('settings at their boundaries', () => {
   ])('maxQueueMs %i: a call behind a waiting call is %s', async (maxQueueMs) => {
     const g = gatedHello();
     const server = await serve(g.handler, { maxConcurrentCalls: 1, maxQueueMs });
-    await rawCall(server.port, sayHelloBytes('hold', 1));
-    await rawCall(server.port, sayHelloBytes('first', 2));
-    const third = await rawCall(server.port, sayHelloBytes('third', 3));
+    await rawCall(server.port, sayHelloCall('hold', 1));
+    await rawCall(server.port, sayHelloCall('first', 2));
+    const third = await rawCall(server.port, sayHelloCall('third', 3));
     await waitFor(() => server.server.scheduler.queued === 2, 5000, 'two calls waiting');
     if (maxQueueMs === 0) {
       const since = performance.now();
@@ -415,10 +396,10 @@ describe('seen in monitoring, on a real host', () => {
     fs.writeFileSync(host.config, JSON.stringify({ ...config, stats: { listen: `127.0.0.1:${statsPort}` } }));
     expect((await rpc(['start', '-d'], host.dir)).code).toBe(0);
     await statusJson(host);
-    await rawCall(host.port, sayHelloBytes('hold', 1));
+    await rawCall(host.port, sayHelloCall('hold', 1));
     await waitFor(() => fs.existsSync(path.join(host!.dir, 'held')), 10_000, 'the held call');
-    await rawCall(host.port, sayHelloBytes('first', 2));
-    const shed = await rawCall(host.port, sayHelloBytes('shed', 3));
+    await rawCall(host.port, sayHelloCall('first', 2));
+    const shed = await rawCall(host.port, sayHelloCall('shed', 3));
     await waitFor(() => shed.received().length > 0, 10_000, 'the shed answer');
     expect(shed.received().toString('latin1')).toContain('server overloaded, not run');
     fs.writeFileSync(path.join(host.dir, 'release'), '');

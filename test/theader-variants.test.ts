@@ -8,34 +8,18 @@ import net from 'node:net';
 import zlib from 'node:zlib';
 import thrift from 'thrift';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadGeneratedService } from '../src/codec/generated-service.js';
 import { buildTHeaderPrefix, parseTHeader, ZLIB_TRANSFORM } from '../src/codec/theader.js';
-import { WriteBuffer } from '../src/codec/write-buffer.js';
 import { DEFAULT_DECODE_LIMITS } from '../src/codec/decode-limits.js';
+import { sayHelloCall } from './helpers/encoded-calls.js';
 import { rawClient, startServer, waitFor } from './helpers/in-process-server.js';
-import { GEN_DIR } from './helpers/servers.js';
 
 const { MessageType } = thrift.Thrift;
-const HELLO = loadGeneratedService(GEN_DIR, 'HelloWorld');
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-/** A binary sayHello call message (no framing). */
-function sayHello(name: string, seqid: number): Buffer {
-  let out: Buffer | undefined;
-  const wb = new WriteBuffer(false, (m) => {
-    out = Buffer.from(m);
-  });
-  const proto = new thrift.TBinaryProtocol(wb as never);
-  proto.writeMessageBegin('sayHello', MessageType.CALL, seqid);
-  new (HELLO.methods.get('sayHello')!.Args as new (a: object) => { write(p: unknown): void })({ name }).write(proto);
-  proto.writeMessageEnd();
-  proto.flush();
-  return out!;
-}
 
 /** Sends `bytes` on a raw socket and resolves with everything received once `done` says so. */
 async function exchange(port: number, bytes: Buffer, done: (b: Buffer) => boolean): Promise<Buffer> {
@@ -62,7 +46,7 @@ async function headerHost() {
 describe('a THeader listener', () => {
   it('answers a THeader frame wrapped in a second frame, in a second frame', async () => {
     const host = await headerHost();
-    const message = sayHello('outer', 7);
+    const message = sayHelloCall('outer', 7);
     const inner = Buffer.concat([buildTHeaderPrefix('binary', 7, undefined, message.length), message]);
     const outer = Buffer.concat([Buffer.from([0, 0, 0, 0]), inner]);
     outer.writeUInt32BE(inner.length, 0);
@@ -85,7 +69,7 @@ describe('a THeader listener', () => {
 
   it('inflates a zlib-transformed call and answers it without transforms, as Apache servers do', async () => {
     const host = await headerHost();
-    const message = sayHello('z'.repeat(5000), 3);
+    const message = sayHelloCall('z'.repeat(5000), 3);
     const payload = zlib.deflateSync(message);
     const call = Buffer.concat([buildTHeaderPrefix('binary', 3, new Map([['k', 'v']]), payload.length, [ZLIB_TRANSFORM]), payload]);
     expect(call.length).toBeLessThan(message.length / 10);
@@ -100,7 +84,7 @@ describe('a THeader listener', () => {
   it('refuses a zlib payload that inflates past maxMessageBytes, telling the caller', async () => {
     const host = await startServer({ service: 'HelloWorld', transport: 'header', maxMessageBytes: 64 * 1024 });
     cleanups.push(host.close);
-    const payload = zlib.deflateSync(sayHello('b'.repeat(200_000), 4));
+    const payload = zlib.deflateSync(sayHelloCall('b'.repeat(200_000), 4));
     expect(payload.length).toBeLessThan(64 * 1024);
     const call = Buffer.concat([buildTHeaderPrefix('binary', 4, undefined, payload.length, [ZLIB_TRANSFORM]), payload]);
     const socket = net.connect(host.port, '127.0.0.1');
@@ -115,7 +99,7 @@ describe('a THeader listener', () => {
 
   it('answers an unsupported transform with TApplicationException INVALID_TRANSFORM naming it', async () => {
     const host = await headerHost();
-    const message = sayHello('snappy', 9);
+    const message = sayHelloCall('snappy', 9);
     const call = Buffer.concat([buildTHeaderPrefix('binary', 9, undefined, message.length, [3]), message]);
     const reply = await exchange(host.port, call, (b) => wholeFrameAt(b, 0));
     const frame = parseTHeader(reply, 4, reply.length, DEFAULT_DECODE_LIMITS);

@@ -1,11 +1,15 @@
 /**
- * Test helper: Catalog calls encoded as a client puts them on the wire (the host's own writers),
- * and a large one, `index` with many tags, for tests of messages far larger than one socket read.
+ * Test helper: calls encoded as a client puts them on the wire (the host's own writers): Catalog
+ * calls, a large one (`index` with many tags) for tests of messages far larger than one socket
+ * read, and HelloWorld.sayHello, plain or in a THeader frame.
  */
 import thrift from 'thrift';
 import { createOutputProtocol } from '../../src/codec/output-protocols.js';
 import { type ProtocolName, protocolClass } from '../../src/codec/protocols.js';
+import { loadGeneratedService } from '../../src/codec/generated-service.js';
+import { buildTHeaderPrefix } from '../../src/codec/theader.js';
 import { WriteBuffer } from '../../src/codec/write-buffer.js';
+import { GEN_DIR } from './servers.js';
 
 /** The bytes of one Catalog call as `protocol` puts it on the wire, framed or not. */
 export function encodeCall(
@@ -41,4 +45,24 @@ export function indexCall(protocol: ProtocolName, framed: boolean, count: number
     p.writeFieldStop();
     p.writeStructEnd();
   });
+}
+
+const HELLO = loadGeneratedService(GEN_DIR, 'HelloWorld');
+
+/**
+ * HelloWorld.sayHello(name) as binary, unframed bytes; with `headers`, inside a THeader frame
+ * carrying them (an empty map: a THeader frame with no headers).
+ */
+export function sayHelloCall(name: string, seqid: number, headers?: ReadonlyMap<string, string>): Buffer {
+  let out: Buffer | undefined;
+  const wb = new WriteBuffer(false, (m) => {
+    out = Buffer.from(m);
+  });
+  const proto = new thrift.TBinaryProtocol(wb as never);
+  proto.writeMessageBegin('sayHello', thrift.Thrift.MessageType.CALL, seqid);
+  new (HELLO.methods.get('sayHello')!.Args as new (a: object) => { write(p: unknown): void })({ name }).write(proto);
+  proto.writeMessageEnd();
+  proto.flush();
+  if (!headers) return out!;
+  return Buffer.concat([buildTHeaderPrefix('binary', seqid, headers, out!.length), out!]);
 }

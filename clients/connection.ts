@@ -163,8 +163,22 @@ export class Connection {
     const seqid = this.seqid;
     const message = this.encode(method, args, seqid, headers);
     if (method.oneway) {
-      this.send(message);
-      return Promise.resolve(undefined);
+      // Settled once the bytes are with the kernel: a caller may then close and exit.
+      return new Promise<unknown>((resolve, reject) =>
+        this.send(message, (err) => {
+          if (!err) resolve(undefined);
+          else {
+            reject(
+              new ConnectionClosedError(
+                `${target.service}.${target.method}: oneway call to ${target.address} not written (${err.message})`,
+                target,
+                true,
+                { cause: err },
+              ),
+            );
+          }
+        }),
+      );
     }
     return new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => this.onTimeout(seqid, timeoutMs), timeoutMs);
@@ -209,8 +223,11 @@ export class Connection {
 
   // --- internal ---
 
-  /** Writes a message; the calls made in one tick leave in one syscall (and one read on the server). */
-  private send(message: Buffer): void {
+  /**
+   * Writes a message; the calls made in one tick leave in one syscall (and one read on the server).
+   * `written` is called once the bytes are handed to the kernel, or with the write's error.
+   */
+  private send(message: Buffer, written?: (err?: Error | null) => void): void {
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
@@ -219,7 +236,7 @@ export class Connection {
         this.socket.uncork();
       });
     }
-    this.socket.write(message);
+    this.socket.write(message, written);
   }
 
   private encode(

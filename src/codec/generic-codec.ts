@@ -7,7 +7,7 @@
  * order; a field the IDL does not know, or whose wire type differs from the IDL's, is skipped,
  * as generated code skips it.
  */
-import type thrift from 'thrift';
+import thrift from 'thrift';
 import { doubleToJson, i64ToJson, type JsonValue, mapIsObject, setKey } from '../idl/json-form.js';
 import type { ResolvedField, ResolvedStruct, ResolvedType } from '../idl/resolved.js';
 import { violation } from './decode-limits.js';

@@ -5,8 +5,9 @@
 import { editDistance } from '../config/did-you-mean.js';
 
 /**
- * Up to `max` of `candidates` nearest to `word` by edit distance (case ignored), nearest first;
- * only those within half of the longer name's length, so that an unrelated name is not offered.
+ * Up to `max` of `candidates` nearest to `word` by edit distance (case ignored), nearest first:
+ * those within a third of the longer name's length (a name that begins with the other counts as
+ * 1 away), and no more than one edit farther than the nearest, so an unrelated name is not offered.
  * @example
  * nearestNames('testStrin', ['testString', 'testStringMap', 'testI32']); // ['testString', 'testStringMap']
  */
@@ -18,8 +19,9 @@ export function nearestNames(word: string, candidates: Iterable<string>, max = 3
       const d = editDistance(typed, lower);
       return { name, d: lower.startsWith(typed) || typed.startsWith(lower) ? Math.min(d, 1) : d };
     })
-    .filter(({ name, d }) => d <= Math.max(2, Math.ceil(Math.max(name.length, word.length) / 2)))
+    .filter(({ name, d }) => d <= Math.max(1, Math.floor(Math.max(name.length, word.length) / 3)))
     .sort((a, b) => a.d - b.d)
+    .filter(({ d }, _, near) => d <= near[0]!.d + 1)
     .slice(0, max)
     .map(({ name }) => name);
 }

@@ -41,7 +41,6 @@ export class IdlModel implements ConstScope {
   private readonly structs = new Map<StructNode, ResolvedStruct>();
   private readonly servicesByNode = new Map<ServiceNode, ResolvedService>();
   private readonly consts = new Map<ConstNode, JsonValue>();
-  private readonly typedefsInProgress = new Set<DefinitionNode>();
   /** Default values wait until every struct's fields are known (a default may be a struct). */
   private readonly pendingDefaults: (() => void)[] = [];
 
@@ -89,28 +88,26 @@ export class IdlModel implements ConstScope {
     return value;
   }
 
-  /** A type node of `doc`, resolved. @throws IdlResolveError for an unknown or non-type name */
-  resolveType(doc: IdlDocument, node: TypeNode): ResolvedType {
+  /**
+   * A type node of `doc`, resolved. `typedefs` are those being followed (a chain of typedefs
+   * that comes back to one of them is an error; a struct that contains itself is not).
+   * @throws IdlResolveError for an unknown or non-type name
+   */
+  resolveType(doc: IdlDocument, node: TypeNode, typedefs: ReadonlySet<DefinitionNode> = new Set()): ResolvedType {
     switch (node.kind) {
       case 'base':
         return { kind: node.name === 'byte' ? 'i8' : node.name };
       case 'list':
       case 'set':
-        return { kind: node.kind, element: this.resolveType(doc, node.element) };
+        return { kind: node.kind, element: this.resolveType(doc, node.element, typedefs) };
       case 'map':
-        return { kind: 'map', key: this.resolveType(doc, node.key), value: this.resolveType(doc, node.value) };
+        return { kind: 'map', key: this.resolveType(doc, node.key, typedefs), value: this.resolveType(doc, node.value, typedefs) };
       case 'named': {
         const { document, def } = this.lookup(doc, node.name, node.loc);
         switch (def.kind) {
-          case 'typedef': {
-            if (this.typedefsInProgress.has(def)) this.fail(doc, node.loc, `typedef ${node.name} refers to itself`);
-            this.typedefsInProgress.add(def);
-            try {
-              return this.resolveType(document, def.type);
-            } finally {
-              this.typedefsInProgress.delete(def);
-            }
-          }
+          case 'typedef':
+            if (typedefs.has(def)) this.fail(doc, node.loc, `typedef ${node.name} refers to itself`);
+            return this.resolveType(document, def.type, new Set(typedefs).add(def));
           case 'enum':
             return { kind: 'enum', enum: this.resolveEnum(document, def) };
           case 'struct':

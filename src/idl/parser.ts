@@ -259,8 +259,11 @@ class Parser {
         if (w.text === 'xsd_attrs') this.fieldList('{', '}', `the xsd_attrs of ${name}`, false);
       }
       if (id === undefined) this.warn(t.loc, `No field key specified for ${name}, resulting protocol may have conflicts or not be backwards compatible!`);
-      if (union && requiredness !== 'default') {
-        this.warn(t.loc, `Union ${owner.replace(/^union /, '')} field ${name}: union members must be optional, ignoring specified requiredness.`);
+      if (union) {
+        if (requiredness === 'required') {
+          this.warn(t.loc, `Union ${owner.replace(/^union /, '')} field ${name}: union members must be optional, ignoring specified requiredness.`);
+        }
+        // Apache's compiler makes every union member optional.
         requiredness = 'optional';
       }
       const field: FieldNode = {

@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RPC_BIN, rpc, type RpcResult, waitFor } from './helpers/cli.js';
+import { etcdClient, startEtcd } from './helpers/etcd.js';
 import {
   COMBINATIONS,
   prepareThriftTest,
@@ -126,6 +127,29 @@ describe('rpc call against a thrifthost host serving ThriftTest', () => {
     expect(typo.code).toBe(13);
     expect(typo.stderr).toContain('"Tsets" is not host:port nor a service of');
     expect(typo.stderr).toContain('did you mean Tests');
+  });
+
+  it('takes a name registered in etcd (the config\'s registry block): its instances\' protocol and transport', async () => {
+    const server = await serve('compact', 'framed');
+    const etcd = await startEtcd();
+    try {
+      const prefix = '/rpc-call-test/';
+      const address = `127.0.0.1:${server.port}`;
+      const record = { service: 'ThriftTest', address, protocol: 'compact', transport: 'framed', multiplexed: false, weight: 1, hostId: 'test' };
+      await etcdClient(etcd.endpoint).put(`${prefix}ThriftTest/${address}`, JSON.stringify(record));
+      const project = path.join(dir, 'registry-project');
+      fs.mkdirSync(project);
+      fs.writeFileSync(
+        path.join(project, 'rpc.config.json'),
+        JSON.stringify({ registry: { endpoints: [etcd.endpoint], prefix }, services: [{ name: 'Other', service: 'HelloWorld', listen: '127.0.0.1:1' }] }),
+      );
+      expect(await call(['ThriftTest', 'ThriftTest.testI32', '[5]', ...IDL], project)).toEqual({ code: 0, stdout: '5\n', stderr: '' });
+      const typo = await call(['ThriftTset', 'ThriftTest.testI32', '[5]', ...IDL], project);
+      expect(typo.code).toBe(13);
+      expect(typo.stderr).toContain(`lists no instance of it under ${prefix}ThriftTset/ (did you mean ThriftTest?) (registered: ThriftTest)`);
+    } finally {
+      await etcd.stop();
+    }
   });
 
   it('calls a TLS listener with --ca, and a plaintext call to it fails naming the address', async () => {

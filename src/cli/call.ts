@@ -79,7 +79,7 @@ export async function runCall(
   const dot = method.lastIndexOf('.');
   const serviceName = dot > 0 ? method.slice(0, dot) : undefined;
   const methodName = dot > 0 ? method.slice(dot + 1) : method;
-  const where = resolveCallTarget(target, configFile, serviceName);
+  const where = await resolveCallTarget(target, configFile, serviceName);
   const service = serviceName ?? where.service;
   if (!service) {
     throw new UsageError(`name the service: Service.${methodName} (the target ${target} does not say which service it is)`);

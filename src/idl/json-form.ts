@@ -17,13 +17,11 @@
  * | list, set | array |
  * | map | object when the key type is a string, number, bool, enum, uuid or binary (keys in their JSON form, as text); else an array of `[key, value]` pairs (accepted for any map) |
  */
-import type { ResolvedType } from './resolved.js';
-
 /** A JSON value. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 /** Whether a map with this key type is a JSON object (else an array of `[key, value]` pairs). */
-export function mapIsObject(key: ResolvedType): boolean {
+export function mapIsObject(key: { readonly kind: string }): boolean {
   return key.kind !== 'struct' && key.kind !== 'list' && key.kind !== 'set' && key.kind !== 'map';
 }
 

@@ -95,7 +95,8 @@ export async function runCall(
   try {
     return await client.call(methodName, args as Record<string, unknown>);
   } catch (err) {
-    throw explain(err, `${service}.${methodName}`, where.description);
+    const { protocol, transport } = client.engine.options;
+    throw explain(err, `${service}.${methodName}`, where.description, `${protocol}/${transport}`, options.compact);
   } finally {
     await client.destroy();
   }
@@ -163,9 +164,9 @@ function clientOptions(base: ServiceClientOptions, o: CallOptions): ServiceClien
 }
 
 /** A failure as `rpc call` reports it: declared exceptions printed, TApplicationExceptions named. */
-function explain(err: unknown, call: string, target: string): unknown {
+function explain(err: unknown, call: string, target: string, wire: string, compact = false): unknown {
   if (err instanceof DeclaredException) {
-    process.stdout.write(`${JSON.stringify(err.toJSON(), null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(err.toJSON(), null, compact ? undefined : 2)}\n`);
     return new DeclaredExceptionExit(`${call} threw ${err.exception}, which it declares (printed on stdout)`, { cause: err });
   }
   if (err instanceof thrift.Thrift.TApplicationException) {
@@ -175,6 +176,11 @@ function explain(err: unknown, call: string, target: string): unknown {
       err.type,
       { cause: err },
     );
+  }
+  const code = (err as { code?: unknown })?.code;
+  if (code === 'ERR_CONNECTION_CLOSED' || code === 'ERR_REPLY_DECODE') {
+    // The usual cause: the server speaks another protocol or transport, and hangs up or answers garbage.
+    (err as Error).message += ` (the call was ${wire}: check --protocol and --transport)`;
   }
   return err;
 }

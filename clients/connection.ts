@@ -218,6 +218,9 @@ export class Connection {
   /** Closes now, rejecting every pending call. Idempotent. */
   destroy(cause?: Error): void {
     this.closeCause ??= cause ?? new Error('connection destroyed by the client');
+    // Unusable at once: the socket's 'close' comes a tick later, and a call borrowed meanwhile
+    // (after a reply that could not be decoded) would be written into a dead socket.
+    this.stateValue = 'closed';
     this.socket.destroy();
   }
 

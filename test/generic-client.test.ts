@@ -105,7 +105,7 @@ describe('a value that does not fit the IDL names its path, before anything is s
     ['testInsanity', [{ userMap: { SEVEN: 1 } }], 'argument.userMap["SEVEN"]: "SEVEN" is not a member of enum Numberz (members: ONE, TWO, THREE, FIVE, SIX, EIGHT)'],
     ['testInsanity', [{ xtructs: [{}, { byte_thing: 'x' }] }], 'argument.xtructs[1].byte_thing: expected i8, got "x"'],
     ['testString', ['a', 'b'], 'arguments[1]: testString takes 1 argument (thing), got 2'],
-    ['testString', { thnig: 'a' }, 'thnig: struct testString_args has no field thnig (did you mean thing?) (fields: thing)'],
+    ['testString', { thnig: 'a' }, 'thnig: testString has no argument thnig (did you mean thing?) (arguments: thing)'],
   ])('%s %j', async (method, args, message) => {
     const c = client(1);
     await expect(c.call(method, args)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message });

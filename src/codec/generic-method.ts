@@ -6,6 +6,7 @@
  * {@link DeclaredException}. Multiplexing is the method's name on the wire (`Service:method`),
  * as Apache's TMultiplexedProtocol writes it.
  */
+import { didYouMean } from '../common/nearest-names.js';
 import type { JsonValue } from '../idl/json-form.js';
 import type { ResolvedField, ResolvedFunction, ResolvedService, ResolvedStruct } from '../idl/resolved.js';
 import type { MethodInfo, ServiceDescription, ThriftStructClass } from './generated-service.js';
@@ -70,6 +71,14 @@ export function checkArguments(fn: ResolvedFunction, args: unknown): WireStruct 
   } else if (typeof args === 'object' && !(args instanceof Uint8Array)) byName = args as Record<string, unknown>;
   else {
     throw new InvalidValueError('arguments', `expected an object by argument name or an array in order (${names.join(', ')})`);
+  }
+  for (const key of Object.keys(byName)) {
+    if (!names.includes(key)) {
+      throw new InvalidValueError(
+        key,
+        `${fn.name} has no argument ${key}${didYouMean(key, names)} (arguments: ${names.join(', ') || 'none'})`,
+      );
+    }
   }
   return structValue(argsStruct(fn), byName, '');
 }

@@ -272,11 +272,15 @@ export function validateClientConfig(raw: unknown, baseDir = process.cwd()): Map
   return services;
 }
 
-/** Validates one service entry and applies {@link CLIENT_DEFAULTS}: the only place defaults are resolved. */
+/**
+ * Validates one service entry and applies {@link CLIENT_DEFAULTS}: the only place defaults are resolved.
+ * `generatedCode: false` skips the check that generated code exists (GenericClient works from the IDL).
+ */
 export function validateServiceOptions(
   service: string,
   raw: unknown,
   baseDir = process.cwd(),
+  { generatedCode = true }: { generatedCode?: boolean } = {},
 ): ResolvedServiceOptions {
   const at = (field: string) => `ThriftClient.config: ${service}.${field}`;
   if (!isRecord(raw)) throw new ClientConfigError(`${at('')} must be an object with at least \`addresses\``);
@@ -441,7 +445,8 @@ export function validateServiceOptions(
       `${at('backoffInitialMs')} must not exceed backoffMaxMs (${resolved.backoffMaxMs})`,
     );
   }
-  checkGeneratedCodeExists(resolved);
+  // A service described by its IDL at run time (GenericClient) has no generated code to find.
+  if (generatedCode) checkGeneratedCodeExists(resolved);
   return resolved;
 }
 

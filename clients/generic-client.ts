@@ -53,7 +53,7 @@ export class GenericClient {
     const model = idl instanceof IdlModel ? idl : IdlModel.load(idl, { includeDirs });
     this.service = findService(model, service);
     // Relative TLS paths resolve like an import in the calling file, as in ThriftClient.config().
-    const resolved = validateServiceOptions(this.service.name, clientOptions, callerDir());
+    const resolved = validateServiceOptions(this.service.name, clientOptions, callerDir(), { generatedCode: false });
     this.engine = new ServiceClient(resolved, runtime, genericService(this.service, { multiplexed }));
   }
 

@@ -18,6 +18,7 @@ import {
   type TransportName,
 } from '../src/codec/protocols.js';
 import type { ClientInterceptor } from './call-headers.js';
+import type { ClientTlsSettings } from './connection.js';
 import { isTimerMs, timerRangeText } from '../src/common/timer-range.js';
 import { moduleFile, nearestGenDir } from './caller-dir.js';
 import { DEFAULT_REGISTRY_PREFIX } from '../src/common/registry-record.js';
@@ -113,6 +114,12 @@ export interface ServiceClientOptions {
    * @default undefined
    */
   generated?: string | object;
+  /**
+   * Connect with TLS: `true` trusts the system's CAs; an object gives PEM file paths (`ca` to
+   * trust, `cert` and `key` for a client certificate; relative as `serviceDir`), the server name
+   * to verify, and `rejectUnauthorized: false` to skip verification. @default undefined (plain TCP)
+   */
+  tls?: boolean | { ca?: string; cert?: string; key?: string; servername?: string; rejectUnauthorized?: boolean };
   /** TCP connect timeout. @default 3000 */
   connectTimeoutMs?: number;
   /** Time a call may wait for its reply, and the lifetime of an uncollected `asend_`. @default 5000 */
@@ -179,6 +186,8 @@ export interface ResolvedServiceOptions {
   readonly serviceDir: string;
   /** Absolute, when given. */
   readonly generated: string | undefined;
+  /** TLS settings with the PEM files read; undefined for plain TCP. */
+  readonly tls: ClientTlsSettings | undefined;
   readonly connectTimeoutMs: number;
   readonly callTimeoutMs: number;
   readonly retries: number;
@@ -220,6 +229,7 @@ const KNOWN_KEYS = new Set<string>([
   'transport',
   'serviceDir',
   'generated',
+  'tls',
   'connectTimeoutMs',
   'callTimeoutMs',
   'retries',
@@ -262,11 +272,15 @@ export function validateClientConfig(raw: unknown, baseDir = process.cwd()): Map
   return services;
 }
 
-/** Validates one service entry and applies {@link CLIENT_DEFAULTS}: the only place defaults are resolved. */
+/**
+ * Validates one service entry and applies {@link CLIENT_DEFAULTS}: the only place defaults are resolved.
+ * `generatedCode: false` skips the check that generated code exists (GenericClient works from the IDL).
+ */
 export function validateServiceOptions(
   service: string,
   raw: unknown,
   baseDir = process.cwd(),
+  { generatedCode = true }: { generatedCode?: boolean } = {},
 ): ResolvedServiceOptions {
   const at = (field: string) => `ThriftClient.config: ${service}.${field}`;
   if (!isRecord(raw)) throw new ClientConfigError(`${at('')} must be an object with at least \`addresses\``);
@@ -367,6 +381,7 @@ export function validateServiceOptions(
         ? nearestGenDir(baseDir)
         : path.resolve(baseDir, optional(o.serviceDir, d.serviceDir, isString, at('serviceDir'), 'a folder path')),
     generated,
+    tls: validateTls(o.tls, baseDir, at('tls')),
     connectTimeoutMs: ms('connectTimeoutMs', 1),
     callTimeoutMs: ms('callTimeoutMs', 1),
     retries: int('retries', 0),
@@ -430,7 +445,8 @@ export function validateServiceOptions(
       `${at('backoffInitialMs')} must not exceed backoffMaxMs (${resolved.backoffMaxMs})`,
     );
   }
-  checkGeneratedCodeExists(resolved);
+  // A service described by its IDL at run time (GenericClient) has no generated code to find.
+  if (generatedCode) checkGeneratedCodeExists(resolved);
   return resolved;
 }
 
@@ -490,6 +506,40 @@ function validateRegistry(service: string, raw: unknown): ResolvedRegistryOption
     tls,
     requestTimeoutMs: timeout as number,
   };
+}
+
+/** `tls`: false/undefined for plain TCP, true for the system CAs, or PEM paths read now. */
+function validateTls(raw: unknown, baseDir: string, field: string): ClientTlsSettings | undefined {
+  if (raw === undefined || raw === false) return undefined;
+  if (raw === true) return { rejectUnauthorized: true };
+  if (!isRecord(raw)) throw new ClientConfigError(`${field} must be true or { ca?, cert?, key?, servername?, rejectUnauthorized? }`);
+  const known = ['ca', 'cert', 'key', 'servername', 'rejectUnauthorized'];
+  for (const key of Object.keys(raw)) {
+    if (!known.includes(key)) throw new ClientConfigError(`${field}.${key} is not a known option (known: ${known.join(', ')})`);
+  }
+  const out: ClientTlsSettings = { rejectUnauthorized: raw.rejectUnauthorized !== false };
+  if (raw.rejectUnauthorized !== undefined && typeof raw.rejectUnauthorized !== 'boolean') {
+    throw new ClientConfigError(`${field}.rejectUnauthorized must be a boolean`);
+  }
+  if (raw.servername !== undefined) {
+    if (typeof raw.servername !== 'string' || raw.servername === '') throw new ClientConfigError(`${field}.servername must be a host name`);
+    out.servername = raw.servername;
+  }
+  for (const k of ['ca', 'cert', 'key'] as const) {
+    const v = raw[k];
+    if (v === undefined) continue;
+    if (typeof v !== 'string' || v === '') throw new ClientConfigError(`${field}.${k} must be a PEM file path`);
+    const file = path.resolve(baseDir, v);
+    try {
+      out[k] = fs.readFileSync(file);
+    } catch (err) {
+      throw new ClientConfigError(`${field}.${k}: cannot read ${file}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  if ((out.cert === undefined) !== (out.key === undefined)) {
+    throw new ClientConfigError(`${field}: a client certificate needs both cert and key`);
+  }
+  return out;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

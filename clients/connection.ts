@@ -6,6 +6,7 @@
  * idle pooled connection never keeps the process alive.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import thrift from 'thrift';
 import type { DecodeLimits, I64Mode } from '../src/codec/decode-limits.js';
 import type { MethodInfo } from '../src/codec/generated-service.js';
@@ -31,12 +32,23 @@ export interface ConnectionOptions {
   /** THeader transport: calls carry a header with the protocol id and key/value headers. */
   header: boolean;
   connectTimeoutMs: number;
+  /** Connect with TLS, with these settings (PEM contents); plain TCP when undefined. */
+  tls?: ClientTlsSettings | undefined;
   /** What one reply may hold (`maxMessageBytes` is the service's `maxReplyBytes`). */
   limits: DecodeLimits;
   /** How i64 values in replies reach the caller. */
   i64: I64Mode;
   /** Called once when the socket has closed (after pending calls were rejected). */
   onClose?: (conn: Connection) => void;
+}
+
+/** TLS settings of a connection: PEM contents, as `tls.connect` takes them. */
+export interface ClientTlsSettings {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  servername?: string;
+  rejectUnauthorized: boolean;
 }
 
 /** Lifecycle of a connection. `retired`: finishes pending calls, takes no new ones. */
@@ -66,7 +78,15 @@ export class Connection {
     this.outProto = createOutputProtocol(protocolClass(options.protocol), this.out);
     this.splitter = new MessageSplitter(options.framed, options.protocol, options.limits);
     this.inProto = createInputProtocol(options.protocol, options.limits, options.i64);
-    this.socket = net.connect({ host: options.host, port: options.port });
+    this.socket = options.tls
+      ? tls.connect({
+          host: options.host,
+          port: options.port,
+          ...options.tls,
+          // SNI takes a host name, never an IP address.
+          servername: options.tls.servername ?? (net.isIP(options.host) ? undefined : options.host),
+        })
+      : net.connect({ host: options.host, port: options.port });
     this.socket.setNoDelay(true);
     // Ref'd while connecting (a caller is waiting on it); unref'd whenever nothing is pending.
     this.ready = new Promise<void>((resolve, reject) => {
@@ -76,7 +96,7 @@ export class Connection {
         this.socket.destroy(err);
       }, options.connectTimeoutMs);
       timer.unref();
-      this.socket.once('connect', () => {
+      this.socket.once(options.tls ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         if (this.stateValue === 'connecting') this.stateValue = 'open';
         if (this.pending.size === 0) this.socket.unref();
@@ -143,8 +163,22 @@ export class Connection {
     const seqid = this.seqid;
     const message = this.encode(method, args, seqid, headers);
     if (method.oneway) {
-      this.send(message);
-      return Promise.resolve(undefined);
+      // Settled once the bytes are with the kernel: a caller may then close and exit.
+      return new Promise<unknown>((resolve, reject) =>
+        this.send(message, (err) => {
+          if (!err) resolve(undefined);
+          else {
+            reject(
+              new ConnectionClosedError(
+                `${target.service}.${target.method}: oneway call to ${target.address} not written (${err.message})`,
+                target,
+                true,
+                { cause: err },
+              ),
+            );
+          }
+        }),
+      );
     }
     return new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => this.onTimeout(seqid, timeoutMs), timeoutMs);
@@ -175,20 +209,28 @@ export class Connection {
    * connection that have not started.
    */
   private close(): void {
-    if (this.abandoned) this.socket.resetAndDestroy();
+    // A TLS socket has no TCP handle to reset: it is destroyed instead.
+    if (this.abandoned && !this.options.tls) this.socket.resetAndDestroy();
+    else if (this.abandoned) this.socket.destroy();
     else this.socket.end();
   }
 
   /** Closes now, rejecting every pending call. Idempotent. */
   destroy(cause?: Error): void {
     this.closeCause ??= cause ?? new Error('connection destroyed by the client');
+    // Unusable at once: the socket's 'close' comes a tick later, and a call borrowed meanwhile
+    // (after a reply that could not be decoded) would be written into a dead socket.
+    this.stateValue = 'closed';
     this.socket.destroy();
   }
 
   // --- internal ---
 
-  /** Writes a message; the calls made in one tick leave in one syscall (and one read on the server). */
-  private send(message: Buffer): void {
+  /**
+   * Writes a message; the calls made in one tick leave in one syscall (and one read on the server).
+   * `written` is called once the bytes are handed to the kernel, or with the write's error.
+   */
+  private send(message: Buffer, written?: (err?: Error | null) => void): void {
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
@@ -197,7 +239,7 @@ export class Connection {
         this.socket.uncork();
       });
     }
-    this.socket.write(message);
+    this.socket.write(message, written);
   }
 
   private encode(

@@ -52,6 +52,13 @@ export {
   UnknownMethodError,
   UnknownServiceError,
 } from './errors.js';
+export {
+  DeclaredException,
+  GenericClient,
+  type GenericClientOptions,
+  InvalidValueError,
+  isDeclaredException,
+} from './generic-client.js';
 export type { DiscoveryLog, DiscoveryState, DiscoveryStatus } from './registry-discovery.js';
 export {
   createStatsReporter,

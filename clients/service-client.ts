@@ -16,6 +16,7 @@ import {
   loadGeneratedFile,
   loadGeneratedService,
   type MethodInfo,
+  type ServiceDescription,
 } from '../src/codec/generated-service.js';
 import { AddressManager } from './address-manager.js';
 import { type ClientCallContext, scopedHeaders } from './call-headers.js';
@@ -50,7 +51,7 @@ export interface ServiceClientRuntime {
 
 /** Calls to one service across its addresses. */
 export class ServiceClient {
-  readonly generated: GeneratedService;
+  readonly generated: ServiceDescription;
   readonly addresses: AddressManager;
   readonly split: SplitCalls;
   private readonly pools = new Map<string, ConnectionPool>();
@@ -59,11 +60,13 @@ export class ServiceClient {
   private discovery: RegistryDiscovery | undefined;
   private discoveryReady: Promise<RegistryDiscovery | undefined> | undefined;
 
+  /** `service`: the methods, when they come from the IDL at run time (GenericClient) rather than generated code. */
   constructor(
     readonly options: ResolvedServiceOptions,
     private readonly runtime: ServiceClientRuntime = {},
+    service?: ServiceDescription,
   ) {
-    this.generated = loadService(options);
+    this.generated = service ?? loadService(options);
     for (const m of options.idempotent) {
       if (!this.generated.methods.has(m)) {
         throw new UnknownMethodError(
@@ -228,6 +231,7 @@ export class ServiceClient {
         framed: o.transport !== 'buffered',
         header: o.transport === 'header',
         connectTimeoutMs: o.connectTimeoutMs,
+        tls: o.tls,
         limits: {
           maxMessageBytes: o.maxReplyBytes,
           maxStringBytes: o.maxStringBytes,

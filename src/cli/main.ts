@@ -9,6 +9,8 @@
  */
 import { Command, CommanderError } from 'commander';
 import { packageVersion } from '../version.js';
+import { callCommand } from './call.js';
+import { describeCommand } from './describe.js';
 import { describeError, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import { genCommand } from './gen.js';
 import { initCommand } from './init.js';
@@ -35,6 +37,8 @@ export function buildProgram(): Command {
     genCommand(),
     initCommand(),
     logsCommand(),
+    callCommand(),
+    describeCommand(),
   ]) {
     program.addCommand(sub.exitOverride());
   }

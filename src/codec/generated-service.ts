@@ -44,14 +44,21 @@ export interface MethodInfo {
   readonly writeArgs?: ArgsWriter;
 }
 
-/** A generated service: its module, types module and methods. */
-export interface GeneratedService {
+/**
+ * What the client's call engine needs of a service: its methods, from generated code or built
+ * from the IDL at run time (`generic-method.ts`).
+ */
+export interface ServiceDescription {
   readonly name: string;
-  /** Absolute path of `<Service>.js`. */
+  /** Absolute path of `<Service>.js`, or of the IDL file for a service described at run time. */
   readonly file: string;
+  readonly methods: ReadonlyMap<string, MethodInfo>;
+}
+
+/** A generated service: its module, types module and methods. */
+export interface GeneratedService extends ServiceDescription {
   /** The generated module's exports (`Client`, `Processor`). */
   readonly module: { Client: new (...a: any[]) => any; Processor: new (handler: any) => any };
-  readonly methods: ReadonlyMap<string, MethodInfo>;
 }
 
 const cache = new Map<string, GeneratedService>();

@@ -82,7 +82,8 @@ it('dist/ types compile under module commonjs without esModuleInterop, and refus
   // pino's own declarations default-import thread-stream and need esModuleInterop (TS1259):
   // theirs, reached through the main entry's `Logger` (pino's); the client and metrics entries
   // do not reach them. Every other error counts.
-  const pinos = errors.filter((e) => e.startsWith('<thrifthost>/node_modules/pino/'));
+  // (Matched on the path's end: node_modules may be reached through a link.)
+  const pinos = errors.filter((e) => /\/node_modules\/pino\/pino\.d\.ts\(/.test(e));
   expect(errors.filter((e) => !pinos.includes(e))).toEqual([]);
   expect(pinos.every((e) => e.includes('error TS1259'))).toBe(true);
   expect(result.code === 0 || pinos.length > 0).toBe(true);

@@ -34,6 +34,13 @@ export const MAX_HELD_CONNECTIONS = 1024;
  * better told (a closed connection) than left waiting.
  */
 export const HOLD_LIMIT_MS = 2_000;
+/**
+ * Connections sent to one worker and not yet acknowledged, at most. Node's IPC channel sends one
+ * handle at a time and queues every later message (status and reload requests too) until the
+ * worker acknowledges it; a busy worker acknowledges once per event-loop turn. Connections beyond
+ * this wait in the master's own backlog, where their age is known.
+ */
+export const MAX_OFFERS_PER_WORKER = 2;
 
 /** Hands the connections of one listener to workers, with acknowledgement. */
 export class ConnectionDispatcher {
@@ -41,6 +48,15 @@ export class ConnectionDispatcher {
   private readonly unacked = new Map<number, { socket: Socket; target: DispatchTarget }>();
   /** Connections waiting for a worker, each with the timer that closes it at the hold limit. */
   private readonly held = new Map<Socket, NodeJS.Timeout>();
+  /**
+   * Per worker, the connections given to it in turn while it had MAX_OFFERS_PER_WORKER
+   * unacknowledged, oldest first. Handed over newest first: under a backlog the newest callers
+   * are the ones still waiting; one that waited HOLD_LIMIT_MS is reset (its caller has given
+   * up, or is better told than left waiting).
+   */
+  private readonly backlogs = new Map<DispatchTarget, { socket: Socket; at: number }[]>();
+  /** Unacknowledged offers per worker. */
+  private readonly offers = new Map<DispatchTarget, number>();
   private nextId = 1;
   private turn = 0;
   private closed = false;
@@ -88,7 +104,9 @@ export class ConnectionDispatcher {
 
   /** Connections sent and not yet acknowledged, plus those waiting for a worker. */
   get pending(): number {
-    return this.unacked.size + this.held.size;
+    let backlogged = 0;
+    for (const b of this.backlogs.values()) backlogged += b.length;
+    return this.unacked.size + this.held.size + backlogged;
   }
 
   /** The worker took connection `id`: the master's copy closes (the connection stays open). */
@@ -97,10 +115,16 @@ export class ConnectionDispatcher {
     if (!entry || entry.target !== target) return;
     this.unacked.delete(id);
     entry.socket.destroy();
+    this.release(target);
+    this.pump(target);
   }
 
   /** `target` exited: what it had not acknowledged goes to another worker. */
   targetGone(target: DispatchTarget): void {
+    this.offers.delete(target);
+    const backlog = this.backlogs.get(target) ?? [];
+    this.backlogs.delete(target);
+    for (const { socket } of backlog) this.dispatch(socket, target);
     for (const [id, entry] of this.unacked) {
       if (entry.target !== target) continue;
       this.unacked.delete(id);
@@ -132,7 +156,19 @@ export class ConnectionDispatcher {
   close(): void {
     this.closed = true;
     for (const socket of this.takeHeld()) socket.destroy();
+    // A stop: connections accepted before it go to their workers, which answer the calls their
+    // clients wrote and close them once idle.
+    for (const [target, backlog] of this.backlogs) for (const { socket } of backlog) this.send(target, socket);
+    this.backlogs.clear();
     if (this.server.listening) this.server.close();
+  }
+
+  /** `target` stopped taking connections (it drains for a reload): its backlog goes to the others. */
+  withdraw(target: DispatchTarget): void {
+    const backlog = this.backlogs.get(target);
+    if (!backlog) return;
+    this.backlogs.delete(target);
+    for (const { socket } of backlog) this.dispatch(socket, target);
   }
 
   /** Closes whatever is still unacknowledged: call once every worker is gone. */
@@ -168,14 +204,55 @@ export class ConnectionDispatcher {
       return;
     }
     const target = targets[this.turn++ % targets.length]!;
+    if ((this.offers.get(target) ?? 0) >= MAX_OFFERS_PER_WORKER) {
+      let backlog = this.backlogs.get(target);
+      if (!backlog) this.backlogs.set(target, (backlog = []));
+      // Bounded like the connections held for lack of a worker: the oldest caller goes first.
+      if (backlog.length >= MAX_HELD_CONNECTIONS) backlog.shift()!.socket.resetAndDestroy();
+      backlog.push({ socket, at: performance.now() });
+      return;
+    }
+    this.send(target, socket);
+  }
+
+  private send(target: DispatchTarget, socket: Socket): void {
     const id = this.nextId++;
     this.unacked.set(id, { socket, target });
+    this.offers.set(target, (this.offers.get(target) ?? 0) + 1);
     void target.offer(id, socket).then((sent) => {
       // Not sent (its channel is closing): another worker, or held for the next one.
       if (!sent && this.unacked.get(id)?.target === target) {
         this.unacked.delete(id);
+        this.release(target);
         this.dispatch(socket, target);
       }
     });
+  }
+
+  private release(target: DispatchTarget): void {
+    const n = (this.offers.get(target) ?? 0) - 1;
+    if (n > 0) this.offers.set(target, n);
+    else this.offers.delete(target);
+  }
+
+  /** `target` has room again: resets its stale backlogged connections, sends its newest. */
+  private pump(target: DispatchTarget): void {
+    const backlog = this.backlogs.get(target);
+    if (!backlog) return;
+    if (!this.targets().includes(target)) {
+      // It stopped taking connections (draining for a reload): its backlog goes to the others.
+      this.backlogs.delete(target);
+      for (const { socket } of backlog) this.dispatch(socket, target);
+      return;
+    }
+    const now = performance.now();
+    let stale = 0;
+    while (stale < backlog.length && now - backlog[stale]!.at > HOLD_LIMIT_MS) stale++;
+    for (const { socket } of backlog.splice(0, stale)) socket.resetAndDestroy();
+    while (backlog.length > 0 && (this.offers.get(target) ?? 0) < MAX_OFFERS_PER_WORKER) {
+      const { socket } = backlog.pop()!;
+      if (!socket.destroyed) this.send(target, socket);
+    }
+    if (backlog.length === 0) this.backlogs.delete(target);
   }
 }

@@ -240,6 +240,7 @@ export class WorkerGroup {
           `worker ${old.pid} replaced by ${fresh.pid} (${why}); draining ${old.pid}`,
         );
         old.drain();
+        this.dispatcher?.withdraw(old);
       }
       return fresh;
     })();

@@ -26,7 +26,8 @@
  *   --no-build            use dist/ and bench/out/ as they are
  *   --report FILE         run nothing: re-render the report of a saved results.json
  *   --suites small,payload,scaling   which suites run (default: all three; --quick: small,payload)
- *                         payload: bench/payload.mjs; scaling: bench/decode-scaling.mjs
+ *                         payload: bench/payload.mjs; scaling: bench/decode-scaling.mjs;
+ *                         overload (only when named, ~14 min): bench/overload.mjs
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -39,6 +40,7 @@ import { runScaling } from './decode-scaling.mjs';
 import { buildCpp, buildHost } from './lib/build.mjs';
 import { measureCell } from './lib/measure.mjs';
 import { freePort, loadgenArgs, runTool, startServer, stopAll } from './lib/processes.mjs';
+import { runOverload } from './overload.mjs';
 import { runPayload } from './payload.mjs';
 import { finishRun, startRun } from './lib/run-info.mjs';
 import { RUNS } from './lib/stats.mjs';
@@ -315,6 +317,11 @@ async function main() {
     console.log(`\nDecoding cost against message size:\n${scaling.text}`);
     fs.writeFileSync(path.join(outDir, 'scaling.json'), `${JSON.stringify({ run: scaling.run, rows: scaling.rows }, null, 2)}\n`);
     sections.push(scaling.markdown);
+  }
+  if (suites.includes('overload')) {
+    const overload = await runOverload({ short: quick });
+    fs.writeFileSync(path.join(outDir, 'overload.json'), `${JSON.stringify(overload.result, null, 2)}\n`);
+    sections.push(overload.markdown);
   }
   if (sections.length) fs.appendFileSync(path.join(outDir, 'RESULTS.md'), `\n${sections.join('\n')}`);
   if (!quick && !filtered) {

@@ -16,8 +16,6 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const W = 760;
 const H = 440;
 const M = { left: 60, right: 250, top: 40, bottom: 50 };
-const X_MAX = 4.25;
-const Y_MAX = 1.2;
 /** Colour per client kind; the server is told by the line style (solid thrifthost, dashed Apache). */
 const COLOURS = { header: '#1f77b4', framed: '#2ca02c', apache: '#d62728' };
 const TARGET_MARKS = [
@@ -35,6 +33,10 @@ export function writePlot(result, file) {
 
 /** The SVG text. */
 export function plot(result) {
+  const all = result.contenders.flatMap((c) => c.runs.flatMap((r) => r.phases.filter((p) => !p.recovery)));
+  // Ratios above 1 happen when the capacity measured before the run was low (a shared machine).
+  const X_MAX = Math.max(4.25, ...all.map((p) => p.offeredRatio + 0.1));
+  const Y_MAX = Math.ceil(Math.max(1.2, ...all.map((p) => p.goodputRatio + 0.05)) * 5) / 5;
   const px = (x) => M.left + (x / X_MAX) * (W - M.left - M.right);
   const py = (y) => H - M.bottom - (Math.min(y, Y_MAX) / Y_MAX) * (H - M.top - M.bottom);
   const out = [];
@@ -44,7 +46,7 @@ export function plot(result) {
     `<text x="${M.left}" y="20" font-size="14" font-weight="bold">Goodput against offered load (both ÷ measured capacity)</text>`,
   );
   // Grid and axes.
-  for (let x = 0; x <= 4; x += 0.5) {
+  for (let x = 0; x <= X_MAX; x += 0.5) {
     out.push(`<line x1="${px(x)}" y1="${py(0)}" x2="${px(x)}" y2="${py(Y_MAX)}" stroke="#eee"/>`);
     out.push(`<text x="${px(x)}" y="${py(0) + 16}" text-anchor="middle">${x}×</text>`);
   }

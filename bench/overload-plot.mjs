@@ -33,7 +33,7 @@ export function writePlot(result, file) {
 
 /** The SVG text. */
 export function plot(result) {
-  const all = result.contenders.flatMap((c) => c.runs.flatMap((r) => r.phases.filter((p) => !p.recovery)));
+  const all = result.contenders.flatMap((c) => c.runs.filter((r) => !r.invalid).flatMap((r) => r.phases.filter((p) => !p.recovery)));
   // Ratios above 1 happen when the capacity measured before the run was low (a shared machine).
   const X_MAX = Math.max(4.25, ...all.map((p) => p.offeredRatio + 0.1));
   const Y_MAX = Math.ceil(Math.max(1.2, ...all.map((p) => p.goodputRatio + 0.05)) * 5) / 5;
@@ -71,6 +71,8 @@ export function plot(result) {
   const legend = [];
   for (const c of result.contenders) {
     for (const r of c.runs) {
+      // A run marked invalid (it started on a server still buried by the run before) is left out.
+      if (r.invalid) continue;
       const pts = r.phases.filter((p) => !p.recovery).map((p) => [p.offeredRatio, p.goodputRatio]);
       if (!pts.length) continue;
       const colour = COLOURS[r.driver] ?? '#000';

@@ -83,7 +83,7 @@ export async function runOverload(options = {}) {
   for (const id of contenderIds) {
     const def = CONTENDERS[id];
     const drivers = def.drivers.filter((d) => !options.drivers || options.drivers.includes(d));
-    const server = await startContender(id, { spinMs: cfg.spinMs, pin });
+    let server = await startContender(id, { spinMs: cfg.spinMs, pin });
     const entry = { id, label: def.label, short: def.short, runs: [] };
     try {
       entry.capacity = { before: await measureCapacity({ port: server.port, seconds: cfg.capacitySeconds, pin, seed }) };
@@ -98,6 +98,13 @@ export async function runOverload(options = {}) {
         entry.runs.push({ driver, label: DRIVERS[driver], phases: r.phases, drainMs, client: r.client, server: server1 });
         for (const ph of r.phases) log(`    ${driver.padEnd(6)} ${phaseLine(ph)}`);
         log(`    ${driver.padEnd(6)} load stopped: a call on a new connection answered in time after ${drainMs ?? '> 30000'} ms`);
+        if (drainMs === null) {
+          // Still buried: the next client kind gets a fresh server rather than this one's backlog.
+          await server.stop();
+          server = await startContender(id, { spinMs: cfg.spinMs, pin });
+          entry.runs.at(-1).restartedAfter = true;
+          log(`    ${driver.padEnd(6)} server restarted for the next run`);
+        }
       }
       entry.capacity.after = await measureCapacity({ port: server.port, seconds: cfg.capacitySeconds, pin, seed });
       entry.events = server.events();

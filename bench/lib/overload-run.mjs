@@ -331,6 +331,9 @@ function methodFigures(status) {
 /** What the host counted between two {@link methodFigures}: calls run, and not run by reason. */
 export function figuresDelta(before, after) {
   if (!before || !after) return undefined;
+  // A worker whose IPC channel is busy (connections queued for hand-off) reports no figures.
+  const silent = after.workers.filter((w) => w.requests === null).length;
+  if (silent > 0) return { unavailable: `rpc status had no figures from ${silent} worker(s)` };
   const failures = {};
   for (const [k, v] of Object.entries(after.failures)) {
     const d = v - (before.failures[k] ?? 0);

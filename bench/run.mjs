@@ -33,7 +33,8 @@
  *   --no-build            use dist/ and bench/out/ as they are
  *   --report FILE         run nothing: re-render the report of a saved results.json
  *   --suites small,payload,scaling   which suites run (default: all three; --quick: small,payload)
- *                         payload: bench/payload.mjs; scaling: bench/decode-scaling.mjs
+ *                         payload: bench/payload.mjs; scaling: bench/decode-scaling.mjs;
+ *                         overload (only when named, ~14 min): bench/overload.mjs
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -49,6 +50,7 @@ import { canPin, LOADGEN_CPU, onCore, pinSelf, SERVER_CPU } from './lib/pinning.
 import { measureCell } from './lib/measure.mjs';
 import { freePort } from './lib/free-port.mjs';
 import { loadgenArgs, runTool, startServer, stopAll } from './lib/processes.mjs';
+import { runOverload } from './overload.mjs';
 import { runPayload } from './payload.mjs';
 import { finishRun, startRun } from './lib/run-info.mjs';
 import { RUNS } from './lib/stats.mjs';
@@ -369,6 +371,11 @@ async function main() {
     console.log(`\nDecoding cost against message size:\n${scaling.text}`);
     fs.writeFileSync(path.join(outDir, 'scaling.json'), `${JSON.stringify({ run: scaling.run, rows: scaling.rows }, null, 2)}\n`);
     sections.push(scaling.markdown);
+  }
+  if (suites.includes('overload')) {
+    const overload = await runOverload({ short: quick });
+    fs.writeFileSync(path.join(outDir, 'overload.json'), `${JSON.stringify(overload.result, null, 2)}\n`);
+    sections.push(overload.markdown);
   }
   if (sections.length) fs.appendFileSync(report, `\n${sections.join('\n')}`);
   if (!quick && !filtered) {

@@ -17,7 +17,6 @@
  * callers' timeouts, and ends the overload when the burst ends instead of working through a
  * backlog of calls nobody waits for.
  */
-import fs from 'node:fs';
 import type { Logger } from '../host/logger.js';
 
 /**
@@ -54,8 +53,6 @@ export interface ScheduledCall {
   readonly pipeline: CallRunner;
   /** `performance.now()` when it was queued (set by {@link CallScheduler.submit}; 0 if it ran at once). */
   arrivedAt: number;
-  /** {@link stolenMs} when it was queued: see `waited`. */
-  arrivedStolen?: number;
   /** `performance.now()` by which the caller stops waiting; undefined when it sent none. */
   readonly deadline: number | undefined;
   /**
@@ -105,9 +102,6 @@ export class CallScheduler {
   private lastWarnAt = 0;
   private lagMs = 0;
   private lastSample = 0;
-  /** {@link stolenMs} as last read. */
-  private stolenNow = stolenMs();
-  private lagStolen = this.stolenNow;
   private lagTimer: NodeJS.Timeout | undefined;
   private lagExpectedAt = 0;
 
@@ -154,7 +148,6 @@ export class CallScheduler {
       return;
     }
     call.arrivedAt = performance.now();
-    call.arrivedStolen = this.stolenNow;
     call.first = this.queue.length === this.head;
     this.queue.push(call);
     this.waitingBy.set(call.pipeline, (this.waitingBy.get(call.pipeline) ?? 0) + 1);
@@ -232,10 +225,9 @@ export class CallScheduler {
     // backlog, held in check by its in-flight limit and TCP: nobody else waits behind it.
     if (this.waitingBy.size < 2) return;
     const maxQueueMs = this.options.maxQueueMs;
-    const stolen = (this.stolenNow = stolenMs());
     const from = this.queue[this.head]?.first ? this.head + 1 : this.head;
     let to = from;
-    while (to < this.queue.length && waited(this.queue[to]!, now, stolen) > maxQueueMs) to++;
+    while (to < this.queue.length && now - this.queue[to]!.arrivedAt > maxQueueMs) to++;
     if (to === from) return;
     const aged = this.queue.splice(from, to - from);
     if (this.queue.length === this.head) {
@@ -271,7 +263,7 @@ export class CallScheduler {
     if (this.options.maxQueueMs === 0 || this.expiryTimer) return;
     const oldest = this.queue[this.queue[this.head]?.first ? this.head + 1 : this.head];
     if (!oldest) return;
-    const wait = Math.max(1, this.options.maxQueueMs - waited(oldest, now, this.stolenNow) + 1);
+    const wait = Math.max(1, oldest.arrivedAt + this.options.maxQueueMs - now + 1);
     this.expiryTimer = setTimeout(() => {
       this.expiryTimer = undefined;
       this.drain();
@@ -307,46 +299,16 @@ export class CallScheduler {
   /**
    * The delay is the smaller of the last two samples: one long piece of work (a large message
    * decoded, a slow synchronous handler) makes one late sample and is not a loop that stays
-   * behind. A sample leaves out the time the loop's thread waited for a CPU (see
-   * {@link stolenMs}), so a machine busy with other processes does not look like a worker
-   * falling behind.
+   * behind. Waits and delays are wall-clock time, as callers' timeouts are: time the worker's
+   * thread waited for a CPU is part of the overload when the host's own processes compete for
+   * the cores (taking it out made calls wait far past maxQueueMs on a host whose workers share
+   * a core, and answered them after their callers had left).
    */
   private readonly sampleLag = (): void => {
     const now = performance.now();
-    const stolen = (this.stolenNow = stolenMs());
-    // Lateness while the loop waited for a CPU the machine gave to others is not this loop's.
-    const sample = Math.max(0, now - this.lagExpectedAt - (stolen - this.lagStolen));
-    this.lagStolen = stolen;
+    const sample = Math.max(0, now - this.lagExpectedAt);
     this.lagMs = Math.min(sample, this.lastSample);
     this.lastSample = sample;
     this.lagExpectedAt = now + LAG_SAMPLE_MS;
   };
-}
-
-// --- internal ---
-
-/**
- * Milliseconds the event loop's thread has spent runnable but waiting for a CPU that the machine
- * gave to other processes (Linux's /proc/self/schedstat, second field); 0 where that is not
- * available. Waits and delays leave this out: it is time this worker could not have used.
- */
-function stolenMs(): number {
-  if (!schedstatReadable) return 0;
-  try {
-    const text = fs.readFileSync('/proc/self/schedstat', 'latin1');
-    const field = text.split(' ')[1];
-    return field === undefined ? 0 : Number(field) / 1e6;
-  } catch {
-    schedstatReadable = false;
-    return 0;
-  }
-}
-let schedstatReadable = process.platform === 'linux';
-
-/**
- * How long a queued call has waited: its wall-clock wait less the time the machine kept the
- * worker off the CPU meanwhile (which nothing in this worker could have used to run it).
- */
-function waited(call: ScheduledCall, now: number, stolen: number): number {
-  return now - call.arrivedAt - (stolen - (call.arrivedStolen ?? stolen));
 }

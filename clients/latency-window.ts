@@ -14,7 +14,9 @@ export class LatencyWindow {
   private currentCount = 0;
   private previousCount = 0;
   private halfStart: number;
+  /** The last percentile computed, and of which `q`. */
   private cached: number | undefined;
+  private cachedQ = -1;
   private sinceCompute = 0;
 
   /**
@@ -44,7 +46,7 @@ export class LatencyWindow {
     this.rotate(now);
     const total = this.currentCount + this.previousCount;
     if (total < minSamples) return undefined;
-    if (this.cached !== undefined && this.sinceCompute < RECOMPUTE_EVERY) return this.cached;
+    if (this.cached !== undefined && this.cachedQ === q && this.sinceCompute < RECOMPUTE_EVERY) return this.cached;
     const rank = Math.ceil(q * total);
     let seen = 0;
     let i = 0;
@@ -53,6 +55,7 @@ export class LatencyWindow {
       if (seen >= rank) break;
     }
     this.cached = upperEdge(i);
+    this.cachedQ = q;
     this.sinceCompute = 0;
     return this.cached;
   }

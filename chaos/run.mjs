@@ -79,6 +79,7 @@ const SCENARIOS = [
   './scenarios/s7-soak.mjs',
   './scenarios/s8-graceful-stop.mjs',
   './scenarios/s9-registry.mjs',
+  './scenarios/s11-partial-failure.mjs',
 ];
 
 const commit = gitCommit();

@@ -193,25 +193,37 @@ export class AddressManager {
     return pick;
   }
 
-  /** An attempt on `address` starts now (it counts as in flight until {@link attemptEnded}). */
-  attemptStarted(address: string): void {
-    this.load.start(address, this.now());
+  /**
+   * An attempt on `address` starts now (it counts as in flight until {@link attemptEnded}).
+   * @returns the clock reading to hand back to {@link attemptEnded}
+   */
+  attemptStarted(address: string): number {
+    const now = this.now();
+    this.load.start(address, now);
+    return now;
   }
 
-  /** An attempt on `address` that {@link attemptStarted} ended after `rttMs`, with `health`. */
-  attemptEnded(address: string, health: AttemptHealth, rttMs: number): void {
+  /** An attempt on `address` started at `startedAt` ended after `rttMs`, with `health`. */
+  attemptEnded(address: string, health: AttemptHealth, rttMs: number, startedAt?: number): void {
     const now = this.now();
     this.load.end(address, rttMs, now, LATENCY_EVIDENCE[health]);
-    if (health === 'success') this.succeeded(address);
+    if (health === 'success') this.succeeded(address, startedAt);
     else if (health === 'failure') this.callFailed(address);
     else if (health === 'connect-failure') this.connectFailed(address);
     else if (health === 'shed') this.load.penalize(address, now);
   }
 
-  /** A call on `address` succeeded: it counts for its breaker, and an evicted address is back (in slow start). */
-  succeeded(address: string): void {
+  /**
+   * A call on `address` succeeded: it counts for its breaker, and an evicted address is back (in
+   * slow start), unless the call started before the eviction: a call already out when its
+   * address was evicted is no probe, and a host failing half its calls would otherwise be
+   * revived by its next success at once.
+   * @param startedAt when the call started, on the manager's clock (undefined: count it as a probe)
+   */
+  succeeded(address: string, startedAt?: number): void {
     if (this.accrual(address).record(true) === 'proven') this.strikes.delete(address);
-    if (this.sync(this.now()).has(address)) {
+    const entry = this.sync(this.now()).get(address);
+    if (entry && (startedAt === undefined || startedAt > entry.evictedAt)) {
       this.update((map) => map.delete(address));
       this.accrual(address).reset();
       this.load.warmUp(address, this.now());

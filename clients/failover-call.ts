@@ -246,14 +246,14 @@ export class FailoverCall {
       attempt.report = { address, errorCode: undefined, latencyMs: 0, backup };
       this.tries.push(attempt.report);
     }
-    engine.addresses.attemptStarted(address);
+    const since = engine.addresses.attemptStarted(address);
     const timeoutMs = Math.max(1, this.deadline - Date.now());
     attempt.done = engine
       .attempt(address, this.method, this.payload, this.headers, timeoutMs, attempt.controller?.signal)
       .then(
         (value): Settled => {
           const ms = performance.now() - attempt.startedAt;
-          engine.addresses.attemptEnded(address, 'success', ms);
+          engine.addresses.attemptEnded(address, 'success', ms, since);
           engine.answered(this.method.name, ms);
           if (attempt.report && !attempt.controller?.signal.aborted) attempt.report.latencyMs = ms;
           return { ok: true, value, attempt };
@@ -265,7 +265,7 @@ export class FailoverCall {
             return { ok: false, error, verdict: CANCELLED_VERDICT, attempt };
           }
           const verdict = classifyError(error);
-          engine.addresses.attemptEnded(address, verdict.health, ms);
+          engine.addresses.attemptEnded(address, verdict.health, ms, since);
           if (verdict.health === 'success') engine.answered(this.method.name, ms);
           if (attempt.report) {
             attempt.report.errorCode = reportCode(error);

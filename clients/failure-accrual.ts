@@ -1,7 +1,8 @@
 /**
  * The breaker of one address (Finagle's failure accrual, hybrid policy): it trips after
  * `consecutiveFailures` failed calls in a row, or when fewer than `successRate` of its last
- * `window` calls succeeded. A trip is an eviction: the address manager takes the address out of
+ * `window` calls succeeded, judged from a fifth of the window on (so that an address coming
+ * back from an eviction and still failing half its calls leaves again after 20 calls, not 100). A trip is an eviction: the address manager takes the address out of
  * rotation and probes it back with its back-off, so eviction and breaking are one model.
  *
  * What counts as a failure is decided by the caller (`attempt-outcome.ts`): no answer in time, a
@@ -17,7 +18,7 @@ export interface FailureAccrualOptions {
   consecutiveFailures: number;
   /** Trip when the success rate of the last `window` calls is below this; 0 = never on this ground. */
   successRate: number;
-  /** Calls the success rate is taken over (and needed before it can trip). */
+  /** Calls the success rate is taken over (a fifth of them are needed before it can trip). */
   window: number;
 }
 
@@ -38,9 +39,11 @@ export class FailureAccrual {
   private pos = 0;
   private failures = 0;
   private sinceReset = 0;
+  private readonly minCalls: number;
 
   constructor(private readonly options: FailureAccrualOptions) {
     this.ring = new Uint8Array(Math.max(1, options.window));
+    this.minCalls = Math.max(1, Math.ceil(this.ring.length / 5));
   }
 
   /** Records one call's outcome for the address. */
@@ -54,7 +57,7 @@ export class FailureAccrual {
     this.pos = (this.pos + 1) % this.ring.length;
     this.sinceReset++;
     if (consecutiveFailures > 0 && this.consecutive >= consecutiveFailures) return this.trip();
-    if (successRate > 0 && this.filled === this.ring.length && 1 - this.failures / this.filled < successRate) {
+    if (successRate > 0 && this.filled >= this.minCalls && 1 - this.failures / this.filled < successRate) {
       return this.trip();
     }
     return this.sinceReset === this.ring.length ? 'proven' : undefined;

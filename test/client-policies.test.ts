@@ -213,17 +213,21 @@ describe('breaker (failure accrual)', () => {
     expect(f.consecutiveFailures).toBe(0);
   });
 
-  it('trips when the success rate of a full window falls below the threshold, never before the window is full', () => {
-    const f = new FailureAccrual({ consecutiveFailures: 0, successRate: 0.8, window: 10 });
+  it('trips when the success rate falls below the threshold, judged from a fifth of the window on', () => {
+    const f = new FailureAccrual({ consecutiveFailures: 0, successRate: 0.8, window: 100 });
     // Half the calls fail, alternating: never two in a row.
-    const verdicts = Array.from({ length: 10 }, (_, i) => f.record(i % 2 === 0));
-    expect(verdicts.slice(0, 9).every((v) => v === undefined)).toBe(true);
-    expect(verdicts[9]).toBe('trip');
+    const verdicts = Array.from({ length: 20 }, (_, i) => f.record(i % 2 === 0));
+    expect(verdicts.slice(0, 19).every((v) => v === undefined)).toBe(true);
+    expect(verdicts[19]).toBe('trip');
+    // One failure out of the first two is not yet a verdict.
+    expect([f.record(false), f.record(true)]).toEqual([undefined, undefined]);
   });
 
   it('a window of 80 % successes holds, and proves the address once whole', () => {
     const f = new FailureAccrual({ consecutiveFailures: 0, successRate: 0.8, window: 10 });
-    const verdicts = Array.from({ length: 10 }, (_, i) => f.record(i % 5 !== 0));
+    // Success first: 1 of the first 2 failing (50 %) would trip at the fifth of the window.
+    const verdicts = Array.from({ length: 10 }, (_, i) => f.record(i % 5 !== 4));
+    expect(verdicts.slice(0, 9).every((v) => v === undefined)).toBe(true);
     expect(verdicts[9]).toBe('proven');
     expect(f.successRate).toBe(0.8);
   });
@@ -261,6 +265,12 @@ describe('breaker (failure accrual)', () => {
     m.callFailed(A);
     expect(m.entry(A)).toMatchObject({ attempts: 1, retryAt: now + 2_000 });
     expect(m.status().find((s) => s.address === A)?.breaker).toBe('open');
+    // A call that was already out when A was evicted is no probe: its success does not revive A.
+    m.succeeded(A, now - 1);
+    expect(m.evicted()).toEqual([A]);
+    now += 2_000;
+    m.succeeded(A, now);
+    expect(m.evicted()).toEqual([]);
   });
 });
 

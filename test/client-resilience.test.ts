@@ -149,7 +149,8 @@ describe('breakers', () => {
       balancer: 'random',
       idempotent: ['sayHello'],
       evictAfterFailures: 0,
-      successRateWindow: 10,
+      // Judged from a fifth of the window on: after 10 calls.
+      successRateWindow: 50,
     });
     for (let i = 0; i < 12; i++) expect(await c.call('sayHello', [`x${i}`])).toMatch(/^Hello x\d+ from (bad|good)$/);
     expect(served(bad)).toMatchObject({ successes: 5, failures: { INTERNAL_ERROR: 5 } });

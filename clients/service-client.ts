@@ -1,10 +1,9 @@
 /**
  * The client of one configured service: its addresses (health and load), connection pools,
- * retry budget and registry discovery, and one attempt of a call on one address (borrow a
- * pooled connection, write, await the reply). How a call goes from attempt to attempt (retries,
- * backup requests) is `failover-call.ts`; what each outcome means is `attempt-outcome.ts`.
+ * retry budget, backup-request delays and registry discovery. How a call goes from attempt to
+ * attempt (retries, backup requests) is `failover-call.ts`; one attempt on one address is
+ * `pooled-attempt.ts`; what each outcome means is `attempt-outcome.ts`.
  */
-import thrift from 'thrift';
 import { parseAddress } from '../src/common/address.js';
 import { runChain } from '../src/common/interceptor-chain.js';
 import { injectTraceContext } from '../src/common/trace-propagation.js';
@@ -16,26 +15,21 @@ import {
 } from '../src/codec/generated-service.js';
 import { AddressManager, type AddressStatus } from './address-manager.js';
 import type { Balancer } from './address-policy.js';
-import { markLocal } from './attempt-outcome.js';
 import { type ClientCallContext, scopedHeaders } from './call-headers.js';
 import { type CallObserver, reportCode } from './call-report.js';
 import { BACKUP_PERCENTILES, type BackupAfter, type ResolvedServiceOptions } from './client-options.js';
-import type { Connection } from './connection.js';
-import { DEADLINE_HEADER } from './call-deadline.js';
 import { ConnectionPool } from './connection-pool.js';
 import {
-  CallTransportError,
   ClientClosedError,
   ConnectFailedError,
   NoAvailableAddressError,
-  PoolAcquireTimeoutError,
   RegistryUnavailableError,
-  ServerOverloadedError,
   UnknownMethodError,
   UnknownServiceError,
 } from './errors.js';
 import { FailoverCall, type FailoverCounters, type FailoverEngine } from './failover-call.js';
 import { LatencyWindow } from './latency-window.js';
+import { attemptOnPool } from './pooled-attempt.js';
 import type { DiscoveryLog, DiscoveryStatus, RegistryDiscovery } from './registry-discovery.js';
 import { RetryBudget, type RetryBudgetStatus } from './retry-budget.js';
 import { SplitCalls } from './split-calls.js';
@@ -316,60 +310,16 @@ export class ServiceClient implements FailoverEngine {
         { service: this.options.service, method: method.name, address },
       );
     }
-    const pool = this.pool(address);
-    let conn: Connection;
-    try {
-      conn = await pool.acquire();
-    } catch (err) {
-      const target = { service: this.options.service, method: method.name, address };
-      // The pool refuses while draining: the client was closed meanwhile, the address is fine.
-      if (this.closed) {
-        throw new ClientClosedError(`${target.service}.${target.method}: the client is closed`, { cause: err });
-      }
-      if ((err as Error)?.name === 'TimeoutError') {
-        throw new PoolAcquireTimeoutError(
-          `${target.service}.${target.method}: all ${this.options.poolMax} connections to ${address} stayed busy ` +
-            `for ${this.options.callTimeoutMs} ms (raise poolMax or maxInFlightPerConnection)`,
-          target,
-          { cause: err },
-        );
-      }
-      throw new ConnectFailedError(
-        `${target.service}.${target.method}: cannot connect to ${address} (${(err as Error).message})`,
-        target,
-        { cause: err },
-      );
-    }
-    if (signal?.aborted) {
-      // Cancelled while waiting for a connection: nothing was written.
-      pool.release(conn);
-      throw signal.reason;
-    }
-    if (this.options.transport === 'header') {
-      // The host does not start a call whose caller will have stopped waiting.
-      headers = new Map(headers).set(DEADLINE_HEADER, String(Math.ceil(timeoutMs)));
-    }
-    let reply: Promise<unknown>;
-    try {
-      reply = conn.call(method, payload, timeoutMs, headers, signal);
-    } catch (err) {
-      // Not a transport error: the arguments did not encode, nothing left.
-      throw err instanceof CallTransportError ? err : markLocal(err);
-    } finally {
-      pool.release(conn);
-    }
-    try {
-      return await reply;
-    } catch (err) {
-      if (err instanceof thrift.Thrift.TApplicationException && err.type === LOADSHEDDING) {
-        throw new ServerOverloadedError(
-          `${this.options.service}.${method.name}: ${address} is overloaded and did not run the call (${err.message})`,
-          { service: this.options.service, method: method.name, address },
-          { cause: err },
-        );
-      }
-      throw err;
-    }
+    const o = this.options;
+    return attemptOnPool(
+      this.pool(address),
+      { poolMax: o.poolMax, callTimeoutMs: o.callTimeoutMs, header: o.transport === 'header', closed: () => this.closed },
+      method,
+      payload,
+      headers,
+      timeoutMs,
+      signal,
+    );
   }
 
   // --- internal ---
@@ -471,8 +421,6 @@ export class ServiceClient implements FailoverEngine {
 
 // --- internal ---
 
-/** TApplicationException type of a call the server shed without running it (fbthrift's LOADSHEDDING). */
-const LOADSHEDDING = 11;
 /** THeader reply key with the host's calls running and waiting (a plain decimal). */
 export const LOAD_HEADER = 'load';
 /** How far back latencies count for a percentile backup delay (Finagle's BackupRequestFilter: 30 s). */

@@ -56,9 +56,12 @@ export class FailureAccrual {
     this.failures += ok ? 0 : 1;
     this.pos = (this.pos + 1) % this.ring.length;
     this.sinceReset++;
-    if (consecutiveFailures > 0 && this.consecutive >= consecutiveFailures) return this.trip();
-    if (successRate > 0 && this.filled >= this.minCalls && 1 - this.failures / this.filled < successRate) {
-      return this.trip();
+    // Only a failure trips: a success that finds the rate still low must not swallow the trip.
+    if (!ok) {
+      if (consecutiveFailures > 0 && this.consecutive >= consecutiveFailures) return this.trip();
+      if (successRate > 0 && this.filled >= this.minCalls && 1 - this.failures / this.filled < successRate) {
+        return this.trip();
+      }
     }
     return this.sinceReset === this.ring.length ? 'proven' : undefined;
   }

@@ -219,6 +219,11 @@ describe('breaker (failure accrual)', () => {
     const verdicts = Array.from({ length: 20 }, (_, i) => f.record(i % 2 === 0));
     expect(verdicts.slice(0, 19).every((v) => v === undefined)).toBe(true);
     expect(verdicts[19]).toBe('trip');
+    // The same, the 20th call a success: only the next failure trips (a success never does).
+    const g = new FailureAccrual({ consecutiveFailures: 0, successRate: 0.8, window: 100 });
+    const more = Array.from({ length: 21 }, (_, i) => g.record(i % 2 === 1));
+    expect(more.slice(0, 20).every((v) => v === undefined)).toBe(true);
+    expect(more[20]).toBe('trip');
     // One failure out of the first two is not yet a verdict.
     expect([f.record(false), f.record(true)]).toEqual([undefined, undefined]);
   });

@@ -81,7 +81,7 @@ export class FailoverCall {
     this.engine.counters.calls++;
     this.engine.budget?.deposit();
     try {
-      const value = await this.attempts0();
+      const value = await this.runAttempts();
       this.report(undefined);
       return value;
     } catch (err) {
@@ -92,7 +92,8 @@ export class FailoverCall {
 
   // --- internal ---
 
-  private async attempts0(): Promise<unknown> {
+  /** The attempts of the call, one after another, or raced with a backup request. */
+  private async runAttempts(): Promise<unknown> {
     const backupMs = this.engine.backupDelay(this.method.name);
     if (backupMs !== undefined) {
       this.cancellable = true;

@@ -9,8 +9,9 @@
 // (LOADSHEDDING), with the retry budget and without.
 //
 // Targets: least-loaded p99 within 1.5x of the healthy host's own and the slow host at most 10 %
-// of attempts; backup requests halve p999 against least-loaded alone at <= 5 % extra attempts;
-// in the storm, attempts per call within the budget (<= 1.2 plus its 10/s floor).
+// of attempts; backup requests after the p99 halve p999 against least-loaded alone, at most 5 %
+// of calls backed up (the fixed 10 ms is shown beside, without a target); in the storm,
+// attempts per call within what the budget allows (1.2, plus its 10/s floor per client).
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { FIXTURES, GEN_DIR, Host, ROOT, sleep } from '../lib/host.mjs';
@@ -79,7 +80,7 @@ export default {
         if (p.id === 'least-loaded') {
           target = `idempotent p99 <= 1.5x alone (${alone.idempotent.p99Ms} ms); slow host <= 10 % of attempts`;
           pass &&= r.idempotent.p99Ms <= 1.5 * alone.idempotent.p99Ms && r.share.slow <= 0.1;
-        } else if (p.id === 'backup' || p.id === 'backup-p99') {
+        } else if (p.id === 'backup-p99') {
           target = `idempotent p999 <= 1/2 least-loaded's (${ll.idempotent.p999Ms} ms); backup requests <= 5 % of calls`;
           pass &&= r.idempotent.p999Ms <= ll.idempotent.p999Ms / 2 && r.idempotent.backupShare <= 0.05;
         }
@@ -222,8 +223,9 @@ async function retryStorm({ phaseMs, log }) {
       const calls = r.idempotent.calls + r.notIdempotent.calls;
       const attempts = Object.values(r.attemptsByHost).reduce((a, b) => a + b, 0);
       const perCall = round(attempts / calls, 4);
-      // Per client: 20 % of its calls, plus 10/s over the window (100 at the start of a window).
-      const bound = round(1.2 + (2 * 10 * Math.max(10, phaseMs / 1000)) / calls, 4);
+      // Per client, what the budget allows: 20 % of its calls, plus 10/s over the run and one more
+      // window (what was withdrawn in a window is forgotten when the window moves on).
+      const bound = round(1.2 + (2 * 10 * (phaseMs / 1000 + 10)) / calls, 4);
       details[id] = { ...r, attemptsPerCall: perCall, budgetBound: bound };
       log(`retry storm, ${id}: ${perCall} attempts per call (bound ${bound})`);
       rows.push({
@@ -233,7 +235,7 @@ async function retryStorm({ phaseMs, log }) {
         lost: r.idempotent.lost + r.notIdempotent.lost,
         crashes: hosts.reduce((n, h) => n + h.unexpectedExits().length, 0),
         recover: '',
-        target: id === 'budget' ? `attempts per call <= 1.2 (+ the 10/s floor: ${bound})` : '',
+        target: id === 'budget' ? `attempts per call within the budget: 1.2 + its 10/s floor = ${bound}` : '',
         pass: r.idempotent.lost + r.notIdempotent.lost === 0 && (id !== 'budget' || perCall <= bound),
         note: `${perCall} attempts per call; success ${pct(r.idempotent.successRate)} / ${pct(r.notIdempotent.successRate)} (idempotent / not)`,
       });

@@ -77,12 +77,18 @@ export default {
         const r = phases[p.id];
         let target = '';
         let pass = r.idempotent.lost === 0 && r.notIdempotent.lost === 0;
+        let measured = { name: 'idempotent p99', value: r.idempotent.p99Ms, unit: 'ms' };
         if (p.id === 'least-loaded') {
           target = `idempotent p99 <= 1.5x alone (${alone.idempotent.p99Ms} ms); slow host <= 10 % of attempts`;
           pass &&= r.idempotent.p99Ms <= 1.5 * alone.idempotent.p99Ms && r.share.slow <= 0.1;
-        } else if (p.id === 'backup-p99') {
-          target = `idempotent p999 <= 1/2 least-loaded's (${ll.idempotent.p999Ms} ms); backup requests <= 5 % of calls`;
-          pass &&= r.idempotent.p999Ms <= ll.idempotent.p999Ms / 2 && r.idempotent.backupShare <= 0.05;
+          measured = { ...measured, bound: round(1.5 * alone.idempotent.p99Ms, 2) };
+        } else if (p.id.startsWith('backup')) {
+          measured = { name: 'idempotent p999', value: r.idempotent.p999Ms, unit: 'ms' };
+          if (p.id === 'backup-p99') {
+            target = `idempotent p999 <= 1/2 least-loaded's (${ll.idempotent.p999Ms} ms); backup requests <= 5 % of calls`;
+            pass &&= r.idempotent.p999Ms <= ll.idempotent.p999Ms / 2 && r.idempotent.backupShare <= 0.05;
+            measured.bound = round(ll.idempotent.p999Ms / 2, 2);
+          }
         }
         rows.push({
           scenario: `11 2 ms / 20 ms / fails 1 in 2, ${p.label}`,
@@ -93,6 +99,7 @@ export default {
           recover: '',
           target,
           pass,
+          measured,
           note: `idempotent ${line(r.idempotent)}; not idempotent ${line(r.notIdempotent)}; attempts healthy/slow/flaky ${pct(r.share.healthy)}/${pct(r.share.slow)}/${pct(r.share.flaky)}`,
         });
       }
@@ -237,6 +244,12 @@ async function retryStorm({ phaseMs, log }) {
         recover: '',
         target: id === 'budget' ? `attempts per call within the budget: 1.2 + its 10/s floor = ${bound}` : '',
         pass: r.idempotent.lost + r.notIdempotent.lost === 0 && (id !== 'budget' || perCall <= bound),
+        measured: {
+          name: 'extra attempts per 100 calls',
+          value: round(100 * (perCall - 1), 1),
+          unit: '',
+          ...(id === 'budget' ? { bound: round(100 * (bound - 1), 1) } : {}),
+        },
         note: `${perCall} attempts per call; success ${pct(r.idempotent.successRate)} / ${pct(r.notIdempotent.successRate)} (idempotent / not)`,
       });
     }

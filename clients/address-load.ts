@@ -2,7 +2,8 @@
  * How loaded each address of a service looks from this client: calls in flight, a Peak EWMA
  * latency estimate, the load the host last reported in a THeader reply (`load`), and a slow
  * start for addresses that just entered or came back. {@link AddressLoad.cost} turns that into
- * the number the least-loaded choice compares (Finagle's P2C cost: latency × (in flight + 1)).
+ * the number the least-loaded choice compares (Finagle's P2C cost: latency × (in flight + 1));
+ * {@link AddressLoad.weight} is how likely the address is to be drawn at all (slow start).
  *
  * Pure: times are passed in; no timers.
  */
@@ -24,13 +25,15 @@ export interface AddressLoadStatus {
   latencyMs: number | undefined;
   /** What the host last reported in its `load` reply header (calls running and queued), while fresh. */
   reportedLoad: number | undefined;
-  /** Share it gets while in slow start, in (0, 1]; 1 once warm. */
+  /** How likely it is to be drawn, relative to a warm address, while in slow start: (0, 1]; 1 once warm. */
   weight: number;
 }
 
 /** The load figures of a service's addresses. */
 export class AddressLoad {
   private readonly state = new Map<string, LoadState>();
+  /** Addresses whose slow start may not be over yet. */
+  private readonly warming = new Set<string>();
 
   constructor(private readonly options: AddressLoadOptions) {}
 
@@ -69,18 +72,30 @@ export class AddressLoad {
 
   /** `address` entered or came back: its share ramps up over `slowStartMs` from `now`. */
   warmUp(address: string, now: number): void {
+    if (this.options.slowStartMs <= 0) return;
     this.of(address, now).warmFrom = now;
+    this.warming.add(address);
+  }
+
+  /** True while some address is in slow start (else every weight is 1, and picking skips them). */
+  anyWarming(now: number): boolean {
+    for (const a of this.warming) {
+      const s = this.state.get(a);
+      if (!s || this.weightOf(s, now) === 1) this.warming.delete(a);
+    }
+    return this.warming.size > 0;
   }
 
   /** Drops what is known of an address that left. */
   forget(address: string): void {
     this.state.delete(address);
+    this.warming.delete(address);
   }
 
   /**
-   * The cost of sending one more call to `address`: latency × (calls in flight + 1), divided by
-   * its slow-start share. An address never measured costs nothing while idle (so it gets a
-   * call that measures it) and a prohibitive amount while that call is out.
+   * The cost of sending one more call to `address`: latency × (calls in flight + 1). An address
+   * never measured costs nothing while idle (so it gets a call that measures it) and a
+   * prohibitive amount while that call is out.
    */
   cost(address: string, now: number): number {
     const s = this.state.get(address);
@@ -88,7 +103,18 @@ export class AddressLoad {
     const fresh = s.reportedAt !== undefined && now - s.reportedAt <= REPORT_TTL_MS;
     const load = fresh && s.reportedLoad! > s.pending ? s.reportedLoad! : s.pending;
     if (s.ewma.samples === 0) return load === 0 ? 0 : UNMEASURED_PENALTY + load;
-    return (s.ewma.get(now) * (load + 1)) / this.weight(s, now);
+    return s.ewma.get(now) * (load + 1);
+  }
+
+  /**
+   * How likely `address` is to be drawn, relative to a warm one: a tenth at the start of its slow
+   * start, rising linearly to 1 over `slowStartMs`. Slow start thins the draws rather than
+   * inflating the cost: an inflated cost would hand the warming address's calls to whichever
+   * address it was drawn against, a slow or failing one included.
+   */
+  weight(address: string, now: number): number {
+    const s = this.state.get(address);
+    return s ? this.weightOf(s, now) : 1;
   }
 
   status(address: string, now: number): AddressLoadStatus {
@@ -98,7 +124,7 @@ export class AddressLoad {
       inFlight: s.pending,
       latencyMs: s.ewma.samples === 0 ? undefined : s.ewma.get(now),
       reportedLoad: fresh ? s.reportedLoad : undefined,
-      weight: this.weight(s, now),
+      weight: this.weightOf(s, now),
     };
   }
 
@@ -114,7 +140,7 @@ export class AddressLoad {
   }
 
   /** Linear from {@link MIN_WEIGHT} to 1 over `slowStartMs` (Envoy's slow start, aggression 1). */
-  private weight(s: LoadState, now: number): number {
+  private weightOf(s: LoadState, now: number): number {
     const { slowStartMs } = this.options;
     if (s.warmFrom === undefined || slowStartMs <= 0) return 1;
     const progress = (now - s.warmFrom) / slowStartMs;

@@ -167,6 +167,7 @@ export class AddressManager {
       random: this.random,
       balancer: this.balancer,
       cost: (a) => this.load.cost(a, now),
+      weight: this.load.anyWarming(now) ? (a) => this.load.weight(a, now) : undefined,
     });
     if (!pick) {
       const bad = this.evicted();

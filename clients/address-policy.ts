@@ -46,6 +46,8 @@ export interface PickInput {
   balancer?: Balancer;
   /** The cost of one more call to an address (lower is better), for `least-loaded`. @default every address 0 */
   cost?: (address: string) => number;
+  /** How likely an address is to be drawn, in (0, 1] (slow start), for `least-loaded`. @default every address 1 */
+  weight?: (address: string) => number;
 }
 
 /**
@@ -77,22 +79,37 @@ export function pickAddress(input: PickInput): Pick | undefined {
   }
   const address =
     input.balancer === 'least-loaded' && input.cost
-      ? pickTwo(healthy, input.cost, random)
+      ? pickTwo(healthy, input.cost, random, input.weight)
       : pickRandom(healthy, random);
   return { address, reason: 'healthy' };
 }
 
 /**
- * Power of two choices: two distinct entries drawn uniformly, the one of lower `cost` kept (the
+ * Power of two choices: two distinct entries drawn at random, the one of lower `cost` kept (the
  * first drawn on a tie). Avoids both the herd a pure least-cost choice causes (every caller
- * rushing to the same address between two updates) and the blindness of a random one.
+ * rushing to the same address between two updates) and the blindness of a random one. Draws
+ * are uniform, or proportional to `weight` when some entry weighs less than 1 (slow start).
  */
-export function pickTwo(list: readonly string[], cost: (address: string) => number, random: () => number): string {
+export function pickTwo(
+  list: readonly string[],
+  cost: (address: string) => number,
+  random: () => number,
+  weight?: (address: string) => number,
+): string {
   const n = list.length;
   if (n === 1) return list[0] as string;
-  const i = Math.min(n - 1, Math.floor(random() * n));
-  let j = Math.min(n - 2, Math.floor(random() * (n - 1)));
-  if (j >= i) j++;
+  const weights = weight ? list.map(weight) : undefined;
+  let i: number;
+  let j: number;
+  if (weights && weights.some((w) => w < 1)) {
+    const total = weights.reduce((a, b) => a + b, 0);
+    i = drawWeighted(weights, total, random(), -1);
+    j = drawWeighted(weights, total - weights[i]!, random(), i);
+  } else {
+    i = Math.min(n - 1, Math.floor(random() * n));
+    j = Math.min(n - 2, Math.floor(random() * (n - 1)));
+    if (j >= i) j++;
+  }
   const a = list[i] as string;
   const b = list[j] as string;
   return cost(b) < cost(a) ? b : a;
@@ -104,6 +121,19 @@ function earliestDue(bad: string[], evicted: ReadonlyMap<string, EvictionEntry>)
   let best = bad[0] as string;
   for (const a of bad) if ((evicted.get(a)?.retryAt ?? 0) < (evicted.get(best)?.retryAt ?? 0)) best = a;
   return best;
+}
+
+/** The index `r` (in [0, 1)) falls on when each entry but `skip` takes a span of its weight. */
+function drawWeighted(weights: readonly number[], total: number, r: number, skip: number): number {
+  let at = r * total;
+  let last = -1;
+  for (let k = 0; k < weights.length; k++) {
+    if (k === skip) continue;
+    last = k;
+    at -= weights[k]!;
+    if (at < 0) return k;
+  }
+  return last;
 }
 
 function pickRandom(list: readonly string[], random: () => number): string {

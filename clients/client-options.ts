@@ -171,7 +171,7 @@ export interface ServiceClientOptions {
    * and a Peak EWMA latency) or `'random'` (workerman-thrift's). @default 'least-loaded'
    */
   balancer?: Balancer;
-  /** An address that enters or comes back ramps from a tenth of a share to a full one over this; 0 = at once. @default 1000 */
+  /** An address that enters or comes back is drawn a tenth as often at first, as often as the others after this; 0 = at once. @default 1000 */
   slowStartMs?: number;
   /** Time constant of the latency estimate's decay toward zero while an address gets no call. @default 10000 */
   latencyDecayMs?: number;

@@ -136,14 +136,37 @@ describe('address cost', () => {
     expect(load.cost(A, 1_001)).toBeCloseTo(2, 6);
   });
 
-  it('slow start: a recovered address costs ten times more at first, ramping linearly to its plain cost', () => {
+  it('slow start: a recovered address is drawn a tenth as often at first, ramping linearly to a full share; its cost stays its own', () => {
     const load = new AddressLoad({ decayMs: 1e12, slowStartMs: 1_000 });
     load.end(A, 2, 0, 'sample');
     load.warmUp(A, 0);
-    expect(load.cost(A, 0)).toBeCloseTo(20, 6);
-    expect(load.cost(A, 500)).toBeCloseTo(2 / 0.55, 6);
-    expect(load.cost(A, 1_000)).toBeCloseTo(2, 6);
+    expect(load.anyWarming(0)).toBe(true);
+    expect(load.weight(A, 0)).toBeCloseTo(0.1, 9);
+    expect(load.weight(A, 500)).toBeCloseTo(0.55, 9);
+    expect(load.cost(A, 500)).toBeCloseTo(2, 6);
+    expect(load.weight(B, 500)).toBe(1);
+    expect(load.weight(A, 1_000)).toBe(1);
+    expect(load.anyWarming(1_000)).toBe(false);
     expect(load.status(A, 2_000).weight).toBe(1);
+  });
+
+  it('weighted draws: a warming address is drawn in proportion to its weight, and loses no pair it is drawn into on cost alone', () => {
+    const weight = (a: string) => (a === A ? 0.1 : 1);
+    const cheapA = (a: string) => (a === A ? 1 : 5);
+    // Total 2.1: r * 2.1 < 0.1 draws A first (then B or C); beyond, B or C.
+    expect(pickTwo([A, B, C], cheapA, seq(0.04, 0), weight)).toBe(A);
+    // r 0.5: B first; r 0.99 over the 1.1 left: C; a tie keeps the first drawn.
+    expect(pickTwo([A, B, C], cheapA, seq(0.5, 0.99), weight)).toBe(B);
+    let r = 0.77;
+    const random = () => (r = (r * 9301 + 49297) % 233280) / 233280;
+    const drawn = new Map<string, number>();
+    for (let k = 0; k < 20_000; k++) {
+      pickTwo([A, B, C], (a) => (drawn.set(a, (drawn.get(a) ?? 0) + 1), 0), random, weight);
+    }
+    // Without weights every address is in 2/3 of the pairs; A, weighing 0.1, is in 0.1/2.1 (drawn
+    // first) + 2 × 1/2.1 × 0.1/1.1 (drawn second) = 13.4 % of them.
+    expect(drawn.get(A)! / 20_000).toBeGreaterThan(0.12);
+    expect(drawn.get(A)! / 20_000).toBeLessThan(0.15);
   });
 
   it('a shed doubles the estimate; a failure at once or a connect failure does not lower it', () => {

@@ -32,8 +32,10 @@
  *   --no-client           skip the ThriftClient vs raw thrift comparison
  *   --no-build            use dist/ and bench/out/ as they are
  *   --report FILE         run nothing: re-render the report of a saved results.json
- *   --suites small,payload,scaling   which suites run (default: all three; --quick: small,payload)
- *                         payload: bench/payload.mjs; scaling: bench/decode-scaling.mjs;
+ *   --suites small,payload,scaling,balancer   which suites run (default: all four; --quick:
+ *                         small,payload,balancer) payload: bench/payload.mjs; scaling:
+ *                         bench/decode-scaling.mjs; balancer: bench/balancer-choice.mjs (the
+ *                         client's least-loaded choice against a random pick, CPU per call);
  *                         overload (only when named, ~14 min): bench/overload.mjs
  */
 import { execFileSync } from 'node:child_process';
@@ -43,6 +45,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { runBalancer } from './balancer-choice.mjs';
 import { runScaling } from './decode-scaling.mjs';
 import { buildCpp, buildHost } from './lib/build.mjs';
 import { DEFAULT_NODES, nodeBinaries, perNode, selected } from './lib/node-versions.mjs';
@@ -93,7 +96,10 @@ const warmup = Number(opts.warmup ?? (quick ? 0.5 : 1));
 const duration = Number(opts.duration ?? (quick ? 1.5 : 3));
 const connsList = (opts.conns ?? (calibrate ? '8' : '1,8,64')).split(',').map(Number);
 const transports = (opts.transports ?? (quick || calibrate ? 'framed' : 'framed,buffered')).split(',');
-const suites = (opts.suites ?? (calibrate ? 'small' : quick || pin ? 'small,payload' : 'small,payload,scaling')).split(',');
+const suites = (
+  opts.suites ??
+  (calibrate ? 'small' : pin ? 'small,payload' : quick ? 'small,payload,balancer' : 'small,payload,scaling,balancer')
+).split(',');
 const filtered = Boolean(
   opts.only || opts.conns || opts.transports || opts.loadgen || opts['no-client'] || opts.suites || opts.node || calibrate,
 );
@@ -377,10 +383,21 @@ async function main() {
     fs.writeFileSync(path.join(outDir, 'overload.json'), `${JSON.stringify(overload.result, null, 2)}\n`);
     sections.push(overload.markdown);
   }
+  if (suites.includes('balancer')) {
+    const balancer = await runBalancer(quick ? { rounds: 3, calls: 100_000 } : { rounds: repeat > 5 ? repeat : 7 });
+    console.log(`\nAddress choice, CPU per call:\n${balancer.text}`);
+    fs.writeFileSync(path.join(outDir, 'balancer.json'), `${JSON.stringify({ run: balancer.run, rows: balancer.rows }, null, 2)}\n`);
+    sections.push(balancer.markdown);
+  }
   if (sections.length) fs.appendFileSync(report, `\n${sections.join('\n')}`);
   if (!quick && !filtered) {
     // The committed figures and the raw data behind them (bench/RESULTS.md points at the JSON).
-    const files = [`RESULTS${tag}.md`, `results${tag}.json`, `payload${tag}.json`, ...(pin ? [] : ['scaling.json'])];
+    const files = [
+      `RESULTS${tag}.md`,
+      `results${tag}.json`,
+      `payload${tag}.json`,
+      ...(pin ? [] : ['scaling.json', 'balancer.json']),
+    ];
     for (const f of files) if (fs.existsSync(path.join(outDir, f))) fs.copyFileSync(path.join(outDir, f), path.join(here, f));
     console.log(`updated ${files.map((f) => `bench/${f}`).join(', ')}`);
   }

@@ -80,6 +80,7 @@ const SCENARIOS = [
   './scenarios/s8-graceful-stop.mjs',
   './scenarios/s9-registry.mjs',
   './scenarios/s10-overload.mjs',
+  './scenarios/s11-partial-failure.mjs',
 ];
 
 const commit = gitCommit();

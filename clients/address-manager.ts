@@ -1,14 +1,51 @@
 /**
- * Healthy and evicted addresses of one service. Calls ask {@link AddressManager.pick} where to go
- * and report back how it went; the manager evicts addresses that fail, schedules back-off probes
- * and keeps the evicted list in the state file every client process on the host shares.
- * The decision itself is {@link pickAddress}, a pure function.
+ * The one health model of a service's addresses. Calls ask {@link AddressManager.pick} where to
+ * go and report back how each attempt went; the manager keeps every address's breaker (failure
+ * accrual: consecutive failures, success rate) and load (calls in flight, latency, the host's
+ * reported load, slow start). A tripped breaker is an eviction: the address leaves rotation and
+ * gets back-off probes (a probe is the breaker's half-open state), and the evicted list lives in
+ * the state file every client process on the host shares. The decision itself is
+ * {@link pickAddress}, a pure function.
  */
 
-import { type EvictionEntry, type Pick, pickAddress } from './address-policy.js';
+import { AddressLoad, type AddressLoadStatus } from './address-load.js';
+import { type Balancer, type EvictionEntry, type Pick, pickAddress } from './address-policy.js';
 import { AddressStateFile, addressConfigHash } from './address-state-file.js';
 import { type BackoffPolicy, backoffDelayMs } from '../src/common/backoff.js';
+import { FailureAccrual } from './failure-accrual.js';
 import { NoAvailableAddressError } from './errors.js';
+
+/** What one attempt on an address says about its health (see `attempt-outcome.ts`). */
+export type AttemptHealth =
+  /** The host answered (a result or a declared exception). */
+  | 'success'
+  /** No answer in time, a lost connection, an undeclared server error. */
+  | 'failure'
+  /** Connecting failed: evict now. */
+  | 'connect-failure'
+  /** The host said it is full (shed the call, or let its deadline pass in its queue). */
+  | 'shed'
+  /** The attempt was cancelled: its backup answered first. */
+  | 'cancelled'
+  /** Nothing about the host (never written: pool busy, client closing, bad argument). */
+  | 'neutral';
+
+/** The breaker of an address: closed (in rotation), open (evicted), half-open (evicted, a probe is due). */
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+/** Everything known about one address, for inspection. */
+export interface AddressStatus extends AddressLoadStatus {
+  address: string;
+  breaker: BreakerState;
+  /** Failed calls in a row now. */
+  consecutiveFailures: number;
+  /** Success rate over the calls counted so far (up to `successRateWindow`); undefined before any. */
+  successRate: number | undefined;
+  /** While evicted: since when, back-off steps taken, and when the next probe is due (epoch ms). */
+  evictedAt?: number;
+  backoffSteps?: number;
+  retryAt?: number;
+}
 
 /** Settings of an {@link AddressManager}. */
 export interface AddressManagerOptions {
@@ -22,8 +59,20 @@ export interface AddressManagerOptions {
   /** @default 0.0005 (from client options) */
   detectRate: number;
   backoff: BackoffPolicy;
-  /** Evict after this many consecutive failed calls; 0 = only connect failures evict. */
+  /** Evict after this many consecutive failed calls; 0 = never on this ground. */
   evictAfterFailures: number;
+  /** Evict when the last `successRateWindow` calls succeeded less often than this; 0 = never. @default 0 */
+  evictBelowSuccessRate?: number;
+  /** @default 100 */
+  successRateWindow?: number;
+  /** Failed calls evict at most this share of the addresses (at least one). @default 1 */
+  maxEvictedRatio?: number;
+  /** @default 'random' */
+  balancer?: Balancer;
+  /** @default 0 (no slow start) */
+  slowStartMs?: number;
+  /** @default 10000 */
+  latencyDecayMs?: number;
   /** Folder of the shared state file; undefined keeps the state in this process only. */
   stateDir: string | undefined;
   /** Re-read the shared file at most this often. */
@@ -40,15 +89,25 @@ export class AddressManager {
   /** The shared state file, when sharing is on. */
   readonly stateFile: AddressStateFile | undefined;
   private evictedMap = new Map<string, EvictionEntry>();
-  private readonly failures = new Map<string, number>();
+  private readonly accruals = new Map<string, FailureAccrual>();
+  /** Evictions of an address not yet forgiven (by a whole window of calls without a trip). */
+  private readonly strikes = new Map<string, number>();
+  /** Calls in flight, latency and slow start of every address. */
+  readonly load: AddressLoad;
   private lastSync = Number.NEGATIVE_INFINITY;
   private readonly now: () => number;
   private readonly random: () => number;
+  private readonly balancer: Balancer;
 
   constructor(private readonly options: AddressManagerOptions) {
     this.current = options.addresses;
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
+    this.balancer = options.balancer ?? 'random';
+    this.load = new AddressLoad({
+      decayMs: options.latencyDecayMs ?? 10_000,
+      slowStartMs: options.slowStartMs ?? 0,
+    });
     this.stateFile =
       options.stateDir === undefined
         ? undefined
@@ -70,8 +129,19 @@ export class AddressManager {
    */
   setAddresses(next: readonly string[]): void {
     const entering = next.filter((a) => !this.current.includes(a));
+    for (const a of this.current) {
+      if (next.includes(a)) continue;
+      this.accruals.delete(a);
+      this.strikes.delete(a);
+      this.load.forget(a);
+    }
     this.current = [...next];
-    for (const a of entering) this.failures.delete(a);
+    const now = this.now();
+    for (const a of entering) {
+      this.accruals.get(a)?.reset();
+      this.strikes.delete(a);
+      this.load.warmUp(a, now);
+    }
     if (entering.some((a) => this.sync(this.now()).has(a))) {
       this.update((map) => {
         for (const a of entering) map.delete(a);
@@ -95,6 +165,9 @@ export class AddressManager {
       now,
       detectRate: this.options.detectRate,
       random: this.random,
+      balancer: this.balancer,
+      cost: (a) => this.load.cost(a, now),
+      weight: this.load.anyWarming(now) ? (a) => this.load.weight(a, now) : undefined,
     });
     if (!pick) {
       const bad = this.evicted();
@@ -121,28 +194,60 @@ export class AddressManager {
     return pick;
   }
 
-  /** A call on `address` succeeded: it is healthy again. */
-  succeeded(address: string): void {
-    this.failures.delete(address);
-    if (this.sync(this.now()).has(address)) this.update((map) => map.delete(address));
+  /**
+   * An attempt on `address` starts now (it counts as in flight until {@link attemptEnded}).
+   * @returns the clock reading to hand back to {@link attemptEnded}
+   */
+  attemptStarted(address: string): number {
+    const now = this.now();
+    this.load.start(address, now);
+    return now;
+  }
+
+  /** An attempt on `address` started at `startedAt` ended after `rttMs`, with `health`. */
+  attemptEnded(address: string, health: AttemptHealth, rttMs: number, startedAt?: number): void {
+    const now = this.now();
+    this.load.end(address, rttMs, now, LATENCY_EVIDENCE[health]);
+    if (health === 'success') this.succeeded(address, startedAt);
+    else if (health === 'failure') this.callFailed(address);
+    else if (health === 'connect-failure') this.connectFailed(address);
+    else if (health === 'shed') this.load.penalize(address, now);
+  }
+
+  /**
+   * A call on `address` succeeded: it counts for its breaker, and an evicted address is back (in
+   * slow start), unless the call started before the eviction: a call already out when its
+   * address was evicted is no probe, and a host failing half its calls would otherwise be
+   * revived by its next success at once.
+   * @param startedAt when the call started, on the manager's clock (undefined: count it as a probe)
+   */
+  succeeded(address: string, startedAt?: number): void {
+    if (this.accrual(address).record(true) === 'proven') this.strikes.delete(address);
+    const entry = this.sync(this.now()).get(address);
+    if (entry && (startedAt === undefined || startedAt > entry.evictedAt)) {
+      this.update((map) => map.delete(address));
+      this.accrual(address).reset();
+      this.load.warmUp(address, this.now());
+    }
   }
 
   /** Connecting to `address` failed (refused, timeout, reset): evict it now. */
   connectFailed(address: string): void {
-    this.failures.delete(address);
+    this.accruals.get(address)?.reset();
     this.evict(address);
   }
 
-  /** A written call on `address` failed (timeout, connection lost): evicts after N in a row, if configured. */
+  /**
+   * A written call on `address` failed (no answer in time, connection lost, undeclared server
+   * error): counts for its breaker, which evicts the address when it trips, unless the
+   * addresses evicted already reach `maxEvictedRatio`.
+   */
   callFailed(address: string): void {
-    const n = this.options.evictAfterFailures;
-    if (n <= 0) return;
-    const count = (this.failures.get(address) ?? 0) + 1;
-    this.failures.set(address, count);
-    if (count >= n) {
-      this.failures.delete(address);
-      this.evict(address);
-    }
+    if (this.accrual(address).record(false) !== 'trip') return;
+    const ratio = this.options.maxEvictedRatio ?? 1;
+    const allowed = Math.max(1, Math.floor(this.addresses.length * ratio));
+    const evicted = this.evicted();
+    if (evicted.includes(address) || evicted.length < allowed) this.evict(address);
   }
 
   /** Addresses currently evicted (as this process last saw the shared state). */
@@ -155,13 +260,48 @@ export class AddressManager {
     return this.sync(this.now()).get(address);
   }
 
+  /** Breaker, load and eviction of every address, for inspection. */
+  status(): AddressStatus[] {
+    const now = this.now();
+    const evicted = this.sync(now);
+    return this.addresses.map((address) => {
+      const accrual = this.accruals.get(address);
+      const e = evicted.get(address);
+      return {
+        address,
+        breaker: !e ? 'closed' : e.retryAt <= now ? 'half-open' : 'open',
+        consecutiveFailures: accrual?.consecutiveFailures ?? 0,
+        successRate: accrual?.successRate,
+        ...this.load.status(address, now),
+        ...(e ? { evictedAt: e.evictedAt, backoffSteps: e.attempts, retryAt: e.retryAt } : {}),
+      };
+    });
+  }
+
   // --- internal ---
+
+  private accrual(address: string): FailureAccrual {
+    let a = this.accruals.get(address);
+    if (!a) {
+      a = new FailureAccrual({
+        consecutiveFailures: this.options.evictAfterFailures,
+        successRate: this.options.evictBelowSuccessRate ?? 0,
+        window: this.options.successRateWindow ?? 100,
+      });
+      this.accruals.set(address, a);
+    }
+    return a;
+  }
 
   private evict(address: string): void {
     const now = this.now();
     this.update((map) => {
       // Already evicted (a failed probe, or a concurrent call): its back-off is already scheduled.
-      if (!map.has(address)) map.set(address, { evictedAt: now, attempts: 0, retryAt: now + this.delay(0) });
+      if (map.has(address)) return;
+      // An address evicted again soon after it came back starts further up the back-off.
+      const steps = this.strikes.get(address) ?? 0;
+      this.strikes.set(address, steps + 1);
+      map.set(address, { evictedAt: now, attempts: steps, retryAt: now + this.delay(steps) });
     });
   }
 
@@ -187,3 +327,16 @@ export class AddressManager {
     this.stateFile?.write(map);
   }
 }
+
+// --- internal ---
+
+/** What an attempt's duration says about the host's latency, by its outcome. */
+const LATENCY_EVIDENCE: Record<AttemptHealth, 'sample' | 'at-least' | 'none'> = {
+  success: 'sample',
+  // A timeout took at least that long; a failure at once says nothing of the host's speed.
+  failure: 'at-least',
+  'connect-failure': 'none',
+  shed: 'none',
+  cancelled: 'at-least',
+  neutral: 'none',
+};

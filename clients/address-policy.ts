@@ -1,7 +1,8 @@
 /**
  * The address-picking policy as a pure function of state: which address a call goes to, given
- * the configured addresses, the evicted ones, a clock reading and a random source. No sockets,
- * no timers, no files: the address manager feeds it and tests drive it directly.
+ * the configured addresses, the evicted ones, a clock reading, a random source and, for the
+ * least-loaded choice, each address's cost. No sockets, no timers, no files: the address
+ * manager feeds it and tests drive it directly.
  */
 
 /** What is known about one evicted address. Times are epoch milliseconds (shared between processes). */
@@ -23,6 +24,13 @@ export interface Pick {
   reason: PickReason;
 }
 
+/**
+ * How a healthy address is chosen: `least-loaded` draws two at random and takes the cheaper
+ * (power of two choices, by {@link PickInput.cost}); `random` takes one at random
+ * (workerman-thrift's choice).
+ */
+export type Balancer = 'least-loaded' | 'random';
+
 /** Everything {@link pickAddress} decides on. */
 export interface PickInput {
   addresses: readonly string[];
@@ -34,13 +42,20 @@ export interface PickInput {
   detectRate: number;
   /** Source in [0, 1). */
   random: () => number;
+  /** @default 'random' */
+  balancer?: Balancer;
+  /** The cost of one more call to an address (lower is better), for `least-loaded`. @default every address 0 */
+  cost?: (address: string) => number;
+  /** How likely an address is to be drawn, in (0, 1] (slow start), for `least-loaded`. @default every address 1 */
+  weight?: (address: string) => number;
 }
 
 /**
  * Picks the address for one call attempt, in this order:
  * 1. an evicted address whose back-off has elapsed (the earliest due), as a probe;
  * 2. with probability `detectRate`, a random evicted address, as a probe (the original's 5/10000);
- * 3. a random healthy address;
+ * 3. a healthy address: with `least-loaded`, the cheaper of two drawn at random (ties go to the
+ *    first drawn); with `random`, one drawn at random;
  * 4. when every candidate is evicted, the one due soonest, as a last resort.
  *
  * Returns undefined only when `exclude` covers every address.
@@ -62,7 +77,42 @@ export function pickAddress(input: PickInput): Pick | undefined {
       return { address: pickRandom(bad, random), reason: 'detect-probe' };
     }
   }
-  return { address: pickRandom(healthy, random), reason: 'healthy' };
+  const address =
+    input.balancer === 'least-loaded' && input.cost
+      ? pickTwo(healthy, input.cost, random, input.weight)
+      : pickRandom(healthy, random);
+  return { address, reason: 'healthy' };
+}
+
+/**
+ * Power of two choices: two distinct entries drawn at random, the one of lower `cost` kept (the
+ * first drawn on a tie). Avoids both the herd a pure least-cost choice causes (every caller
+ * rushing to the same address between two updates) and the blindness of a random one. Draws
+ * are uniform, or proportional to `weight` when some entry weighs less than 1 (slow start).
+ */
+export function pickTwo(
+  list: readonly string[],
+  cost: (address: string) => number,
+  random: () => number,
+  weight?: (address: string) => number,
+): string {
+  const n = list.length;
+  if (n === 1) return list[0] as string;
+  const weights = weight ? list.map(weight) : undefined;
+  let i: number;
+  let j: number;
+  if (weights && weights.some((w) => w < 1)) {
+    const total = weights.reduce((a, b) => a + b, 0);
+    i = drawWeighted(weights, total, random(), -1);
+    j = drawWeighted(weights, total - weights[i]!, random(), i);
+  } else {
+    i = Math.min(n - 1, Math.floor(random() * n));
+    j = Math.min(n - 2, Math.floor(random() * (n - 1)));
+    if (j >= i) j++;
+  }
+  const a = list[i] as string;
+  const b = list[j] as string;
+  return cost(b) < cost(a) ? b : a;
 }
 
 // --- internal ---
@@ -71,6 +121,19 @@ function earliestDue(bad: string[], evicted: ReadonlyMap<string, EvictionEntry>)
   let best = bad[0] as string;
   for (const a of bad) if ((evicted.get(a)?.retryAt ?? 0) < (evicted.get(best)?.retryAt ?? 0)) best = a;
   return best;
+}
+
+/** The index `r` (in [0, 1)) falls on when each entry but `skip` takes a span of its weight. */
+function drawWeighted(weights: readonly number[], total: number, r: number, skip: number): number {
+  let at = r * total;
+  let last = -1;
+  for (let k = 0; k < weights.length; k++) {
+    if (k === skip) continue;
+    last = k;
+    at -= weights[k]!;
+    if (at < 0) return k;
+  }
+  return last;
 }
 
 function pickRandom(list: readonly string[], random: () => number): string {

@@ -17,6 +17,7 @@ import {
   TRANSPORTS,
   type TransportName,
 } from '../src/codec/protocols.js';
+import type { Balancer } from './address-policy.js';
 import type { ClientInterceptor } from './call-headers.js';
 import type { ClientTlsSettings } from './connection.js';
 import { isTimerMs, timerRangeText } from '../src/common/timer-range.js';
@@ -46,7 +47,16 @@ export const CLIENT_DEFAULTS = {
   i64: 'int64' as I64Mode,
   interceptors: [] as readonly ClientInterceptor[],
   detectRate: 0.0005,
-  evictAfterFailures: 0,
+  balancer: 'least-loaded' as Balancer,
+  slowStartMs: 1_000,
+  latencyDecayMs: 10_000,
+  /** `retryBudget`: Finagle's defaults. */
+  retryBudget: { ratio: 0.2, minPerSec: 10, windowMs: 10_000 },
+  backupAfter: false as BackupAfter | false,
+  evictAfterFailures: 5,
+  evictBelowSuccessRate: 0.8,
+  successRateWindow: 100,
+  maxEvictedRatio: 0.5,
   backoffInitialMs: 1_000,
   backoffMaxMs: 60_000,
   backoffMultiplier: 2,
@@ -59,6 +69,23 @@ export const CLIENT_DEFAULTS = {
   /** `registry.requestTimeoutMs`: bound of one request to etcd (and of the first listing a call waits for). */
   registryRequestTimeoutMs: 2_000,
 } as const;
+
+/** `backupAfter`: a fixed delay in ms, or a recent latency percentile of the method. */
+export type BackupAfter = number | BackupPercentile;
+
+/** The percentiles `backupAfter` accepts. */
+export const BACKUP_PERCENTILES = { p90: 0.9, p95: 0.95, p99: 0.99, p999: 0.999 } as const;
+export type BackupPercentile = keyof typeof BACKUP_PERCENTILES;
+
+/** `retryBudget` of a service entry: how many extra attempts calls may add. */
+export interface RetryBudgetConfig {
+  /** Share of the calls in the window that may be retried (or backed up), in [0, 1]. @default 0.2 */
+  ratio?: number;
+  /** Extra attempts per second allowed on top of `ratio`. @default 10 */
+  minPerSec?: number;
+  /** How far back calls and retries count, 1000 to 600000 ms. @default 10000 */
+  windowMs?: number;
+}
 
 /** `registry` of a service entry: follow the instances hosts announce in etcd. */
 export interface RegistryClientOptions {
@@ -124,10 +151,37 @@ export interface ServiceClientOptions {
   connectTimeoutMs?: number;
   /** Time a call may wait for its reply, and the lifetime of an uncollected `asend_`. @default 5000 */
   callTimeoutMs?: number;
-  /** Extra attempts, each on another address, for a call that may be retried. @default 2 */
+  /**
+   * Extra attempts, each on another address, for a call that may be retried; backup requests
+   * count among them. Each one also needs the retry budget's consent. @default 2
+   */
   retries?: number;
-  /** Methods safe to run twice: retried on another address even after the request was written. @default [] */
+  /**
+   * Bound on extra attempts (retries and backup requests) over all calls of the service:
+   * `ratio` of the calls plus `minPerSec`, over `windowMs` (Finagle's retry budget); `false` =
+   * only `retries` bounds them. @default { ratio: 0.2, minPerSec: 10, windowMs: 10000 }
+   */
+  retryBudget?: RetryBudgetConfig | false;
+  /**
+   * Methods safe to run twice: retried on another address even after the request was written
+   * (or after an undeclared server error), and eligible for backup requests. @default []
+   */
   idempotent?: string[];
+  /**
+   * Backup requests for `idempotent` methods: when a call has no answer after this many ms (or
+   * after the method's recent `'p90'`/`'p95'`/`'p99'`/`'p999'` latency), a second attempt goes
+   * to another address; the first answer wins and the other attempt is cancelled. @default false
+   */
+  backupAfter?: BackupAfter | false;
+  /**
+   * How a healthy address is chosen: `'least-loaded'` (power of two choices by calls in flight
+   * and a Peak EWMA latency) or `'random'` (workerman-thrift's). @default 'least-loaded'
+   */
+  balancer?: Balancer;
+  /** An address that enters or comes back is drawn a tenth as often at first, as often as the others after this; 0 = at once. @default 1000 */
+  slowStartMs?: number;
+  /** Time constant of the latency estimate's decay toward zero while an address gets no call. @default 10000 */
+  latencyDecayMs?: number;
   /** Connections kept open per address even when idle. @default 0 */
   poolMin?: number;
   /** Most connections per address. @default 10 */
@@ -152,8 +206,20 @@ export interface ServiceClientOptions {
   headers?: Record<string, string>;
   /** Chance that a call probes an evicted address instead of a healthy one. @default 0.0005 */
   detectRate?: number;
-  /** Evict an address after this many consecutive failed calls (timeouts, closed connections); 0 = never. @default 0 */
+  /**
+   * Evict an address after this many consecutive failed calls (timeouts, lost connections,
+   * undeclared server errors); 0 = never on this ground. @default 5
+   */
   evictAfterFailures?: number;
+  /** Evict an address whose last `successRateWindow` calls succeeded less than this often; 0 = never. @default 0.8 */
+  evictBelowSuccessRate?: number;
+  /** Calls per address the success rate is taken over. @default 100 */
+  successRateWindow?: number;
+  /**
+   * Failed calls never evict more than this share of the addresses (at least one): with every
+   * address failing alike, the fault is rarely the addresses'. Connect failures always evict. @default 0.5
+   */
+  maxEvictedRatio?: number;
   /** First back-off before an evicted address gets a probe. @default 1000 */
   backoffInitialMs?: number;
   /** Back-off ceiling. @default 60000 */
@@ -191,7 +257,14 @@ export interface ResolvedServiceOptions {
   readonly connectTimeoutMs: number;
   readonly callTimeoutMs: number;
   readonly retries: number;
+  /** Undefined when off. */
+  readonly retryBudget: Required<RetryBudgetConfig> | undefined;
   readonly idempotent: ReadonlySet<string>;
+  /** Undefined when off. */
+  readonly backupAfter: BackupAfter | undefined;
+  readonly balancer: Balancer;
+  readonly slowStartMs: number;
+  readonly latencyDecayMs: number;
   readonly poolMin: number;
   readonly poolMax: number;
   readonly poolIdleTimeoutMs: number;
@@ -207,6 +280,9 @@ export interface ResolvedServiceOptions {
   readonly headers: ReadonlyMap<string, string>;
   readonly detectRate: number;
   readonly evictAfterFailures: number;
+  readonly evictBelowSuccessRate: number;
+  readonly successRateWindow: number;
+  readonly maxEvictedRatio: number;
   readonly backoffInitialMs: number;
   readonly backoffMaxMs: number;
   readonly backoffMultiplier: number;
@@ -233,7 +309,12 @@ const KNOWN_KEYS = new Set<string>([
   'connectTimeoutMs',
   'callTimeoutMs',
   'retries',
+  'retryBudget',
   'idempotent',
+  'backupAfter',
+  'balancer',
+  'slowStartMs',
+  'latencyDecayMs',
   'poolMin',
   'poolMax',
   'poolIdleTimeoutMs',
@@ -247,6 +328,9 @@ const KNOWN_KEYS = new Set<string>([
   'headers',
   'detectRate',
   'evictAfterFailures',
+  'evictBelowSuccessRate',
+  'successRateWindow',
+  'maxEvictedRatio',
   'backoffInitialMs',
   'backoffMaxMs',
   'backoffMultiplier',
@@ -385,7 +469,18 @@ export function validateServiceOptions(
     connectTimeoutMs: ms('connectTimeoutMs', 1),
     callTimeoutMs: ms('callTimeoutMs', 1),
     retries: int('retries', 0),
+    retryBudget: validateRetryBudget(o.retryBudget, at('retryBudget')),
     idempotent: new Set(idempotent),
+    backupAfter: validateBackupAfter(o.backupAfter, at('backupAfter')),
+    balancer: optional(
+      o.balancer,
+      d.balancer,
+      (v): v is Balancer => v === 'least-loaded' || v === 'random',
+      at('balancer'),
+      '"least-loaded" or "random"',
+    ),
+    slowStartMs: ms('slowStartMs', 0),
+    latencyDecayMs: ms('latencyDecayMs', 1),
     poolMin: int('poolMin', 0),
     poolMax: int('poolMax', 1),
     poolIdleTimeoutMs: ms('poolIdleTimeoutMs', 1),
@@ -421,6 +516,15 @@ export function validateServiceOptions(
     ),
     detectRate: num('detectRate', 0, 1),
     evictAfterFailures: int('evictAfterFailures', 0),
+    evictBelowSuccessRate: num('evictBelowSuccessRate', 0, 1),
+    successRateWindow: optional(
+      o.successRateWindow,
+      d.successRateWindow as number,
+      (v) => Number.isInteger(v) && (v as number) >= 5 && (v as number) <= 10_000,
+      at('successRateWindow'),
+      'an integer from 5 to 10000',
+    ),
+    maxEvictedRatio: num('maxEvictedRatio', 0, 1),
     backoffInitialMs: ms('backoffInitialMs', 1),
     backoffMaxMs: ms('backoffMaxMs', 1),
     backoffMultiplier: num('backoffMultiplier', 1, 100),
@@ -438,6 +542,12 @@ export function validateServiceOptions(
   if (resolved.poolMin > resolved.poolMax) {
     throw new ClientConfigError(
       `${at('poolMin')} (${resolved.poolMin}) must not exceed poolMax (${resolved.poolMax})`,
+    );
+  }
+  if (resolved.backupAfter !== undefined && resolved.idempotent.size === 0) {
+    throw new ClientConfigError(
+      `${at('backupAfter')} applies to the methods listed in idempotent, and idempotent is empty ` +
+        '(a backup request runs a call twice: list the methods safe to run twice)',
     );
   }
   if (resolved.backoffInitialMs > resolved.backoffMaxMs) {
@@ -540,6 +650,47 @@ function validateTls(raw: unknown, baseDir: string, field: string): ClientTlsSet
     throw new ClientConfigError(`${field}: a client certificate needs both cert and key`);
   }
   return out;
+}
+
+function validateRetryBudget(raw: unknown, field: string): Required<RetryBudgetConfig> | undefined {
+  const d = CLIENT_DEFAULTS.retryBudget;
+  if (raw === undefined) return { ...d };
+  if (raw === false) return undefined;
+  if (!isRecord(raw)) {
+    throw new ClientConfigError(`${field} must be false or an object { ratio?, minPerSec?, windowMs? }, got ${JSON.stringify(raw)}`);
+  }
+  const known = Object.keys(d);
+  for (const key of Object.keys(raw)) {
+    if (!known.includes(key)) throw new ClientConfigError(`${field}.${key} is not a known option (known: ${known.join(', ')})`);
+  }
+  return {
+    ratio: optional(raw.ratio, d.ratio, (v) => typeof v === 'number' && v >= 0 && v <= 1, `${field}.ratio`, 'a number in [0, 1]'),
+    minPerSec: optional(
+      raw.minPerSec,
+      d.minPerSec,
+      (v) => typeof v === 'number' && v >= 0 && v <= 1_000_000,
+      `${field}.minPerSec`,
+      'a number from 0 to 1000000',
+    ),
+    windowMs: optional(
+      raw.windowMs,
+      d.windowMs,
+      (v) => Number.isInteger(v) && (v as number) >= 1_000 && (v as number) <= 600_000,
+      `${field}.windowMs`,
+      'an integer from 1000 to 600000',
+    ),
+  };
+}
+
+function validateBackupAfter(raw: unknown, field: string): BackupAfter | undefined {
+  if (raw === undefined || raw === false) return undefined;
+  if (typeof raw === 'string' && Object.hasOwn(BACKUP_PERCENTILES, raw)) return raw as BackupPercentile;
+  if (isTimerMs(raw, 1)) return raw as number;
+  throw new ClientConfigError(
+    `${field} must be false, a delay in ms (${timerRangeText(1)}) or one of ${Object.keys(BACKUP_PERCENTILES)
+      .map((p) => `"${p}"`)
+      .join(', ')}, got ${JSON.stringify(raw)}`,
+  );
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -3,7 +3,10 @@
  * pending map until the reply with that id arrives, its own deadline passes, or the socket dies;
  * a dying socket rejects every pending call at once, naming service, method and address (the
  * Apache client leaves them hanging). The socket is unref'd while nothing is pending, so an
- * idle pooled connection never keeps the process alive.
+ * idle pooled connection never keeps the process alive. A call can be cancelled (the losing
+ * attempt of a backup request): it leaves the pending map, so a late reply to it is read past
+ * and never handed to another call, and the connection is retired and reset like one whose
+ * call timed out.
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -40,6 +43,8 @@ export interface ConnectionOptions {
   i64: I64Mode;
   /** Called once when the socket has closed (after pending calls were rejected). */
   onClose?: (conn: Connection) => void;
+  /** THeader only: called with the headers of every reply that carries some (e.g. the host's `load`). */
+  onReplyHeaders?: (headers: ReadonlyMap<string, string>) => void;
 }
 
 /** TLS settings of a connection: PEM contents, as `tls.connect` takes them. */
@@ -142,13 +147,16 @@ export class Connection {
 
   /**
    * Writes one call and returns its reply. Throws synchronously, with `requestSent: false`, when
-   * the connection cannot take it; an encoding error (bad argument) throws as-is.
+   * the connection cannot take it; an encoding error (bad argument) throws as-is. When `signal`
+   * aborts before the reply, the call rejects with the signal's reason and is forgotten: its
+   * reply, if one comes, is read past.
    */
   call(
     method: MethodInfo,
     args: Record<string, unknown>,
     timeoutMs: number,
     headers?: ReadonlyMap<string, string>,
+    signal?: AbortSignal,
   ): Promise<unknown> {
     const target: CallTarget = { service: this.options.service, method: method.name, address: this.address };
     if (this.stateValue !== 'open') {
@@ -183,7 +191,12 @@ export class Connection {
     return new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => this.onTimeout(seqid, timeoutMs), timeoutMs);
       if (this.pending.size === 0) this.socket.ref();
-      this.pending.set(seqid, { method, target, resolve, reject, timer });
+      const call: PendingCall = { method, target, resolve, reject, timer, signal, onAbort: undefined };
+      if (signal) {
+        call.onAbort = () => this.cancel(seqid, signal.reason);
+        signal.addEventListener('abort', call.onAbort, { once: true });
+      }
+      this.pending.set(seqid, call);
       this.send(message);
     });
   }
@@ -287,6 +300,7 @@ export class Connection {
             throw new Error(`THeader reply in the ${frame.protocol} protocol to a ${this.options.protocol} call`);
           }
           ({ payload: buf, payloadStart: start, payloadEnd: end } = frame);
+          if (frame.headers.size > 0) this.options.onReplyHeaders?.(frame.headers);
         }
         this.inProto.reset(buf, start, end);
         this.readMessage();
@@ -326,6 +340,7 @@ export class Connection {
 
   private settle(seqid: number, call: PendingCall): void {
     clearTimeout(call.timer);
+    if (call.onAbort) call.signal?.removeEventListener('abort', call.onAbort);
     this.pending.delete(seqid);
     if (this.pending.size === 0) {
       this.socket.unref();
@@ -359,11 +374,26 @@ export class Connection {
     this.retire();
   }
 
+  /**
+   * The caller gave up on a call (its backup won): it is forgotten, and the connection retired
+   * and closed with a reset once nothing else is pending on it, so that a thrifthost host drops
+   * the call if it has not started (a reset on the socket is the only "cancel" Thrift has).
+   */
+  private cancel(seqid: number, reason: unknown): void {
+    const call = this.pending.get(seqid);
+    if (!call) return;
+    this.settle(seqid, call);
+    call.reject(reason);
+    this.abandoned = true;
+    this.retire();
+  }
+
   private failDecode(err: unknown): void {
     const calls = [...this.pending.values()];
     this.pending.clear();
     for (const call of calls) {
       clearTimeout(call.timer);
+      if (call.onAbort) call.signal?.removeEventListener('abort', call.onAbort);
       const t = call.target;
       call.reject(
         new ReplyDecodeError(
@@ -384,6 +414,7 @@ export class Connection {
     this.pending.clear();
     for (const call of calls) {
       clearTimeout(call.timer);
+      if (call.onAbort) call.signal?.removeEventListener('abort', call.onAbort);
       const t = call.target;
       call.reject(
         new ConnectionClosedError(
@@ -405,6 +436,8 @@ interface PendingCall {
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
   timer: NodeJS.Timeout;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
 }
 
 /** A decoded result struct → the value to resolve with, or the declared exception to throw. */

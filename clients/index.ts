@@ -4,21 +4,33 @@
  */
 import '../src/codec/int64-inspect.js';
 
-export { AddressManager, type AddressManagerOptions } from './address-manager.js';
 export {
+  AddressManager,
+  type AddressManagerOptions,
+  type AddressStatus,
+  type AttemptHealth,
+  type BreakerState,
+} from './address-manager.js';
+export type { AddressLoadStatus } from './address-load.js';
+export {
+  type Balancer,
   type EvictionEntry,
   type Pick,
   type PickInput,
   type PickReason,
   pickAddress,
+  pickTwo,
 } from './address-policy.js';
 export { type ClientCallContext, type ClientInterceptor, withHeaders } from './call-headers.js';
 export { DEADLINE_HEADER } from './call-deadline.js';
 export { type BackoffPolicy, backoffBoundMs, backoffDelayMs } from '../src/common/backoff.js';
-export type { CallObserver, CallReport } from './call-report.js';
+export type { AttemptReport, CallObserver, CallReport } from './call-report.js';
 export {
+  type BackupAfter,
+  type BackupPercentile,
   CLIENT_DEFAULTS,
   type ClientConfig,
+  type RetryBudgetConfig,
   type RegistryClientOptions,
   type ResolvedRegistryOptions,
   type ResolvedServiceOptions,
@@ -59,7 +71,10 @@ export {
   InvalidValueError,
   isDeclaredException,
 } from './generic-client.js';
+export type { FailoverCounters } from './failover-call.js';
 export type { DiscoveryLog, DiscoveryState, DiscoveryStatus } from './registry-discovery.js';
+export type { RetryBudgetStatus } from './retry-budget.js';
+export type { ClientStatus } from './service-client.js';
 export {
   createStatsReporter,
   type ReportedCall,

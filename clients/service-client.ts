@@ -1,13 +1,9 @@
 /**
- * The call engine of one configured service: picks an address, borrows a pooled connection,
- * writes the call, and fails over when that is safe. A request that was never written
- * (connect refused/timeout, pool exhausted, connection already gone) goes to another address;
- * one that may have reached a server is retried only for methods declared `idempotent`; one
- * the server shed without running it ("overloaded, not run") goes to another address whatever
- * the method. `callTimeoutMs` bounds the whole call: each attempt gets what is left.
+ * The client of one configured service: its addresses (health and load), connection pools,
+ * retry budget, backup-request delays and registry discovery. How a call goes from attempt to
+ * attempt (retries, backup requests) is `failover-call.ts`; one attempt on one address is
+ * `pooled-attempt.ts`; what each outcome means is `attempt-outcome.ts`.
  */
-import { performance } from 'node:perf_hooks';
-import thrift from 'thrift';
 import { parseAddress } from '../src/common/address.js';
 import { runChain } from '../src/common/interceptor-chain.js';
 import { injectTraceContext } from '../src/common/trace-propagation.js';
@@ -18,26 +14,25 @@ import {
   type MethodInfo,
   type ServiceDescription,
 } from '../src/codec/generated-service.js';
-import { AddressManager } from './address-manager.js';
+import { AddressManager, type AddressStatus } from './address-manager.js';
+import type { Balancer } from './address-policy.js';
 import { type ClientCallContext, scopedHeaders } from './call-headers.js';
-import type { CallObserver } from './call-report.js';
-import type { ResolvedServiceOptions } from './client-options.js';
-import type { Connection } from './connection.js';
-import { callDeadline, DEADLINE_HEADER } from './call-deadline.js';
+import { type CallObserver, reportCode } from './call-report.js';
+import { BACKUP_PERCENTILES, type BackupAfter, type ResolvedServiceOptions } from './client-options.js';
 import { ConnectionPool } from './connection-pool.js';
 import {
-  CallTransportError,
   ClientClosedError,
   ConnectFailedError,
   NoAvailableAddressError,
-  PoolAcquireTimeoutError,
   RegistryUnavailableError,
-  ServerOverloadedError,
-  ThriftHostError,
   UnknownMethodError,
   UnknownServiceError,
 } from './errors.js';
+import { FailoverCall, type FailoverCounters, type FailoverEngine } from './failover-call.js';
+import { LatencyWindow } from './latency-window.js';
+import { attemptOnPool } from './pooled-attempt.js';
 import type { DiscoveryLog, DiscoveryStatus, RegistryDiscovery } from './registry-discovery.js';
+import { RetryBudget, type RetryBudgetStatus } from './retry-budget.js';
 import { SplitCalls } from './split-calls.js';
 
 /** Hooks injected by tests and by `ThriftClient.config(..., runtime)`. */
@@ -49,11 +44,33 @@ export interface ServiceClientRuntime {
   log?: DiscoveryLog;
 }
 
+/** What {@link ServiceClient.status} tells: where a service's client stands. */
+export interface ClientStatus {
+  service: string;
+  balancer: Balancer;
+  /** Breaker, eviction and load of every address. */
+  addresses: AddressStatus[];
+  /** Undefined when `retryBudget` is false. */
+  retryBudget: RetryBudgetStatus | undefined;
+  /** Calls, retries, budget refusals and backup requests since the client was made. */
+  counters: FailoverCounters;
+  /** `backupAfter` and, per idempotent method, the delay it gives now (undefined: not enough samples yet). */
+  backup: { after: BackupAfter; delayMs: Record<string, number | undefined> } | undefined;
+  /** Where registry discovery stands; undefined without `registry`. */
+  discovery: DiscoveryStatus | undefined;
+}
+
 /** Calls to one service across its addresses. */
-export class ServiceClient {
+export class ServiceClient implements FailoverEngine {
   readonly generated: ServiceDescription;
   readonly addresses: AddressManager;
   readonly split: SplitCalls;
+  /** Undefined when `retryBudget` is false. */
+  readonly budget: RetryBudget | undefined;
+  readonly counters: FailoverCounters = { calls: 0, retries: 0, budgetExhausted: 0, backupsSent: 0, backupsWon: 0 };
+  /** Recent latencies of the methods whose backup delay is a percentile. */
+  private readonly latencies = new Map<string, LatencyWindow>();
+  private readonly now: () => number;
   private readonly pools = new Map<string, ConnectionPool>();
   private closed = false;
   /** Registry discovery, loaded lazily (only entries with `registry` pay for it). */
@@ -80,6 +97,12 @@ export class ServiceClient {
       addresses: options.addresses,
       detectRate: options.detectRate,
       evictAfterFailures: options.evictAfterFailures,
+      evictBelowSuccessRate: options.evictBelowSuccessRate,
+      successRateWindow: options.successRateWindow,
+      maxEvictedRatio: options.maxEvictedRatio,
+      balancer: options.balancer,
+      slowStartMs: options.slowStartMs,
+      latencyDecayMs: options.latencyDecayMs,
       backoff: {
         initialMs: options.backoffInitialMs,
         maxMs: options.backoffMaxMs,
@@ -100,8 +123,46 @@ export class ServiceClient {
       now: runtime.now,
       random: runtime.random,
     });
+    this.now = runtime.now ?? Date.now;
+    this.budget = options.retryBudget && new RetryBudget({ ...options.retryBudget, now: this.now });
+    if (typeof options.backupAfter === 'string') {
+      for (const m of options.idempotent) this.latencies.set(m, new LatencyWindow(LATENCY_WINDOW_MS, this.now()));
+    }
     this.split = new SplitCalls(options.service, options.callTimeoutMs);
     if (options.registry) this.discoveryReady = this.startDiscovery();
+  }
+
+  /** Breakers, load, retry budget, backup requests and discovery of this service, for inspection. */
+  status(): ClientStatus {
+    const { backupAfter } = this.options;
+    return {
+      service: this.options.service,
+      balancer: this.options.balancer,
+      addresses: this.addresses.status(),
+      retryBudget: this.budget?.status(),
+      counters: { ...this.counters },
+      backup:
+        backupAfter === undefined
+          ? undefined
+          : {
+              after: backupAfter,
+              delayMs: Object.fromEntries([...this.options.idempotent].map((m) => [m, this.backupDelay(m)])),
+            },
+      discovery: this.discoveryStatus(),
+    };
+  }
+
+  /** When a backup request of `method` goes out (ms after the first attempt); undefined = none. */
+  backupDelay(method: string): number | undefined {
+    const after = this.options.backupAfter;
+    if (after === undefined || !this.options.idempotent.has(method)) return undefined;
+    if (typeof after === 'number') return after;
+    return this.latencies.get(method)?.percentile(BACKUP_PERCENTILES[after], this.now());
+  }
+
+  /** An attempt of `method` was answered after `ms` (feeds the backup delay's percentile). */
+  answered(method: string, ms: number): void {
+    this.latencies.get(method)?.record(ms, this.now());
   }
 
   /** Where registry discovery stands; undefined for an entry without `registry` (or before it loaded). */
@@ -154,54 +215,20 @@ export class ServiceClient {
   ): Promise<unknown> {
     const method = this.method(name);
     if (this.closed) throw new ClientClosedError(`${this.options.service}.${name}: the client is closed`);
-    const observer = this.runtime.onCallDone;
-    const start = observer ? performance.now() : 0;
     const payload: Record<string, unknown> = {};
     method.argNames.forEach((arg, i) => {
       payload[arg] = args[i];
     });
-
-    const tried = new Set<string>();
-    const deadline = callDeadline(this.options.callTimeoutMs);
-    let address: string | undefined;
-    let lastError: unknown;
-    try {
-      // Only while no address is known: once the registry (or a static list) gave one, no wait.
-      if (this.discoveryReady && this.addresses.addresses.length === 0) await this.awaitFirstListing(name);
-      for (let attempt = 0; attempt <= this.options.retries; attempt++) {
-        const left = deadline - Date.now();
-        // A retry never outlives the call's deadline: what failed last is the answer.
-        if (attempt > 0 && left <= 0) throw lastError;
-        try {
-          address = this.addresses.pick(tried, lastError).address;
-        } catch (err) {
-          // Every address shed the call: say so, rather than that none is available.
-          if (lastError instanceof ServerOverloadedError) throw lastError;
-          throw err;
-        }
-        tried.add(address);
-        try {
-          const value = await this.attempt(address, method, payload, headers, Math.max(1, left));
-          this.addresses.succeeded(address);
-          if (observer) this.report(observer, name, start, address, tried.size, undefined);
-          return value;
-        } catch (err) {
-          if (!(err instanceof CallTransportError)) {
-            // The server answered (declared exception, TApplicationException) or the args did not encode.
-            if (!(err instanceof ThriftHostError)) this.addresses.succeeded(address);
-            throw err;
-          }
-          lastError = err;
-          if (err instanceof ConnectFailedError) this.addresses.connectFailed(address);
-          else if (err.requestSent) this.addresses.callFailed(address);
-          if (err.requestSent && !this.options.idempotent.has(name)) throw err;
-        }
+    // Only while no address is known: once the registry (or a static list) gave one, no wait.
+    if (this.discoveryReady && this.addresses.addresses.length === 0) {
+      try {
+        await this.awaitFirstListing(name);
+      } catch (err) {
+        this.reportUnsent(name, err);
+        throw err;
       }
-      throw lastError;
-    } catch (err) {
-      if (observer) this.report(observer, name, start, address, tried.size, err);
-      throw err;
     }
+    return new FailoverCall(this, method, payload, headers, this.runtime.onCallDone).run();
   }
 
   /** `asend_X`: writes the call now and holds its reply for {@link receive}. */
@@ -244,6 +271,7 @@ export class ServiceClient {
         idleTimeoutMs: o.poolIdleTimeoutMs,
         acquireTimeoutMs: o.callTimeoutMs,
         maxInFlightPerConnection: o.maxInFlightPerConnection,
+        ...(o.transport === 'header' ? { onReplyHeaders: (h) => this.replyHeaders(address, h) } : {}),
       });
       this.pools.set(address, pool);
     }
@@ -264,6 +292,38 @@ export class ServiceClient {
     this.stopDiscovery();
     this.split.clear();
     await Promise.all([...this.pools.values()].map((p) => p.close(true)));
+  }
+
+  /**
+   * One attempt on `address`: borrow a connection, write, await the reply. Throws a
+   * CallTransportError (what failed and whether the request was written), the server's
+   * answer (declared exception, TApplicationException), or, when `signal` aborted, its reason.
+   */
+  async attempt(
+    address: string,
+    method: MethodInfo,
+    payload: Record<string, unknown>,
+    headers: ReadonlyMap<string, string> | undefined,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<unknown> {
+    if (this.options.registry && !this.addresses.addresses.includes(address)) {
+      // It left the registry between the pick and now (deregistered, or expired): go elsewhere.
+      throw new ConnectFailedError(
+        `${this.options.service}.${method.name}: ${address} left the registry before the call was written`,
+        { service: this.options.service, method: method.name, address },
+      );
+    }
+    const o = this.options;
+    return attemptOnPool(
+      this.pool(address),
+      { poolMax: o.poolMax, callTimeoutMs: o.callTimeoutMs, header: o.transport === 'header', closed: () => this.closed },
+      method,
+      payload,
+      headers,
+      timeoutMs,
+      signal,
+    );
   }
 
   // --- internal ---
@@ -331,85 +391,31 @@ export class ServiceClient {
     this.discoveryReady = undefined;
   }
 
-  private async attempt(
-    address: string,
-    method: MethodInfo,
-    payload: Record<string, unknown>,
-    headers: ReadonlyMap<string, string> | undefined,
-    timeoutMs: number,
-  ): Promise<unknown> {
-    if (this.options.registry && !this.addresses.addresses.includes(address)) {
-      // It left the registry between the pick and now (deregistered, or expired): go elsewhere.
-      throw new ConnectFailedError(
-        `${this.options.service}.${method.name}: ${address} left the registry before the call was written`,
-        { service: this.options.service, method: method.name, address },
-      );
-    }
-    const pool = this.pool(address);
-    let conn: Connection;
-    try {
-      conn = await pool.acquire();
-    } catch (err) {
-      const target = { service: this.options.service, method: method.name, address };
-      // The pool refuses while draining: the client was closed meanwhile, the address is fine.
-      if (this.closed) {
-        throw new ClientClosedError(`${target.service}.${target.method}: the client is closed`, { cause: err });
-      }
-      if ((err as Error)?.name === 'TimeoutError') {
-        throw new PoolAcquireTimeoutError(
-          `${target.service}.${target.method}: all ${this.options.poolMax} connections to ${address} stayed busy ` +
-            `for ${this.options.callTimeoutMs} ms (raise poolMax or maxInFlightPerConnection)`,
-          target,
-          { cause: err },
-        );
-      }
-      throw new ConnectFailedError(
-        `${target.service}.${target.method}: cannot connect to ${address} (${(err as Error).message})`,
-        target,
-        { cause: err },
-      );
-    }
-    if (this.options.transport === 'header') {
-      // The host does not start a call whose caller will have stopped waiting.
-      headers = new Map(headers).set(DEADLINE_HEADER, String(Math.ceil(timeoutMs)));
-    }
-    let reply: Promise<unknown>;
-    try {
-      reply = conn.call(method, payload, timeoutMs, headers);
-    } finally {
-      pool.release(conn);
-    }
-    try {
-      return await reply;
-    } catch (err) {
-      if (err instanceof thrift.Thrift.TApplicationException && err.type === LOADSHEDDING) {
-        throw new ServerOverloadedError(
-          `${this.options.service}.${method.name}: ${address} is overloaded and did not run the call (${err.message})`,
-          { service: this.options.service, method: method.name, address },
-          { cause: err },
-        );
-      }
-      throw err;
-    }
+  /** A host's reply headers: its `load` (calls running and waiting) feeds the least-loaded choice. */
+  private replyHeaders(address: string, headers: ReadonlyMap<string, string>): void {
+    const raw = headers.get(LOAD_HEADER);
+    if (raw === undefined) return;
+    const load = Number(raw);
+    if (Number.isFinite(load) && load >= 0) this.addresses.load.reported(address, load, this.now());
   }
 
-  private report(
-    observer: CallObserver,
-    method: string,
-    start: number,
-    address: string | undefined,
-    attempts: number,
-    error: unknown,
-  ): void {
+  /** Reports a call that failed before any attempt (no address known yet). */
+  private reportUnsent(method: string, err: unknown): void {
+    const observer = this.runtime.onCallDone;
+    if (!observer) return;
     try {
       observer({
         service: this.options.service,
         method,
-        ok: error === undefined,
-        errorCode: error === undefined ? undefined : errorCode(error),
-        latencyMs: performance.now() - start,
-        address,
-        attempts,
+        ok: false,
+        errorCode: reportCode(err),
+        latencyMs: 0,
+        address: undefined,
+        attempts: 0,
+        tries: [],
+        budgetExhausted: false,
+        backupSent: false,
+        backupWon: false,
       });
     } catch {
       // An observer must not turn a call's outcome into another one.
@@ -419,8 +425,10 @@ export class ServiceClient {
 
 // --- internal ---
 
-/** TApplicationException type of a call the server shed without running it (fbthrift's LOADSHEDDING). */
-const LOADSHEDDING = 11;
+/** THeader reply key with the host's calls running and waiting (a plain decimal). */
+export const LOAD_HEADER = 'load';
+/** How far back latencies count for a percentile backup delay (Finagle's BackupRequestFilter: 30 s). */
+const LATENCY_WINDOW_MS = 30_000;
 
 function loadService(o: ResolvedServiceOptions): GeneratedService {
   try {
@@ -437,10 +445,4 @@ function loadService(o: ResolvedServiceOptions): GeneratedService {
 
 function defaultLog(level: 'info' | 'warn', message: string): void {
   if (level === 'warn') process.emitWarning(message, { code: 'THRIFTHOST_REGISTRY' });
-}
-
-function errorCode(err: unknown): string {
-  if (err instanceof ThriftHostError) return err.code;
-  if (err instanceof thrift.Thrift.TApplicationException) return `TApplicationException:${err.type}`;
-  return (err as Error)?.name ?? 'Error';
 }

@@ -2,19 +2,25 @@
  * Ships the client's call reports to a thrifthost statistics listener over UDP, as
  * workerman-thrift's StatisticClient did: fire and forget. Reports of one tick are grouped and
  * sent in as few datagrams as fit (format: `src/common/stats-wire.ts`). It never throws into
- * the call path and never waits: a lost datagram is a lost figure, not a slower call.
+ * the call path and never waits: a lost datagram is a lost figure, not a slower call. What
+ * failover did travels too: the calls' other attempts by address and outcome, and per method
+ * the retries, budget refusals and backup requests (sent, won).
  */
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
-import { encodeReports, MAX_REPORT_DATAGRAM_BYTES, type ReportEntry } from '../src/common/stats-wire.js';
+import {
+  type AttemptEntry,
+  encodeReports,
+  type FailoverEntry,
+  MAX_REPORT_DATAGRAM_BYTES,
+  type ReportEntry,
+} from '../src/common/stats-wire.js';
 import type { CallReport } from './call-report.js';
 import { ClientConfigError } from './errors.js';
 
-/** The fields of a finished call the reporter ships. */
-export type ReportedCall = Pick<
-  CallReport,
-  'service' | 'method' | 'ok' | 'errorCode' | 'latencyMs' | 'address'
->;
+/** The fields of a finished call the reporter ships (the failover ones when given). */
+export type ReportedCall = Pick<CallReport, 'service' | 'method' | 'ok' | 'errorCode' | 'latencyMs' | 'address'> &
+  Partial<Pick<CallReport, 'attempts' | 'tries' | 'budgetExhausted' | 'backupSent' | 'backupWon'>>;
 
 /** Options of {@link createStatsReporter}. */
 export interface StatsReporterOptions {
@@ -64,6 +70,8 @@ export function createStatsReporter(target: string, options: StatsReporterOption
 
   const counts = { reports: 0, datagrams: 0, dropped: 0 };
   let groups = new Map<string, ReportEntry>();
+  let attempts = new Map<string, AttemptEntry>();
+  let failover = new Map<string, FailoverEntry>();
   let pending = 0;
   let scheduled = false;
   let closed: Promise<void> | undefined;
@@ -73,11 +81,14 @@ export function createStatsReporter(target: string, options: StatsReporterOption
   const flush = (): void => {
     scheduled = false;
     const entries = [...groups.values()];
+    const extra = { attempts: [...attempts.values()], failover: [...failover.values()] };
     groups = new Map();
+    attempts = new Map();
+    failover = new Map();
     pending = 0;
     let datagrams: Buffer[];
     try {
-      datagrams = encodeReports(entries, maxBytes);
+      datagrams = encodeReports(entries, maxBytes, extra);
     } catch {
       counts.dropped += entries.length;
       return;
@@ -114,6 +125,7 @@ export function createStatsReporter(target: string, options: StatsReporterOption
       }
       const ms = call.latencyMs;
       entry.latenciesMs.push(ms >= 0 && ms < 3_600_000 ? ms : 0);
+      if ((call.attempts ?? 1) > 1 || call.budgetExhausted) addFailover(call);
       pending++;
       counts.reports++;
       if (!scheduled) {
@@ -123,6 +135,35 @@ export function createStatsReporter(target: string, options: StatsReporterOption
     } catch {
       counts.dropped++;
     }
+  };
+
+  /** The call's attempts other than the one whose outcome it took, and its failover counters. */
+  const addFailover = (call: ReportedCall): void => {
+    const tries = call.tries ?? [];
+    // The attempt the call's outcome came from: the answer, or the last failure.
+    let final = -1;
+    for (let i = tries.length - 1; i >= 0 && final < 0; i--) {
+      const t = tries[i]!;
+      if (t.address === call.address && (call.ok ? t.errorCode === undefined : t.errorCode === call.errorCode)) final = i;
+    }
+    tries.forEach((t, i) => {
+      if (i === final) return;
+      const code = t.errorCode ?? '';
+      const key = `${call.service}\0${call.method}\0${t.address}\0${code}`;
+      const a = attempts.get(key);
+      if (a) a.count++;
+      else attempts.set(key, { service: call.service, method: call.method, address: t.address, code, count: 1 });
+    });
+    const key = `${call.service}\0${call.method}`;
+    let f = failover.get(key);
+    if (!f) {
+      f = { service: call.service, method: call.method, retries: 0, budgetExhausted: 0, backupsSent: 0, backupsWon: 0 };
+      failover.set(key, f);
+    }
+    f.retries += Math.max(0, (call.attempts ?? 1) - 1 - (call.backupSent ? 1 : 0));
+    if (call.budgetExhausted) f.budgetExhausted++;
+    if (call.backupSent) f.backupsSent++;
+    if (call.backupWon) f.backupsWon++;
   };
 
   return {

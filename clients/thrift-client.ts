@@ -14,7 +14,7 @@ import {
 import type { ServiceProxy, ThriftServiceMap, UntypedServiceProxy } from './client-types.js';
 import { ClientConfigError, UnknownServiceError } from './errors.js';
 import type { DiscoveryLog, DiscoveryStatus } from './registry-discovery.js';
-import { ServiceClient } from './service-client.js';
+import { type ClientStatus, ServiceClient } from './service-client.js';
 import { createStatsReporter, type StatsReporter } from './stats-reporter.js';
 
 /** Process-wide hooks, the second argument of {@link ThriftClient.config}. */
@@ -188,6 +188,20 @@ export class ThriftClient {
    */
   static discoveryStatus(name: string): DiscoveryStatus | undefined {
     return ThriftClient.instances.get(name)?.discoveryStatus();
+  }
+
+  /**
+   * Where the client of a service stands: per address its breaker (closed, open, half-open),
+   * eviction and back-off, failures in a row, success rate, calls in flight, latency estimate,
+   * reported load and slow-start share; the retry budget; retries, budget refusals and backup
+   * requests sent and won; registry discovery. Undefined for a service not instantiated yet.
+   *
+   * @example
+   * const { addresses, retryBudget } = ThriftClient.inspect('HelloWorld')!;
+   * for (const a of addresses) console.log(a.address, a.breaker, a.latencyMs, a.inFlight);
+   */
+  static inspect(name: string): ClientStatus | undefined {
+    return ThriftClient.instances.get(name)?.status();
   }
 
   /** Drains every instance handed out: pending calls finish, connections close. Config is kept. Idempotent. */

@@ -140,7 +140,8 @@ describe('dashboard in headless Chromium', () => {
     expect(await cell('client-methods', 'Catalog.ping', 'calls')).toBe(String(2 * MINUTES));
     expect(await cell('client-methods', 'HelloWorld.sayHello', 'success')).toBe('0.0%');
     const deadRow = page.locator('#client-calls tr', { hasText: deadAddress });
-    expect(await deadRow.locator('td[data-col="calls"]').innerText()).toBe(String(totals.dead));
+    // Every attempt by address (no retries here: one attempt per call).
+    expect(await deadRow.locator('td[data-col="attempts"]').innerText()).toBe(String(totals.dead));
     expect(await page.locator('#workers tbody tr').count()).toBe(2);
     expect(await page.locator('#workers td[data-col="state"]').allInnerTexts()).toEqual([
       'listening',

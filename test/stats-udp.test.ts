@@ -11,11 +11,13 @@ import type { CallObserver } from '../clients/call-report.js';
 import { createStatsReporter, type StatsReporter } from '../clients/stats-reporter.js';
 import { ThriftClient } from '../clients/thrift-client.js';
 import {
+  decodeReportBatch,
   decodeReports,
   encodeReports,
   MAX_REPORT_DATAGRAM_BYTES,
   type ReportEntry,
 } from '../src/common/stats-wire.js';
+import { createTestServer } from '../src/worker/test-server.js';
 import type { StatsView } from '../src/monitoring/stats-collector.js';
 import type { StatsServer } from '../src/monitoring/stats-server.js';
 import { ROOT, waitFor } from './helpers/in-process-server.js';
@@ -129,6 +131,79 @@ describe('client reports over UDP', () => {
     expect(view.history.client['*']!.at(-1)!.calls).toBe(11);
   });
 
+  it('what failover did arrives too: every attempt by address, retries, budget refusals, backup requests', async () => {
+    let n = 0;
+    const flaky = await createTestServer({
+      service: 'HelloWorld',
+      genDir: `${ROOT}/gen`,
+      handler: {
+        sayHello(name: string) {
+          if (n++ % 2 === 1) throw new Error('broken dependency');
+          return `Hello ${name}`;
+        },
+      },
+    });
+    const good = await createTestServer({
+      service: 'HelloWorld',
+      genDir: `${ROOT}/gen`,
+      handler: { sayHello: (name: string) => `Hello ${name}` },
+    });
+    try {
+      ThriftClient.config(
+        {
+          HelloWorld: {
+            addresses: [flaky.address, good.address],
+            serviceDir: `${ROOT}/gen`,
+            shareState: false,
+            detectRate: 0,
+            balancer: 'random',
+            idempotent: ['sayHello'],
+            evictAfterFailures: 0,
+            evictBelowSuccessRate: 0,
+          },
+        },
+        // random 0: every first attempt goes to the flaky host.
+        { onCallDone: reporter.observe, random: () => 0 },
+      );
+      const hello = ThriftClient.instance('HelloWorld');
+      for (let i = 0; i < 6; i++) expect(await hello.sayHello!(`x${i}`)).toBe(`Hello x${i}`);
+      const attempts = (m: Awaited<ReturnType<typeof scrape>>, address: string, result: string) =>
+        m.value('thrift_client_attempts_total', { service: 'HelloWorld', method: 'sayHello', address, result });
+      await waitFor(
+        async () => attempts(await scrape(base), flaky.address, 'TApplicationException:6') === 3,
+        5000,
+        'the failed attempts to be reported',
+      );
+      const m = await scrape(base);
+      expect(attempts(m, flaky.address, 'success')).toBe(3);
+      expect(attempts(m, good.address, 'success')).toBe(3);
+      // The calls themselves all succeeded: the flaky host's failures show only as attempts.
+      expect(
+        m.value('thrift_client_requests_total', { service: 'HelloWorld', method: 'sayHello', address: flaky.address, result: 'TApplicationException:6' }),
+      ).toBeUndefined();
+      expect(m.value('thrift_client_retries_total', { service: 'HelloWorld', method: 'sayHello' })).toBe(3);
+      expect(m.value('thrift_client_retry_budget_exhausted_total', { service: 'HelloWorld', method: 'sayHello' })).toBe(0);
+      const view = JSON.parse((await get(`${base}/api/stats`)).body) as StatsView;
+      expect(view.client!.failover['HelloWorld.sayHello']).toEqual({
+        retries: 3,
+        budgetExhausted: 0,
+        backupsSent: 0,
+        backupsWon: 0,
+      });
+      expect(view.client!.attempts).toContainEqual({
+        service: 'HelloWorld',
+        method: 'sayHello',
+        address: flaky.address,
+        result: 'TApplicationException:6',
+        count: 3,
+      });
+    } finally {
+      await ThriftClient.reset();
+      await flaky.close();
+      await good.close();
+    }
+  });
+
   it('malformed datagrams are counted and change nothing else', async () => {
     const before = await scrape(base);
     const total = before.sum('thrift_client_requests_total');
@@ -183,6 +258,39 @@ describe('report wire format', () => {
       'Catalog.get [::1]:9090 NotFound': 2,
       'HelloWorld.sayHello  ERR_NO_ADDRESS': 1,
     });
+  });
+
+  it('carries attempts and failover rows beside the entries; a receiver reading only v and e sees the same entries', () => {
+    const entries: ReportEntry[] = [
+      { service: 'HelloWorld', method: 'sayHello', address: '127.0.0.1:2', code: '', latenciesMs: [1, 2] },
+    ];
+    const attempts = Array.from({ length: 60 }, (_, i) => ({
+      service: 'HelloWorld',
+      method: 'sayHello',
+      address: `127.0.0.1:${1000 + i}`,
+      code: i % 2 ? 'CANCELLED' : 'TApplicationException:6',
+      count: i + 1,
+    }));
+    const failover = [{ service: 'HelloWorld', method: 'sayHello', retries: 30, budgetExhausted: 2, backupsSent: 30, backupsWon: 29 }];
+    const datagrams = encodeReports(entries, MAX_REPORT_DATAGRAM_BYTES, { attempts, failover });
+    expect(datagrams.length).toBeGreaterThan(1);
+    const got = { entries: [] as ReportEntry[], attempts: [] as unknown[], failover: [] as unknown[] };
+    for (const d of datagrams) {
+      expect(d.length).toBeLessThanOrEqual(MAX_REPORT_DATAGRAM_BYTES);
+      expect(Object.keys(JSON.parse(d.toString())).every((k) => ['v', 'e', 't', 'x'].includes(k))).toBe(true);
+      const batch = decodeReportBatch(d);
+      if (typeof batch === 'string') throw new Error(batch);
+      got.entries.push(...batch.entries);
+      got.attempts.push(...batch.attempts);
+      got.failover.push(...batch.failover);
+      // The entries-only reading (what a host that predates "t" and "x" does) is unchanged.
+      expect(decodeReports(d)).toEqual(batch.entries);
+    }
+    expect(got).toEqual({ entries, attempts, failover });
+    // A datagram of a client that predates them has neither.
+    expect(decodeReportBatch(Buffer.from('{"v":1,"e":[]}'))).toEqual({ entries: [], attempts: [], failover: [] });
+    expect(decodeReportBatch(Buffer.from('{"v":1,"e":[],"t":[["A","b","","",-1]]}'))).toBe('bad attempt');
+    expect(decodeReportBatch(Buffer.from('{"v":1,"e":[],"x":[["A","b",1,2,3]]}'))).toBe('bad failover row');
   });
 
   it('rejects what it cannot trust', () => {

@@ -237,8 +237,8 @@ const SCRIPT = String.raw`
         { name: 'method', get: function (r) { return r.service + '.' + r.method; } },
         { name: 'address', get: function (r) { return r.address || '(none)'; }, cls: 'text' },
         { name: 'result', get: function (r) { return r.result; }, cls: function (r) { return r.result === 'success' ? 'text ok' : 'text bad'; } },
-        { name: 'calls', get: function (r) { return fmtInt(r.count); } }
-      ], data.client.calls.slice().sort(function (a, b) {
+        { name: 'attempts', get: function (r) { return fmtInt(r.count); } }
+      ], (data.client.attempts || data.client.calls).slice().sort(function (a, b) {
         var ka = a.service + '.' + a.method + ' ' + a.address + ' ' + a.result;
         var kb = b.service + '.' + b.method + ' ' + b.address + ' ' + b.result;
         return ka < kb ? -1 : ka > kb ? 1 : 0;
@@ -324,7 +324,7 @@ ${chart('chart-success', 'Success rate')}
 <section><h2>Server side <small>answered by the workers, since the master started</small></h2><table id="methods">${METHOD_HEAD}</table></section>
 <div class="two">
 <section><h2>Caller side <small>reported by clients: <span id="udp"></span></small></h2><table id="client-methods">${METHOD_HEAD}</table></section>
-<section><h2>Calls by address <small>a server that is down shows up here</small></h2><table id="client-calls"><thead><tr><th>method</th><th class="text">address</th><th class="text">result</th><th>calls</th></tr></thead><tbody></tbody></table></section>
+<section><h2>Attempts by address <small>retries and backup requests included: a server that is down or failing shows up here</small></h2><table id="client-calls"><thead><tr><th>method</th><th class="text">address</th><th class="text">result</th><th>attempts</th></tr></thead><tbody></tbody></table></section>
 </div>
 <section><h2>Workers</h2><table id="workers"><thead><tr><th>service</th><th>pid</th><th class="text">state</th><th>gen</th><th>restarts</th><th>uptime</th><th>connections</th><th>requests</th><th>errors</th><th>RSS</th></tr></thead><tbody></tbody></table></section>
 <section><h2>Latest failures <small>the last 20, newest first</small></h2><table id="failures"><thead><tr><th>time</th><th class="text">side</th><th class="text">where</th><th class="text">method</th><th class="text">kind</th><th class="text">message</th></tr></thead><tbody></tbody></table></section>

@@ -17,7 +17,7 @@ import {
   splitKey,
   type WorkerSnapshot,
 } from './stats-aggregate.js';
-import type { ClientCallCount, UdpCounts } from './stats-udp.js';
+import type { ClientCallCount, ClientFailoverFigures, UdpCounts } from './stats-udp.js';
 
 /** The content type of the text format. */
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -33,6 +33,10 @@ export interface MetricsInput {
   custom?: CustomTotals;
   client?: {
     counts: ClientCallCount[];
+    /** Every attempt by address and outcome (absent: none reported). */
+    attempts?: ClientCallCount[];
+    /** Per `Service.method`: retries, budget refusals, backup requests. */
+    failover?: Record<string, ClientFailoverFigures>;
     byMethod: Record<string, MethodStats>;
     udp: UdpCounts;
   };
@@ -137,6 +141,31 @@ export function renderMetrics(input: MetricsInput): string {
     for (const c of counts) {
       const { service, method, address, result } = c;
       sample(out, 'thrift_client_requests_total', { service, method, address, result }, c.count);
+    }
+    family(
+      out,
+      'thrift_client_attempts_total',
+      'counter',
+      'Attempts of reported client calls, by the address each went to and its result: success, the client error code, or CANCELLED (the loser of a backup request).',
+    );
+    for (const c of [...(client.attempts ?? [])].sort((a, b) => compareLabels(a, b))) {
+      const { service, method, address, result } = c;
+      sample(out, 'thrift_client_attempts_total', { service, method, address, result }, c.count);
+    }
+    const failover = Object.entries(client.failover ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
+    const failoverFamilies: [string, keyof ClientFailoverFigures, string][] = [
+      ['thrift_client_retries_total', 'retries', 'Attempts clients made after a failed one.'],
+      [
+        'thrift_client_retry_budget_exhausted_total',
+        'budgetExhausted',
+        "Calls whose retry or backup request the client's retry budget refused.",
+      ],
+      ['thrift_client_backup_requests_total', 'backupsSent', 'Backup requests clients sent.'],
+      ['thrift_client_backup_requests_won_total', 'backupsWon', "Backup requests whose answer was the call's."],
+    ];
+    for (const [name, field, help] of failoverFamilies) {
+      family(out, name, 'counter', help);
+      for (const [key, f] of failover) sample(out, name, splitKey(key), f[field]);
     }
     family(
       out,

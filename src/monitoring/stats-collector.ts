@@ -19,7 +19,7 @@ import {
   type WorkerSnapshot,
 } from './stats-aggregate.js';
 import { type HistoryPoint, type HistorySide, StatsHistory } from './stats-history.js';
-import type { ClientCallCount, ClientStats, UdpCounts } from './stats-udp.js';
+import type { ClientCallCount, ClientFailoverFigures, ClientStats, UdpCounts } from './stats-udp.js';
 
 /** One row of a per-method table. */
 export interface MethodRow {
@@ -55,8 +55,18 @@ export interface StatsView {
   services: ServiceFigures[];
   workers: WorkerRow[];
   methods: MethodRow[];
-  /** Caller-side figures from UDP reports; null when no UDP receiver is configured. */
-  client: { methods: MethodRow[]; calls: ClientCallCount[]; udp: UdpCounts } | null;
+  /**
+   * Caller-side figures from UDP reports; null when no UDP receiver is configured. `attempts`:
+   * every attempt by address and outcome; `failover`: per `Service.method`, retries, retry-budget
+   * refusals and backup requests.
+   */
+  client: {
+    methods: MethodRow[];
+    calls: ClientCallCount[];
+    attempts: ClientCallCount[];
+    failover: Record<string, ClientFailoverFigures>;
+    udp: UdpCounts;
+  } | null;
   /** Per-minute points, keyed `Service.method`, plus `*` for all methods together. */
   history: Record<HistorySide, Record<string, HistoryPoint[]>>;
   /** Latest failures of both sides, newest first. */
@@ -131,6 +141,8 @@ export class StatsCollector {
           ? {
               methods: this.rows('client', clientMethods),
               calls: client.callCounts(),
+              attempts: client.attemptCounts(),
+              failover: client.failoverByMethod(),
               udp: { ...client.udp },
             }
           : null,
@@ -144,7 +156,15 @@ export class StatsCollector {
       master: snapshot.master,
       custom: this.totals.custom(),
       ...(client && clientMethods
-        ? { client: { counts: client.callCounts(), byMethod: clientMethods, udp: { ...client.udp } } }
+        ? {
+            client: {
+              counts: client.callCounts(),
+              attempts: client.attemptCounts(),
+              failover: client.failoverByMethod(),
+              byMethod: clientMethods,
+              udp: { ...client.udp },
+            },
+          }
         : {}),
     };
     return { view, metrics };

@@ -1,12 +1,14 @@
 /**
  * The host's receiving end of client call reports (`stats.udp`): a UDP socket that decodes each
  * datagram with the bounded parser of `common/stats-wire.ts` and adds it to {@link ClientStats},
- * the caller-side view shown beside the server-side one. A bad datagram is counted and dropped.
+ * the caller-side view shown beside the server-side one: calls, every attempt by address and
+ * outcome, and what failover did (retries, retry-budget refusals, backup requests sent and won).
+ * A bad datagram is counted and dropped.
  */
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
 import { formatAddress, type HostPort } from '../common/address.js';
-import { decodeReports, type ReportEntry } from '../common/stats-wire.js';
+import { decodeReportBatch, type ReportBatch } from '../common/stats-wire.js';
 import { LATENCY_BUCKETS_MS, type MethodStats } from '../host/ipc.js';
 import type { Logger } from '../host/logger.js';
 import { latencyBucket } from './stats.js';
@@ -20,6 +22,17 @@ export interface ClientCallCount {
   /** `success`, or the failure code. */
   result: string;
   count: number;
+}
+
+/** What failover did for the reported calls of one `Service.method`. */
+export interface ClientFailoverFigures {
+  /** Attempts made after a failed one. */
+  retries: number;
+  /** Calls whose retry or backup request the client's retry budget refused. */
+  budgetExhausted: number;
+  backupsSent: number;
+  /** Backup requests whose answer was the call's. */
+  backupsWon: number;
 }
 
 /** Datagram counters of the UDP receiver. */
@@ -41,6 +54,9 @@ export interface UdpCounts {
 export class ClientStats {
   readonly udp: UdpCounts = { datagrams: 0, bad: 0, reports: 0, dropped: 0 };
   private readonly counts = new Map<string, ClientCallCount>();
+  /** Every attempt, by address and outcome: the calls' own (from `counts`) plus their other attempts. */
+  private readonly attempts = new Map<string, ClientCallCount>();
+  private readonly failover = new Map<string, ClientFailoverFigures>();
   private readonly methods = new Map<string, MethodStats>();
   private readonly failures: FailureLine[] = [];
 
@@ -53,22 +69,30 @@ export class ClientStats {
     private readonly maxFailures = 50,
   ) {}
 
-  /** Adds the entries of one accepted datagram. */
-  add(entries: readonly ReportEntry[], now = Date.now()): void {
+  /** Adds what one accepted datagram carries. */
+  add(batch: ReportBatch, now = Date.now()): void {
     this.udp.datagrams++;
-    for (const e of entries) {
-      const result = e.code === '' ? 'success' : e.code;
-      const key = `${e.service}\0${e.method}\0${e.address}\0${result}`;
-      let count = this.counts.get(key);
-      if (!count) {
-        if (this.counts.size >= this.maxSeries) {
-          this.udp.dropped += e.latenciesMs.length;
-          continue;
-        }
-        count = { service: e.service, method: e.method, address: e.address, result, count: 0 };
-        this.counts.set(key, count);
+    for (const a of batch.attempts) this.countIn(this.attempts, a.service, a.method, a.address, a.code, a.count);
+    for (const f of batch.failover) {
+      const key = `${f.service}.${f.method}`;
+      let figures = this.failover.get(key);
+      if (!figures) {
+        if (this.failover.size >= this.maxSeries) continue;
+        figures = { retries: 0, budgetExhausted: 0, backupsSent: 0, backupsWon: 0 };
+        this.failover.set(key, figures);
       }
-      count.count += e.latenciesMs.length;
+      figures.retries += f.retries;
+      figures.budgetExhausted += f.budgetExhausted;
+      figures.backupsSent += f.backupsSent;
+      figures.backupsWon += f.backupsWon;
+    }
+    for (const e of batch.entries) {
+      const n = e.latenciesMs.length;
+      if (!this.countIn(this.counts, e.service, e.method, e.address, e.code, n)) {
+        this.udp.dropped += n;
+        continue;
+      }
+      if (e.address !== '') this.countIn(this.attempts, e.service, e.method, e.address, e.code, n);
       this.udp.reports += e.latenciesMs.length;
       const m = this.method(`${e.service}.${e.method}`);
       for (const ms of e.latenciesMs) {
@@ -97,6 +121,18 @@ export class ClientStats {
     return [...this.counts.values()];
   }
 
+  /** Attempts per service/method/address/result: where each attempt of the reported calls went. */
+  attemptCounts(): ClientCallCount[] {
+    return [...this.attempts.values()];
+  }
+
+  /** Retries, budget refusals and backup requests per `Service.method` (copies). */
+  failoverByMethod(): Record<string, ClientFailoverFigures> {
+    const out: Record<string, ClientFailoverFigures> = {};
+    for (const [key, f] of this.failover) out[key] = { ...f };
+    return out;
+  }
+
   /** Figures per `Service.method`, all addresses together (copies: the originals keep counting). */
   byMethod(): Record<string, MethodStats> {
     const out: Record<string, MethodStats> = {};
@@ -111,6 +147,27 @@ export class ClientStats {
   }
 
   // --- internal ---
+
+  /** Adds `n` to one series of `map`; false when the series is new and the limit is reached. */
+  private countIn(
+    map: Map<string, ClientCallCount>,
+    service: string,
+    method: string,
+    address: string,
+    code: string,
+    n: number,
+  ): boolean {
+    const result = code === '' ? 'success' : code;
+    const key = `${service}\0${method}\0${address}\0${result}`;
+    let count = map.get(key);
+    if (!count) {
+      if (map.size >= this.maxSeries) return false;
+      count = { service, method, address, result, count: 0 };
+      map.set(key, count);
+    }
+    count.count += n;
+    return true;
+  }
 
   private method(key: string): MethodStats {
     let m = this.methods.get(key);
@@ -145,17 +202,17 @@ export function startStatsUdp(address: HostPort, stats: ClientStats, log: Logger
   const socket = dgram.createSocket(isIP(address.host) === 6 ? 'udp6' : 'udp4');
   let warned = 0;
   socket.on('message', (datagram) => {
-    const entries = decodeReports(datagram);
-    if (typeof entries === 'string') {
+    const batch = decodeReportBatch(datagram);
+    if (typeof batch === 'string') {
       stats.udp.bad++;
       // One line now and then, not one per datagram: a flood must not flood the log.
       if (Date.now() - warned > 60_000) {
         warned = Date.now();
-        log.warn({ reason: entries, bad: stats.udp.bad }, 'ignoring malformed client stats datagram(s)');
+        log.warn({ reason: batch, bad: stats.udp.bad }, 'ignoring malformed client stats datagram(s)');
       }
       return;
     }
-    stats.add(entries);
+    stats.add(batch);
   });
   return new Promise((resolve, reject) => {
     socket.once('error', reject);

@@ -1,0 +1,118 @@
+/**
+ * The retry budget of one service, after Finagle's `RetryBudget`: over a sliding window
+ * (`windowMs`, 10 s by default), extra attempts may add at most `ratio` of the calls made (20 %)
+ * plus `minPerSec` per second (10/s, so a quiet client can still fail over). Every extra attempt
+ * the client makes draws from it: the retry of a call that was never written, of an idempotent
+ * call, of a call the host shed, and a backup request. When every host fails, the load they
+ * see grows by at most that much instead of by `retries + 1` times.
+ *
+ * Pure: time comes from an injected clock; no timers.
+ */
+
+/** Tuning of a {@link RetryBudget}. */
+export interface RetryBudgetOptions {
+  /** Share of the calls in the window that may be retried, in [0, 1]. */
+  ratio: number;
+  /** Retries allowed per second on top of `ratio`, whatever the traffic. */
+  minPerSec: number;
+  /** How far back calls and retries count. */
+  windowMs: number;
+  /** Milliseconds clock. @default Date.now */
+  now?: () => number;
+}
+
+/** What the budget holds and has done, for inspection. */
+export interface RetryBudgetStatus {
+  /** Extra attempts it would allow now. */
+  available: number;
+  /** Calls deposited since the client started. */
+  calls: number;
+  /** Extra attempts it allowed since the client started. */
+  withdrawn: number;
+  /** Extra attempts it refused since the client started. */
+  refused: number;
+}
+
+/** One service's budget of extra attempts. */
+export class RetryBudget {
+  private readonly slices = new Float64Array(SLICES);
+  private readonly sliceMs: number;
+  private slice = 0;
+  private sum = 0;
+  private readonly reserve: number;
+  private readonly deposit1: number;
+  private readonly now: () => number;
+  private calls = 0;
+  private withdrawn = 0;
+  private refused = 0;
+
+  constructor(options: RetryBudgetOptions) {
+    this.now = options.now ?? Date.now;
+    this.sliceMs = Math.max(1, options.windowMs / SLICES);
+    // Whole numbers (Finagle's scale factor): 0.2 added five times is exactly one retry.
+    this.deposit1 = Math.round(options.ratio * SCALE);
+    this.reserve = Math.round(options.minPerSec * (options.windowMs / 1000) * SCALE);
+    this.slice = Math.floor(this.now() / this.sliceMs);
+  }
+
+  /** A call is made: it earns `ratio` of a retry for the window. */
+  deposit(): void {
+    this.advance();
+    this.calls++;
+    this.add(this.deposit1);
+  }
+
+  /** True (and spends one) when an extra attempt is allowed now. */
+  tryWithdraw(): boolean {
+    if (!this.canWithdraw()) {
+      this.refused++;
+      return false;
+    }
+    this.withdrawn++;
+    this.add(-SCALE);
+    return true;
+  }
+
+  /** True when an extra attempt would be allowed now (nothing is spent). */
+  canWithdraw(): boolean {
+    this.advance();
+    return this.reserve + this.sum >= SCALE;
+  }
+
+  status(): RetryBudgetStatus {
+    this.advance();
+    return {
+      available: Math.max(0, Math.floor((this.reserve + this.sum) / SCALE)),
+      calls: this.calls,
+      withdrawn: this.withdrawn,
+      refused: this.refused,
+    };
+  }
+
+  // --- internal ---
+
+  private add(n: number): void {
+    this.slices[this.slice % SLICES]! += n;
+    this.sum += n;
+  }
+
+  /** Forgets the slices that fell out of the window. */
+  private advance(): void {
+    const current = Math.floor(this.now() / this.sliceMs);
+    if (current <= this.slice) return;
+    const expired = Math.min(SLICES, current - this.slice);
+    for (let i = 1; i <= expired; i++) {
+      const k = (this.slice + i) % SLICES;
+      this.sum -= this.slices[k]!;
+      this.slices[k] = 0;
+    }
+    this.slice = current;
+  }
+}
+
+// --- internal ---
+
+/** The window moves in tenths (Finagle's WindowedAdder). */
+const SLICES = 10;
+/** One retry, in budget units. */
+const SCALE = 1000;

@@ -64,6 +64,13 @@ describe('three hosts, one killed under load', () => {
     expect(done).toBe(2_000);
     expect(failures).toBe(0);
     expect(served.get(victim.port) ?? 0).toBeGreaterThan(0);
+    // Least-loaded (the default) sends a call to the dead host only once it looks cheapest (its
+    // latency estimate decays while no call measures it): that call evicts it (connect
+    // refused) and fails over invisibly.
+    for (let i = 0; i < 50_000 && !engine.addresses.evicted().includes(victim.address); i++) {
+      await client.sayHello('until-evicted').catch(() => failures++);
+    }
+    expect(failures).toBe(0);
     expect(engine.addresses.evicted()).toEqual([victim.address]);
 
     // While it stays dead, back-off probes fail over invisibly and push the next probe out.

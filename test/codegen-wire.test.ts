@@ -160,7 +160,7 @@ function instances(v: Record<string, unknown>, fields: Pair['fields'], folder: s
 }
 
 function bytes(protocol: ProtocolName, write: (output: unknown) => void): Buffer {
-  let out = Buffer.alloc(0);
+  let out: Buffer = Buffer.alloc(0);
   const writer = new WriteBuffer(false, (m) => (out = m));
   const output = createOutputProtocol(protocolClass(protocol), writer);
   output.writeMessageBegin('m', thrift.Thrift.MessageType.REPLY, 1);

@@ -28,7 +28,9 @@ export function dtsServiceModule(service: ResolvedService, header: string): stri
   });
   const handler = own.map((fn) => {
     const result = fn.returnType ? scope.type(fn.returnType, 'in') : 'void';
-    return `${jsDoc(fn.node.doc, '  ')}  ${fn.name}(${handlerParams(fn, scope)}): ${result} | Promise<${result}>;`;
+    // A property, not a method: its parameters are then checked strictly, so a handler that
+    // takes a `string` where the decoder may hand it null does not compile.
+    return `${jsDoc(fn.node.doc, '  ')}  ${fn.name}: (${handlerParams(fn, scope)}) => ${result} | Promise<${result}>;`;
   });
   const exceptions = own.map((fn) => `  ${fn.name}: ${fn.throws.map((t) => scope.type(t.type, 'out')).join(' | ') || 'never'};`);
 

@@ -61,7 +61,7 @@ describe('instance types', () => {
   });
 
   it('types i64 with the one representation gen/ was generated with, and each method\'s declared exceptions', () => {
-    // gen/ holds int64 code (this repository's rpc.config.json sets no "i64"); test/codegen-types.test.ts checks bigint.
+    // gen/ holds int64 code (this repository's rpc.config.json says "i64": "int64"); test/codegen-types.test.ts checks bigint.
     expectTypeOf<ServiceProxy<Catalog>['add']>().parameters.toEqualTypeOf<[a: Int64, b: Int64]>();
     expectTypeOf<ServiceProxy<Catalog>['add']>().returns.toEqualTypeOf<Promise<Int64>>();
     expectTypeOf<CatalogExceptions['get']>().toEqualTypeOf<NotFound>();

@@ -23,9 +23,10 @@ describe('instance types', () => {
     });
     const hello = ThriftClient.instance<Hello>('HelloWorld');
     expectTypeOf(hello).toEqualTypeOf<ServiceProxy<Hello>>();
-    expectTypeOf(hello.sayHello).parameters.toEqualTypeOf<[name: string]>();
+    // An argument that is not `required` may be null: it is then not sent, and the handler gets null.
+    expectTypeOf(hello.sayHello).parameters.toEqualTypeOf<[name: string | null]>();
     expectTypeOf(hello.sayHello).returns.toEqualTypeOf<Promise<string>>();
-    expectTypeOf(hello.asend_sayHello).toEqualTypeOf<(name: string) => void>();
+    expectTypeOf(hello.asend_sayHello).toEqualTypeOf<(name: string | null) => void>();
     expectTypeOf(hello.arecv_sayHello).returns.toEqualTypeOf<Promise<string>>();
     // @ts-expect-error private members of the generated client are not methods
     void hello._seqid;
@@ -62,7 +63,7 @@ describe('instance types', () => {
 
   it('types i64 with the one representation gen/ was generated with, and each method\'s declared exceptions', () => {
     // gen/ holds int64 code (this repository's rpc.config.json says "i64": "int64"); test/codegen-types.test.ts checks bigint.
-    expectTypeOf<ServiceProxy<Catalog>['add']>().parameters.toEqualTypeOf<[a: Int64, b: Int64]>();
+    expectTypeOf<ServiceProxy<Catalog>['add']>().parameters.toEqualTypeOf<[a: Int64 | null, b: Int64 | null]>();
     expectTypeOf<ServiceProxy<Catalog>['add']>().returns.toEqualTypeOf<Promise<Int64>>();
     expectTypeOf<CatalogExceptions['get']>().toEqualTypeOf<NotFound>();
     expectTypeOf<CatalogExceptions['add']>().toEqualTypeOf<never>();

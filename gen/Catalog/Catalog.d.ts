@@ -8,15 +8,15 @@ export declare class Client {
   constructor(output: unknown, pClass: unknown);
   ping(): Promise<void>;
   /** @throws {@link $types.NotFound} `notFound`, declared */
-  get(id: $types.I64): Promise<$types.Item>;
+  get(id: $types.I64 | null): Promise<$types.Item>;
   /** @throws {@link $types.InvalidItem} `invalid`, declared */
-  put(item: $types.ItemInit): Promise<$types.I64>;
-  find(query: string, limit: number): Promise<Array<$types.Item>>;
-  index(tags: ReadonlyArray<string>): Promise<{ [key: string]: Array<$types.I64> }>;
-  touch(id: $types.I64): Promise<void>;
-  add(a: $types.I64, b: $types.I64): Promise<$types.I64>;
-  echo(data: Buffer, delayMs: number): Promise<string>;
-  fail(how: string): Promise<void>;
+  put(item: $types.ItemInit | null): Promise<$types.I64>;
+  find(query: string | null, limit: number | null): Promise<Array<$types.Item>>;
+  index(tags: ReadonlyArray<string> | null): Promise<{ [key: string]: Array<$types.I64> }>;
+  touch(id: $types.I64 | null): Promise<void>;
+  add(a: $types.I64 | null, b: $types.I64 | null): Promise<$types.I64>;
+  echo(data: Buffer | null, delayMs: number | null): Promise<string>;
+  fail(how: string | null): Promise<void>;
 }
 
 /** Apache's processor of Catalog, for `thrift.createServer`. */
@@ -26,8 +26,8 @@ export declare class Processor {
 }
 
 /**
- * What a Catalog handler implements: every method with its arguments as decoded and its result as a
- * value or a Promise (`void` for oneway methods).
+ * What a handler of Catalog implements: every method, with its arguments as decoded and its result
+ * as a value or a Promise (`void` for oneway methods).
  * @example
  * import type { CatalogHandler } from './gen/Catalog/Catalog.js';
  * export default { ... } satisfies CatalogHandler;

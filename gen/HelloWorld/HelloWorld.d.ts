@@ -6,7 +6,7 @@
 /** The client of HelloWorld: what `ThriftClient.instance('HelloWorld')` is typed from. */
 export declare class Client {
   constructor(output: unknown, pClass: unknown);
-  sayHello(name: string): Promise<string>;
+  sayHello(name: string | null): Promise<string>;
 }
 
 /** Apache's processor of HelloWorld, for `thrift.createServer`. */
@@ -16,8 +16,8 @@ export declare class Processor {
 }
 
 /**
- * What a HelloWorld handler implements: every method with its arguments as decoded and its result as a
- * value or a Promise (`void` for oneway methods).
+ * What a handler of HelloWorld implements: every method, with its arguments as decoded and its result
+ * as a value or a Promise (`void` for oneway methods).
  * @example
  * import type { HelloWorldHandler } from './gen/HelloWorld/HelloWorld.js';
  * export default { ... } satisfies HelloWorldHandler;

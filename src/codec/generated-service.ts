@@ -72,13 +72,22 @@ export interface GeneratedService extends ServiceDescription {
 
 const cache = new Map<string, GeneratedService>();
 
-/** Candidate locations of `<service>.js` under a generated-code directory, in lookup order. */
+/**
+ * Candidate locations of `<service>.js` under a generated-code directory, in lookup order: its
+ * own folder, the directory itself, Apache's `gen-nodejs/`, then the folder of any IDL file
+ * (`rpc gen` writes a service into the folder of the file that defines it, `gen/<file>/`).
+ */
 export function generatedFileCandidates(genDir: string, service: string): string[] {
-  return [
+  const fixed = [
     path.join(genDir, service, `${service}.js`),
     path.join(genDir, `${service}.js`),
     path.join(genDir, 'gen-nodejs', `${service}.js`),
   ];
+  const folders = listDir(genDir)
+    .filter((e) => e.isDirectory() && e.name !== service && e.name !== 'gen-nodejs')
+    .map((e) => path.join(genDir, e.name, `${service}.js`))
+    .sort();
+  return [...fixed, ...folders];
 }
 
 /**
@@ -89,8 +98,9 @@ export function generatedServiceNames(genDir: string): string[] {
   const names = new Set<string>();
   const isServiceFile = (e: fs.Dirent) => e.isFile() && e.name.endsWith('.js') && !e.name.endsWith('_types.js');
   for (const e of listDir(genDir)) {
-    if (e.isDirectory() && fs.existsSync(path.join(genDir, e.name, `${e.name}.js`))) names.add(e.name);
-    else if (isServiceFile(e)) names.add(e.name.slice(0, -'.js'.length));
+    if (e.isDirectory()) {
+      for (const f of listDir(path.join(genDir, e.name))) if (isServiceFile(f)) names.add(f.name.slice(0, -'.js'.length));
+    } else if (isServiceFile(e)) names.add(e.name.slice(0, -'.js'.length));
   }
   for (const e of listDir(path.join(genDir, 'gen-nodejs'))) {
     if (isServiceFile(e)) names.add(e.name.slice(0, -'.js'.length));

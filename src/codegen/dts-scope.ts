@@ -86,10 +86,14 @@ export class DtsScope {
     }
   }
 
-  /** What may be written where a struct `s` goes: its init type, or for a union, an instance too. */
+  /**
+   * What may be written where a struct `s` goes: its init type (an instance has every field it
+   * names), and for a union or an empty struct, whose init types an instance does not fit, an
+   * instance too.
+   */
   structIn(s: ResolvedStruct): string {
     const init = this.ref(s.document, `${s.name}Init`);
-    return s.kind === 'union' ? `${this.structRef(s)} | ${init}` : init;
+    return s.kind === 'union' || s.fields.length === 0 ? `${this.structRef(s)} | ${init}` : init;
   }
 
   structRef(s: ResolvedStruct): string {

@@ -56,8 +56,8 @@ export declare class Processor${ext('$BaseProcessor')} {
 }
 
 /**
- * What a ${s} handler implements: every method with its arguments as decoded and its result as a
- * value or a Promise (\`void\` for oneway methods).
+ * What a handler of ${s} implements: every method, with its arguments as decoded and its result
+ * as a value or a Promise (\`void\` for oneway methods).
  * @example
  * import type { ${s}Handler } from './gen/${service.document.name}/${s}.js';
  * export default { ... } satisfies ${s}Handler;
@@ -102,7 +102,11 @@ function handlerParams(fn: ResolvedFunction, scope: DtsScope): string {
   return fn.params.map((p) => `${paramName(p.name)}: ${decodedType(argumentField(p), scope)}`).join(', ');
 }
 
-/** A call's parameters: a trailing run of arguments with defaults may be left out (the default is sent). */
+/**
+ * A call's parameters: a `required` argument must be given; one that is not may be null (then it
+ * is not sent, and the handler gets null); a trailing run of arguments with defaults may be left
+ * out (the default is sent).
+ */
 function clientParams(fn: ResolvedFunction, scope: DtsScope): string {
   let optionalFrom = fn.params.length;
   while (optionalFrom > 0 && fn.params[optionalFrom - 1]!.defaultValue !== undefined) optionalFrom--;
@@ -110,7 +114,8 @@ function clientParams(fn: ResolvedFunction, scope: DtsScope): string {
     .map((p: ResolvedField, i) => {
       const type = scope.type(p.type, 'in');
       if (i >= optionalFrom) return `${paramName(p.name)}?: ${type}`;
-      return `${paramName(p.name)}: ${p.defaultValue !== undefined ? `${type} | undefined` : type}`;
+      if (p.defaultValue !== undefined) return `${paramName(p.name)}: ${type} | undefined`;
+      return `${paramName(p.name)}: ${p.requiredness === 'required' ? type : `${type} | null`}`;
     })
     .join(', ');
 }

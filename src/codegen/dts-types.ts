@@ -34,7 +34,8 @@ export function dtsTypesModule(model: IdlModel, doc: IdlDocument, mode: I64Mode,
         body.push(structDeclarations(model.struct(doc, def as StructNode), scope));
     }
   }
-  return [header, ...scope.importLines(), '', ...body].join('\n');
+  const imports = scope.importLines();
+  return header + (imports.length ? `${imports.join('\n')}\n\n` : '') + body.join('\n');
 }
 
 /** The type a decoded field or argument has: null where the data may leave it out. */
@@ -97,7 +98,7 @@ function structDeclarations(s: ResolvedStruct, scope: DtsScope): string {
     `  static write(output: unknown, value: ${scope.structIn(s)}, where?: string): void;`,
     '}',
     '',
-    jsDoc(undefined, '', [`The fields of a ${s.name}: what its constructor takes and what may be written where one goes.`]) +
+    jsDoc(undefined, '', [`The fields of ${s.name}: what its constructor takes, and what may be written where one goes.`]) +
       `export ${initType(s, scope)}`,
   ];
   return lines.join('\n');
@@ -105,9 +106,10 @@ function structDeclarations(s: ResolvedStruct, scope: DtsScope): string {
 
 function initType(s: ResolvedStruct, scope: DtsScope): string {
   const init = `${s.name}Init`;
+  // No field: an object with no keys (an empty interface would take any value, a number too).
+  if (s.fields.length === 0) return `type ${init} = { readonly [key: string]: never };\n`;
   if (s.kind === 'union') {
     // Exactly one member set: the generated code refuses two, and a peer reads one.
-    if (s.fields.length === 0) return `type ${init} = Record<string, never>;\n`;
     const variants = s.fields.map((chosen) => {
       const props = s.fields.map((f) =>
         f === chosen ? `${propertyName(f.name)}: ${scope.type(f.type, 'in')}` : `${propertyName(f.name)}?: null`,

@@ -75,5 +75,5 @@ function withIncludes(model: IdlModel, root: IdlDocument): IdlDocument[] {
 }
 
 function dtsHeader(doc: IdlDocument, mode: I64Mode, version: string): string {
-  return fileHeader(`${doc.name}.thrift`, mode, version).replace("'use strict';\n", '') + '\n';
+  return fileHeader(`${doc.name}.thrift`, mode, version).replace("'use strict';\n", '\n');
 }

@@ -80,6 +80,9 @@ describe('generated code and types of every IDL construct', () => {
     expect(gen.code, gen.stderr).toBe(0);
     expect(gen.stderr).toMatch(/^warning: .*\/idl\/Constructs\.thrift:\d+:\d+: optional keyword is ignored in argument lists\.$/m);
     expect(fs.readFileSync(path.join(project, 'gen', 'Constructs', 'Orders.js'), 'utf8')).toContain('\n// i64: bigint\n');
+    // The other representation, for src/int64.ts.
+    const gen64 = await rpc(['gen', '--i64', 'int64', '--out', 'gen64'], { PATH: '/nonexistent' });
+    expect(gen64.code, gen64.stderr).toBe(0);
   });
 
   it('type-check under module nodenext, commonjs and bundler, every @ts-expect-error line refused', { timeout: 240_000 }, async () => {
@@ -98,10 +101,10 @@ describe('generated code and types of every IDL construct', () => {
     }
     expect(results).toEqual({ nodenext: 'ok', commonjs: 'ok', bundler: 'ok' });
     // The refusals are there to be refused: tsc would report an unused @ts-expect-error.
-    const refusals = ['src/client.ts', 'src/constructs.ts'].map(
+    const refusals = ['src/client.ts', 'src/constructs.ts', 'src/int64.ts'].map(
       (f) => fs.readFileSync(path.join(project, f), 'utf8').match(/@ts-expect-error/g)?.length ?? 0,
     );
-    expect(refusals.every((n) => n >= 6)).toBe(true);
+    expect(refusals).toEqual([6, 11, 2]);
   });
 
   it('run as typed: the local checks, the CommonJS view, and every call against the host serving the TypeScript handler', { timeout: 120_000 }, async () => {
@@ -109,6 +112,8 @@ describe('generated code and types of every IDL construct', () => {
     expect(`${local.stdout}${local.stderr}`).toBe('constructs ok\n');
     const cjs = await run(process.execPath, ['src/cjs-check.cjs'], project);
     expect(`${cjs.stdout}${cjs.stderr}`).toBe('cjs ok\n');
+    const int64 = await run(process.execPath, ['src/int64.ts'], project);
+    expect(`${int64.stdout}${int64.stderr}`).toBe('int64 ok\n');
 
     const start = await rpc(['start', '-d']);
     expect(start.code, `${start.stdout}${start.stderr}`).toBe(0);

@@ -224,7 +224,9 @@ function hostCmd(w, port, built, node, count, extra) {
 }
 
 function apacheCmd(w, port, built, node, count) {
-  return serverCommand('apache-server.cjs', { ...payloadServer(w, port, built), node: node.bin, handler, count });
+  // Apache's own generated code: the Apache contender is Apache's stack throughout.
+  const genDir = built.apacheGenDir ?? built.genDir;
+  return serverCommand('apache-server.cjs', { ...payloadServer(w, port, built), genDir, node: node.bin, handler, count });
 }
 
 /** What a Node contender needs to serve workload `w` of the Payload service on `port`. */

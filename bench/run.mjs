@@ -47,7 +47,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runBalancer } from './balancer-choice.mjs';
 import { runScaling } from './decode-scaling.mjs';
-import { buildCpp, buildHost } from './lib/build.mjs';
+import { apacheGen, buildCpp, buildHost } from './lib/build.mjs';
 import { DEFAULT_NODES, nodeBinaries, perNode, selected } from './lib/node-versions.mjs';
 import { canPin, LOADGEN_CPU, onCore, pinSelf, SERVER_CPU } from './lib/pinning.mjs';
 import { measureCell } from './lib/measure.mjs';
@@ -108,7 +108,9 @@ const node = process.execPath;
 const { nodes, skipped: nodeSkips } = nodeBinaries((opts.node ?? DEFAULT_NODES).split(','));
 const spinHandler = path.join(here, 'servers/spin-handler.cjs');
 const host = (options) => serverCommand('host-server.cjs', options);
-const apache = (options) => serverCommand('apache-server.cjs', options);
+// The Apache contenders run Apache's generated code (gen/ holds rpc gen's), when the compiler is there.
+const apacheGenDir = apacheGen(root, path.join(root, 'idl/HelloWorld.thrift'));
+const apache = (options) => serverCommand('apache-server.cjs', { ...options, ...(apacheGenDir ? { genDir: apacheGenDir } : {}) });
 
 /**
  * Every server the bench knows. `baseline`: the Apache server with the same process count.

@@ -24,7 +24,7 @@ import { isTimerMs, timerRangeText } from '../src/common/timer-range.js';
 import { moduleFile, nearestGenDir } from './caller-dir.js';
 import { DEFAULT_REGISTRY_PREFIX } from '../src/common/registry-record.js';
 import { ClientConfigError } from './errors.js';
-import { generatedFileCandidates, generatedServiceNames } from '../src/codec/generated-service.js';
+import { generatedFileCandidates, generatedI64Mode, generatedServiceNames } from '../src/codec/generated-service.js';
 // A pure function, shared with the host's config validator.
 import { closestMatch } from '../src/config/did-you-mean.js';
 
@@ -198,7 +198,10 @@ export interface ServiceClientOptions {
   maxContainerElements?: number;
   /** Deepest nesting of structs and containers in a reply. @default 64 */
   maxDepth?: number;
-  /** i64 values in replies as node-int64 `Int64` (`'int64'`) or as `bigint`. @default 'int64' */
+  /**
+   * i64 values in replies as node-int64 `Int64` (`'int64'`) or as `bigint`; code from `rpc gen` holds one,
+   * and this may only name that one. @default the generated code's, else 'int64'
+   */
   i64?: 'int64' | 'bigint';
   /** `(context, next) => result` functions run around every call, in order. @default [] */
   interceptors?: ClientInterceptor[];
@@ -556,8 +559,9 @@ export function validateServiceOptions(
     );
   }
   // A service described by its IDL at run time (GenericClient) has no generated code to find.
-  if (generatedCode) checkGeneratedCodeExists(resolved);
-  return resolved;
+  if (!generatedCode) return resolved;
+  checkGeneratedCodeExists(resolved);
+  return withGeneratedI64(resolved, o.i64 !== undefined);
 }
 
 // --- internal ---
@@ -748,6 +752,24 @@ function checkGeneratedCodeExists(o: ResolvedServiceOptions): void {
       ` Services generated in ${o.serviceDir}: ${present.length ? present.join(', ') : 'none'}. ` +
       `A service is configured under its IDL name; generate its code with \`npm run gen\` (or \`rpc gen\`), or point serviceDir or generated at it.`,
   );
+}
+
+/**
+ * The options with the i64 representation of the generated code, when `rpc gen` says which it
+ * generated: the default, and the only one an explicit `i64` may name (the generated types and
+ * the values a call resolves with then agree).
+ */
+function withGeneratedI64(o: ResolvedServiceOptions, explicit: boolean): ResolvedServiceOptions {
+  const file = o.generated ?? generatedFileCandidates(o.serviceDir, o.service).find((f) => fs.existsSync(f));
+  const generated = file === undefined ? undefined : generatedI64Mode(file);
+  if (generated === undefined || generated === o.i64) return o;
+  if (explicit) {
+    throw new ClientConfigError(
+      `ThriftClient.config: ${o.service}.i64 is "${o.i64}", but ${file} was generated with i64 "${generated}": ` +
+        'leave i64 out (it follows the generated code), or run `rpc gen` with the representation you want',
+    );
+  }
+  return { ...o, i64: generated };
 }
 
 /** The generated file of a `generated` option: a path (resolved against `baseDir`) or a loaded module. */

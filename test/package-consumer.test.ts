@@ -1,6 +1,7 @@
 /**
  * The package as a new user gets it: `npm pack`, install the tarball into an empty project
- * (offline from the npm cache), `rpc init`, `rpc gen`, `rpc start -d` serving the scaffolded
+ * (offline from the npm cache), `rpc init`, `rpc gen` on a PATH without Apache's `thrift`
+ * compiler (an npm install is all it needs), `rpc start -d` serving the scaffolded
  * TypeScript handler, a typed client call run by Node as is, `rpc status` from a subfolder, and
  * `tsc --noEmit` (strict, no skipLibCheck) under nodenext, commonjs (node10) and bundler module
  * resolution, where every `@ts-expect-error` line must stay an error.
@@ -21,9 +22,9 @@ interface Run {
   stderr: string;
 }
 
-function run(file: string, args: string[], cwd: string, timeout = 60_000): Promise<Run> {
+function run(file: string, args: string[], cwd: string, timeout = 60_000, env: Record<string, string> = {}): Promise<Run> {
   return new Promise<Run>((resolve) => {
-    execFile(file, args, { cwd, timeout, env: { ...process.env, THRIFTHOST_LOG_JSON: '1' } }, (err, stdout, stderr) =>
+    execFile(file, args, { cwd, timeout, env: { ...process.env, THRIFTHOST_LOG_JSON: '1', ...env } }, (err, stdout, stderr) =>
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }),
     );
   });
@@ -63,11 +64,16 @@ describe('the packed package in a new TypeScript project', () => {
       'npm install',
     );
     const rpcBin = path.join(app, 'node_modules', 'thrifthost', 'bin', 'rpc');
-    const rpc = (args: string[], cwd = app) => run(process.execPath, [rpcBin, ...args], cwd);
+    const rpc = (args: string[], cwd = app, env: Record<string, string> = {}) => run(process.execPath, [rpcBin, ...args], cwd, 60_000, env);
     const port = await freePort();
     ok(await rpc(['init', '.', '--port', String(port)]), 'rpc init');
-    ok(await rpc(['gen']), 'rpc gen');
+    // A machine without thrift-compiler: only Node's own folder on PATH.
+    const noCompiler = { PATH: path.dirname(process.execPath) };
+    expect(fs.existsSync(path.join(noCompiler.PATH, 'thrift'))).toBe(false);
+    ok(await rpc(['gen'], app, noCompiler), 'rpc gen');
     expect(fs.readFileSync(path.join(app, 'gen', 'Greeter', 'Greeter.d.ts'), 'utf8')).toContain('interface GreeterHandler');
+    // A new project's i64 is bigint (rpc init's "i64" in rpc.config.json).
+    expect(fs.readFileSync(path.join(app, 'gen', 'Greeter', 'Greeter.js'), 'utf8')).toContain('\n// i64: bigint\n');
     expect(JSON.parse(fs.readFileSync(path.join(app, 'package.json'), 'utf8')).type).toBe('module');
 
     // 3. The host serves services/Greeter/handler.ts; the client runs as TypeScript too.
@@ -84,8 +90,9 @@ describe('the packed package in a new TypeScript project', () => {
       `import { defineHandler } from 'thrifthost';
 import { ThriftClient } from 'thrifthost/client';
 import type { GreeterHandler } from '../gen/Greeter/Greeter.js';
+import { NotFound } from '../gen/Greeter/Greeter_types.js';
 
-export const complete = defineHandler<GreeterHandler>({ greet: (n) => n, add: (a, b) => a.toNumber() + b.toNumber(), ping() {} });
+export const complete = defineHandler<GreeterHandler>({ greet: (n) => n ?? '', add: (a, b) => a + b, ping() {} });
 
 export function checks(): void {
   // @ts-expect-error a misspelt service name
@@ -98,6 +105,19 @@ export function checks(): void {
   void ({ greet: (name: string) => name } satisfies GreeterHandler);
   // @ts-expect-error a handler returning the wrong type
   void ({ greet: () => 1, add: () => 1, ping() {} } satisfies GreeterHandler);
+  // @ts-expect-error an argument that may arrive as null, taken as never null
+  void ({ greet: (n: string) => n, add: (a: bigint, b: bigint) => a + b, ping() {} } satisfies GreeterHandler);
+  // @ts-expect-error an i64 is a bigint in this project
+  void ThriftClient.instance('Greeter').add(1, 2);
+  const sum: Promise<bigint> = ThriftClient.instance('Greeter').add(1n, 2n);
+  void sum;
+  void (async () => {
+    const err: unknown = await ThriftClient.instance('Greeter').greet('').catch((e: unknown) => e);
+    if (err instanceof NotFound) {
+      const why: string = err.message;
+      void why;
+    }
+  });
 }
 `,
     );

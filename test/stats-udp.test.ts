@@ -6,6 +6,7 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
+import thrift from 'thrift';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallObserver } from '../clients/call-report.js';
 import { createStatsReporter, type StatsReporter } from '../clients/stats-reporter.js';
@@ -66,8 +67,8 @@ describe('client reports over UDP', () => {
     );
     const catalog = ThriftClient.instance('Catalog');
     const hello = ThriftClient.instance('HelloWorld');
-    for (let i = 0; i < 6; i++) await catalog.add(1, 2);
-    for (let i = 0; i < 2; i++) await expect(catalog.get(99)).rejects.toMatchObject({ name: 'NotFound' });
+    for (let i = 0; i < 6; i++) await catalog.add(thrift.fromBigInt(1n), thrift.fromBigInt(2n));
+    for (let i = 0; i < 2; i++) await expect(catalog.get(thrift.fromBigInt(99n))).rejects.toMatchObject({ name: 'NotFound' });
     const refused: string[] = [];
     for (let i = 0; i < 3; i++)
       refused.push(

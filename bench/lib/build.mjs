@@ -20,6 +20,21 @@ export function buildHost(root) {
 }
 
 /**
+ * Apache's JavaScript for `idl` (`thrift --gen js:node,es6`, into bench/out/gen-apache/<Name>/),
+ * for the Apache contenders; undefined without the compiler (they then load `gen/`, thrifthost's).
+ */
+export function apacheGen(root, idl) {
+  if (!which('thrift')) return undefined;
+  const name = path.basename(idl, '.thrift');
+  const dir = path.join(root, 'bench/out/gen-apache');
+  if (stale(path.join(dir, name, `${name}.js`), [idl])) {
+    fs.mkdirSync(path.join(dir, name), { recursive: true });
+    execFileSync('thrift', ['--gen', 'js:node,es6', '-out', path.join(dir, name), idl], { stdio: 'pipe' });
+  }
+  return dir;
+}
+
+/**
  * Builds bench/out/loadgen and bench/out/cpp-server unless they are newer than their sources.
  * @returns {{ loadgen?: string, server?: string, skipped?: string }}
  */
@@ -45,27 +60,30 @@ export function buildCpp(root) {
 
 /**
  * Builds the payload suite's pieces from bench/idl/Payload.thrift: the JavaScript for the Node
- * servers (bench/out/gen/Payload/, `thrift --gen js:node,es6,ts` as `rpc gen` runs it) and,
- * when the C++ toolchain is there, bench/out/payload-loadgen and bench/out/payload-server.
- * @returns {{ genDir?: string, loadgen?: string, server?: string, skipped?: string }}
+ * servers, twice (bench/out/gen/Payload/ by `rpc gen`'s generator for thrifthost, as a project
+ * has it; bench/out/gen-apache/Payload/ by Apache's `thrift --gen js:node,es6` for the Apache
+ * contender, so that it stays Apache's whole stack) and, when the C++ toolchain is there,
+ * bench/out/payload-loadgen and bench/out/payload-server.
+ * @returns {{ genDir?: string, apacheGenDir?: string, loadgen?: string, server?: string, skipped?: string }}
  */
 export function buildPayload(root) {
   const out = path.join(root, 'bench/out');
   const idl = path.join(root, 'bench/idl/Payload.thrift');
   if (!which('thrift')) return { skipped: 'payload suite skipped: missing thrift (apt: thrift-compiler)' };
   const genDir = path.join(out, 'gen');
+  const apacheGenDir = apacheGen(root, idl);
   const js = path.join(genDir, 'Payload');
   try {
-    if (stale(path.join(js, 'Payload.js'), [idl]) || stale(path.join(js, 'Payload.json'), [idl])) {
+    if (stale(path.join(js, 'Payload.js'), [idl, path.join(root, 'dist/src/codegen/generate.js')])) {
       fs.mkdirSync(js, { recursive: true });
-      execFileSync('thrift', ['--gen', 'js:node,es6,ts', '-out', js, idl], { stdio: 'pipe' });
-      // The IDL description `rpc gen` keeps too: thrifthost compiles its reply writers from it.
-      execFileSync('thrift', ['--gen', 'json', '-out', js, idl], { stdio: 'pipe' });
+      execFileSync(process.execPath, [path.join(root, 'bin/rpc'), 'gen', '--idl', path.dirname(idl), '--out', genDir, '--i64', 'int64'], {
+        stdio: 'pipe',
+      });
     }
   } catch (err) {
-    return { skipped: `payload suite skipped: thrift --gen js failed: ${failure(err)}` };
+    return { skipped: `payload suite skipped: rpc gen failed: ${failure(err)}` };
   }
-  const result = { genDir };
+  const result = { genDir, apacheGenDir };
   const missing = missingCppToolchain();
   if (missing.length > 0) return { ...result, skipped: `payload C++ parts skipped: missing ${missing.join(', ')}` };
   const gen = path.join(out, 'gen-cpp-payload');

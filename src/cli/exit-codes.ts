@@ -12,7 +12,6 @@ export const EXIT_CODES: Readonly<Record<string, number>> = {
   ERR_PERMISSION: 5,
   ERR_RELOAD_FAILED: 6,
   ERR_CONTROL: 7,
-  ERR_THRIFT_COMPILER_MISSING: 8,
   ERR_GEN_FAILED: 9,
   ERR_STOPPING: 10,
   // The statistics/admin listener (host-errors.ts StatsServerError): missing credentials are a

@@ -1,23 +1,26 @@
 /**
- * `rpc gen`: runs the Apache Thrift compiler on every `idl/*.thrift` into `gen/<Name>/`, with
- * `--gen js:node,es6,ts` (plain `js:node` from compiler 0.17 calls `thrift.Q`, which thrift 0.24
- * no longer ships; `ts` gives enums their reverse mapping), then replaces the compiler's `.d.ts`
- * with its own, rendered from `--gen json` (gen-types.ts): self-contained, with a handler type
- * per service and the services map. The `--gen json` description is kept as `<Name>.json`: the
- * host compiles its reply writers from it.
+ * `rpc gen`: generates code for every `idl/*.thrift` into `gen/<Name>/` with thrifthost's own
+ * generator (`src/codegen/`), on the IDL library (`src/idl/`): no Thrift compiler is needed, so
+ * an `npm install` is all a project needs. Per IDL file (and what it includes, into the same
+ * folder): CommonJS modules with Apache's public shape and wire format, their declarations, and
+ * the `<Name>.json` description; then `gen/services.d.ts`, the map that types
+ * `ThriftClient.instance('<Service>')`. Warnings of the IDL (Apache's) are printed, not dropped.
+ *
+ * One i64 representation per generation: `--i64`, else the `i64` of the config's services, else
+ * what the output folder holds (Apache's code: `int64`, as it always was), else `bigint`.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { generatedI64Mode } from '../codec/generated-service.js';
+import { generateFiles, type I64Mode, rootServices } from '../codegen/generate.js';
+import { dtsServicesMap } from '../codegen/dts-service.js';
 import { loadHostConfig } from '../config/config.js';
-import { CompilerMissingError, GenError } from '../host/host-errors.js';
-import { type IdlJson, renderDeclarations, renderServicesMap } from './gen-types.js';
+import type { HostConfig } from '../config/config-types.js';
+import { GenError } from '../host/host-errors.js';
+import { IdlError } from '../idl/idl-errors.js';
+import { IdlModel } from '../idl/idl-model.js';
 import { findConfigFile } from './options.js';
-
-/** Generator options passed to the compiler. */
-export const GEN_TARGET = 'js:node,es6,ts';
 
 /** Options of {@link generate}. */
 export interface GenOptions {
@@ -25,16 +28,21 @@ export interface GenOptions {
   idlDir: string;
   /** Output folder; each IDL goes to `<outDir>/<Name>/`. @default ./gen */
   outDir: string;
-  /** Compiler executable. @default 'thrift' */
-  compiler?: string;
+  /** How i64 values are represented in the code and its types. @default what outDir holds (Apache's code: 'int64'), else 'bigint' */
+  i64?: I64Mode;
+  /** Receives each IDL warning as `file:line:column: message`. @default ignored */
+  onWarning?: (warning: string) => void;
 }
 
+/** The i64 representations. */
+export const I64_MODES: readonly I64Mode[] = ['int64', 'bigint'];
+
 /**
- * Compiles every IDL file of `idlDir`.
+ * Generates the code of every IDL file of `idlDir`.
  * @returns the output folders written
- * @throws CompilerMissingError (naming the install command), GenError
+ * @throws GenError (an IDL error names its file, line and column)
  */
-export function generate({ idlDir, outDir, compiler = 'thrift' }: GenOptions): string[] {
+export function generate({ idlDir, outDir, i64, onWarning }: GenOptions): string[] {
   let files: string[];
   try {
     files = fs
@@ -45,52 +53,85 @@ export function generate({ idlDir, outDir, compiler = 'thrift' }: GenOptions): s
     throw new GenError(`Cannot read the IDL folder ${idlDir}: ${(err as Error).message}`, { cause: err });
   }
   if (files.length === 0) throw new GenError(`No *.thrift files in ${idlDir}`);
-  const written: string[] = [];
-  const services: { name: string; dir: string }[] = [];
-  const jsonDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rpc-gen-'));
-  try {
-    for (const file of files) {
-      const name = path.basename(file, '.thrift');
-      const out = path.join(outDir, name);
-      fs.mkdirSync(out, { recursive: true });
-      runCompiler(compiler, ['--gen', GEN_TARGET, '-out', out, path.join(idlDir, file)]);
-      runCompiler(compiler, ['--gen', 'json', '-out', jsonDir, path.join(idlDir, file)]);
-      const jsonText = fs.readFileSync(path.join(jsonDir, `${name}.json`), 'utf8');
-      // Kept beside the code: the host compiles its reply writers from it (struct-writers.ts).
-      fs.writeFileSync(path.join(out, `${name}.json`), jsonText);
-      const idl = JSON.parse(jsonText) as IdlJson;
-      const declarations = renderDeclarations(idl);
-      fs.writeFileSync(path.join(out, `${name}_types.d.ts`), declarations.types);
-      for (const s of declarations.services) {
-        fs.writeFileSync(path.join(out, `${s.name}.d.ts`), s.dts);
-        services.push({ name: s.name, dir: name });
-      }
-      written.push(out);
+  const mode = i64 ?? previousMode(outDir) ?? 'bigint';
+  const outputs: { dir: string; files: Map<string, string> }[] = [];
+  const services = new Map<string, string>();
+  const warned = new Set<string>();
+  for (const file of files) {
+    const name = path.basename(file, '.thrift');
+    let model: IdlModel;
+    let generated: Map<string, string>;
+    try {
+      model = IdlModel.load(path.join(idlDir, file));
+      generated = generateFiles(model, model.program.roots[0]!, { i64: mode });
+    } catch (err) {
+      if (err instanceof IdlError) throw new GenError(err.message, { cause: err });
+      throw err;
     }
-  } finally {
-    fs.rmSync(jsonDir, { recursive: true, force: true });
+    for (const doc of model.program.documents.values()) {
+      for (const w of doc.warnings) {
+        const text = `${w.file}:${w.loc.line}:${w.loc.column}: ${w.message}`;
+        if (!warned.has(text)) onWarning?.(text);
+        warned.add(text);
+      }
+    }
+    for (const service of rootServices(model.program.roots[0]!)) {
+      const other = services.get(service);
+      if (other) throw new GenError(`Service ${service} is defined in both ${other}.thrift and ${file}: ThriftClient.instance('${service}') would be ambiguous`);
+      services.set(service, name);
+    }
+    outputs.push({ dir: path.join(outDir, name), files: generated });
   }
-  fs.writeFileSync(path.join(outDir, 'services.d.ts'), renderServicesMap(services));
+  // Written only once every file generated: a broken IDL leaves the previous output as it was.
+  for (const out of outputs) {
+    fs.mkdirSync(out.dir, { recursive: true });
+    for (const [file, text] of out.files) fs.writeFileSync(path.join(out.dir, file), text);
+  }
+  const header = '// Generated by `rpc gen` (thrifthost) from the IDL. Do not edit: run `rpc gen` again.\n\n';
+  fs.writeFileSync(path.join(outDir, 'services.d.ts'), dtsServicesMap([...services].map(([s, dir]) => ({ name: s, dir })), header));
   // The generated modules are CommonJS; this keeps them so inside a `"type": "module"` project.
   fs.writeFileSync(path.join(outDir, 'package.json'), '{ "type": "commonjs" }\n');
-  return written;
+  return outputs.map((o) => o.dir);
+}
+
+/**
+ * The i64 representation the config's services ask for: their `i64`, which must agree (one
+ * generated folder holds one representation); undefined when none says.
+ * @throws GenError when two services ask for different ones
+ */
+export function configI64(config: HostConfig | undefined, explicit: ReadonlySet<number>): I64Mode | undefined {
+  if (!config) return undefined;
+  const asked = config.services.filter((_, i) => explicit.has(i));
+  const modes = new Set(asked.map((s) => s.i64));
+  if (modes.size > 1) {
+    throw new GenError(
+      `${config.file}: services ask for different i64 representations (${asked.map((s) => `${s.name}: ${s.i64}`).join(', ')}); ` +
+        'generated code has one: make them agree, or pass --i64',
+    );
+  }
+  return [...modes][0];
 }
 
 /** The `gen` command. */
 export function genCommand(): Command {
   return new Command('gen')
-    .description(`generate code for every idl/*.thrift into gen/<Name>/ (thrift --gen ${GEN_TARGET})`)
+    .description('generate code and types for every idl/*.thrift into gen/<Name>/ (no Thrift compiler needed)')
     .option('--idl <dir>', 'IDL folder (default: idl/ beside the nearest rpc.config.json, else ./idl)')
     .option('--out <dir>', 'output folder (default: ./gen, or the config\'s "genDir")')
+    .addOption(
+      new Option('--i64 <mode>', 'i64 as node-int64 Int64 or bigint (default: the config\'s "i64", else what gen/ holds, else bigint)').choices(I64_MODES),
+    )
     .option('-c, --config <path>', 'take the defaults from this host config')
-    .action((options: { idl?: string; out?: string; config?: string }) => {
+    .action((options: { idl?: string; out?: string; i64?: I64Mode; config?: string }) => {
       // Without --config, the nearest rpc.config.json (if any) says where idl/ and gen/ are.
       const file = options.config ?? findConfigFile();
       const config =
         options.config || fs.existsSync(file) ? loadHostConfig(file, { checkFiles: false }) : undefined;
       const idlDir = path.resolve(options.idl ?? (config ? path.join(config.baseDir, 'idl') : 'idl'));
       const outDir = path.resolve(options.out ?? config?.services[0]?.genDir ?? 'gen');
-      for (const out of generate({ idlDir, outDir })) {
+      const i64 = options.i64 ?? configI64(config, explicitI64(file, config));
+      const onWarning = (w: string) => process.stderr.write(`warning: ${w}\n`);
+      for (const out of generate({ idlDir, outDir, i64, onWarning })) {
         const rel = path.relative(process.cwd(), out);
         process.stdout.write(`generated ${rel.startsWith('..') ? out : rel}\n`);
       }
@@ -99,21 +140,42 @@ export function genCommand(): Command {
 
 // --- internal ---
 
-function runCompiler(compiler: string, args: string[]): void {
-  const run = spawnSync(compiler, args, { encoding: 'utf8' });
-  if (run.error) {
-    if ((run.error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new CompilerMissingError(
-        `The Apache Thrift compiler "${compiler}" is not installed (or not on PATH). ` +
-          'Install it with `apt-get install -y thrift-compiler` (Debian/Ubuntu), then run `rpc gen` again.',
-        { cause: run.error },
-      );
+/**
+ * The representation the code in `outDir` has: what `rpc gen` wrote in its headers, or `int64`
+ * for Apache's compiler's code (what `rpc gen` ran before), so that regenerating an existing
+ * project keeps its handlers' values.
+ */
+function previousMode(outDir: string): I64Mode | undefined {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(outDir, { withFileTypes: true });
+  } catch {
+    return undefined;
+  }
+  for (const e of entries.filter((x) => x.isDirectory())) {
+    for (const f of fs.readdirSync(path.join(outDir, e.name)).filter((x) => x.endsWith('.js'))) {
+      const file = path.join(outDir, e.name, f);
+      const mode = generatedI64Mode(file);
+      if (mode) return mode;
+      if (head(file).startsWith('//\n// Autogenerated by Thrift Compiler')) return 'int64';
     }
-    throw new GenError(`Cannot run ${compiler}: ${run.error.message}`, { cause: run.error });
   }
-  if (run.status !== 0) {
-    throw new GenError(
-      `${compiler} ${args.join(' ')} failed (exit ${run.status ?? run.signal}):\n${(run.stderr || run.stdout).trim()}`,
-    );
+  return undefined;
+}
+
+function head(file: string): string {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(64);
+    return buf.toString('utf8', 0, fs.readSync(fd, buf, 0, buf.length, 0));
+  } finally {
+    fs.closeSync(fd);
   }
+}
+
+/** Indexes of the config's services that set `i64` themselves (the resolved config fills in a default). */
+function explicitI64(file: string, config: HostConfig | undefined): Set<number> {
+  if (!config) return new Set();
+  const raw = JSON.parse(fs.readFileSync(file, 'utf8')) as { services?: { i64?: unknown }[] };
+  return new Set((raw.services ?? []).flatMap((s, i) => (s.i64 === undefined ? [] : [i])));
 }

@@ -19,12 +19,12 @@ export function initFiles(p: InitParams): Record<string, string> {
   return {
     [`idl/${s}.thrift`]: `// The service's contract: \`npx rpc gen\` turns it into gen/${s}/ (code and types).
 exception NotFound {
-  1: string name
+  1: required string message
 }
 
 service ${s} {
   string greet(1: string name) throws (1: NotFound notFound),
-  i64 add(1: i64 a, 2: i64 b),
+  i64 add(1: required i64 a, 2: required i64 b),
   oneway void ping()
 }
 `,
@@ -35,11 +35,12 @@ import { NotFound } from '../../gen/${s}/${s}_types.js';
 
 export default {
   greet(name) {
-    if (name === '') throw new NotFound({ name }); // declared in the IDL: reaches the caller
+    // Not \`required\` in the IDL: a caller may leave it out, and it arrives as null.
+    if (!name) throw new NotFound({ message: 'no name given' }); // declared in the IDL: reaches the caller
     return \`Hello, \${name}!\`;
   },
   add(a, b) {
-    return a.toNumber() + b.toNumber(); // i64 arrives as node-int64 Int64; a safe integer goes back
+    return a + b; // i64 is a bigint ("i64": "bigint" in rpc.config.json)
   },
   ping() {},
 } satisfies ${s}Handler;
@@ -62,7 +63,7 @@ main().catch((err: unknown) => {
     'rpc.config.json': `${JSON.stringify(
       {
         $schema: './node_modules/thrifthost/dist/schema/rpc.config.schema.json',
-        services: [{ name: s, listen: `127.0.0.1:${p.port}`, count: 2 }],
+        services: [{ name: s, listen: `127.0.0.1:${p.port}`, count: 2, i64: 'bigint' }],
       },
       null,
       2,

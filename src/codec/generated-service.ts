@@ -1,17 +1,21 @@
 /**
- * Loads the code the Apache Thrift compiler generated for a service (`--gen js:node,es6`) and
- * describes it: for every method, its args/result classes, argument names and whether it is
- * oneway. Both the host (to decode calls and encode replies itself) and the client (to encode
- * calls and decode replies on its own pipelined connections) build on this description.
+ * Loads the generated code of a service and describes it: for every method, its args/result
+ * classes, argument names and whether it is oneway. Both the host (to decode calls and encode
+ * replies itself) and the client (to encode calls and decode replies on its own pipelined
+ * connections) build on this description.
  *
- * The compiler exports only `Client` and `Processor`; the per-method `X_args`/`X_result` classes
- * are module-private `const`s. We compile the generated file ourselves with one line appended
- * that exports them, which changes nothing else about the module and never touches `gen/`.
+ * Code from `rpc gen` describes itself (`exports[Symbol.for('thrifthost.service')]`: its methods,
+ * inherited ones included, and its i64 representation), and its classes write replies and calls
+ * from plain objects themselves. Code from Apache's compiler (`--gen js:node,es6`, what `rpc gen`
+ * ran before) still loads: it exports only `Client` and `Processor`, its per-method
+ * `X_args`/`X_result` classes are module-private `const`s, so the file is compiled with one line
+ * appended that exports them, and reply writers are compiled from the `<Name>.json` beside it.
  */
 import fs from 'node:fs';
 import Module from 'node:module';
 import path from 'node:path';
 import { GeneratedCodeError } from '../common/errors.js';
+import type { I64Mode } from './decode-limits.js';
 import { type ArgsWriter, compileWriters, type IdlDocumentJson, type MethodWriters, type ResultWriter } from './struct-writers.js';
 
 /** A generated struct/exception class. */
@@ -44,6 +48,9 @@ export interface MethodInfo {
   readonly writeArgs?: ArgsWriter;
 }
 
+/** How the generated code represents i64 values; undefined for code that does not say (Apache's). */
+export type GeneratedI64 = I64Mode | undefined;
+
 /**
  * What the client's call engine needs of a service: its methods, from generated code or built
  * from the IDL at run time (`generic-method.ts`).
@@ -59,17 +66,28 @@ export interface ServiceDescription {
 export interface GeneratedService extends ServiceDescription {
   /** The generated module's exports (`Client`, `Processor`). */
   readonly module: { Client: new (...a: any[]) => any; Processor: new (handler: any) => any };
+  /** The i64 representation `rpc gen` generated the code with; undefined for Apache's code. */
+  readonly i64: GeneratedI64;
 }
 
 const cache = new Map<string, GeneratedService>();
 
-/** Candidate locations of `<service>.js` under a generated-code directory, in lookup order. */
+/**
+ * Candidate locations of `<service>.js` under a generated-code directory, in lookup order: its
+ * own folder, the directory itself, Apache's `gen-nodejs/`, then the folder of any IDL file
+ * (`rpc gen` writes a service into the folder of the file that defines it, `gen/<file>/`).
+ */
 export function generatedFileCandidates(genDir: string, service: string): string[] {
-  return [
+  const fixed = [
     path.join(genDir, service, `${service}.js`),
     path.join(genDir, `${service}.js`),
     path.join(genDir, 'gen-nodejs', `${service}.js`),
   ];
+  const folders = listDir(genDir)
+    .filter((e) => e.isDirectory() && e.name !== service && e.name !== 'gen-nodejs')
+    .map((e) => path.join(genDir, e.name, `${service}.js`))
+    .sort();
+  return [...fixed, ...folders];
 }
 
 /**
@@ -80,8 +98,9 @@ export function generatedServiceNames(genDir: string): string[] {
   const names = new Set<string>();
   const isServiceFile = (e: fs.Dirent) => e.isFile() && e.name.endsWith('.js') && !e.name.endsWith('_types.js');
   for (const e of listDir(genDir)) {
-    if (e.isDirectory() && fs.existsSync(path.join(genDir, e.name, `${e.name}.js`))) names.add(e.name);
-    else if (isServiceFile(e)) names.add(e.name.slice(0, -'.js'.length));
+    if (e.isDirectory()) {
+      for (const f of listDir(path.join(genDir, e.name))) if (isServiceFile(f)) names.add(f.name.slice(0, -'.js'.length));
+    } else if (isServiceFile(e)) names.add(e.name.slice(0, -'.js'.length));
   }
   for (const e of listDir(path.join(genDir, 'gen-nodejs'))) {
     if (isServiceFile(e)) names.add(e.name.slice(0, -'.js'.length));
@@ -112,6 +131,86 @@ export function loadGeneratedFile(file: string, service: string): GeneratedServi
   if (hit) return hit;
 
   const source = fs.readFileSync(file, 'utf8');
+  const loaded = source.includes(SELF_DESCRIBED) ? loadDescribed(file, service) : loadApacheGenerated(file, service, source);
+  cache.set(key, loaded);
+  return loaded;
+}
+
+/**
+ * The i64 representation `rpc gen` generated `file` (a `<Service>.js`) with, read from its header
+ * without loading it; undefined when the file is missing or does not say (Apache's code).
+ */
+export function generatedI64Mode(file: string): GeneratedI64 {
+  let head: string;
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const buf = Buffer.alloc(512);
+      head = buf.toString('utf8', 0, fs.readSync(fd, buf, 0, buf.length, 0));
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  const m = /^\/\/ Generated by `rpc gen`.*\n\/\/ i64: (int64|bigint)\n/.exec(head);
+  return m ? (m[1] as I64Mode) : undefined;
+}
+
+// --- internal ---
+
+/** The marker of a module that describes itself (`src/codegen/js-modules.ts`). */
+const SELF_DESCRIBED = "Symbol.for('thrifthost.service')";
+
+/** What a module from `rpc gen` exports under the symbol. */
+interface ServiceSelf {
+  version: number;
+  name: string;
+  i64: I64Mode;
+  methods: { name: string; Args: ThriftStructClass & StaticWriter; Result: ThriftStructClass & StaticWriter; oneway: boolean }[];
+}
+
+interface StaticWriter {
+  write(output: unknown, value: unknown): void;
+}
+
+function loadDescribed(file: string, service: string): GeneratedService {
+  let exported: Record<string | symbol, any>;
+  try {
+    exported = Module.createRequire(file)(file) as Record<string | symbol, any>;
+  } catch (err) {
+    throw new GeneratedCodeError(`Loading generated code ${file} failed: ${(err as Error).message}`, { cause: err });
+  }
+  const self = exported[Symbol.for('thrifthost.service')] as ServiceSelf | undefined;
+  if (!self || self.version !== 1) {
+    throw new GeneratedCodeError(`${file} was generated by another version of rpc gen: run \`npm run gen\` (or \`rpc gen\`) again`);
+  }
+  if (self.name !== service) {
+    throw new GeneratedCodeError(`${file} was generated for service ${self.name}, not ${service}. Check the service name.`);
+  }
+  const methods = new Map<string, MethodInfo>();
+  const EMPTY = {};
+  for (const m of self.methods) {
+    const { Args, Result } = m;
+    const result = new Result();
+    const returnsValue = 'success' in result;
+    methods.set(m.name, {
+      name: m.name,
+      argNames: Object.keys(new Args()),
+      Args,
+      Result,
+      oneway: m.oneway,
+      exceptionFields: Object.keys(result).filter((f) => f !== 'success'),
+      returnsValue,
+      // The generated classes write plain objects and instances alike, IDL defaults applied.
+      writeResult: returnsValue ? (o, value) => Result.write(o, { success: value }) : (o) => Result.write(o, EMPTY),
+      writeArgs: (o, args) => Args.write(o, args),
+    });
+  }
+  return { name: service, file, module: exported as GeneratedService['module'], methods, i64: self.i64 };
+}
+
+function loadApacheGenerated(file: string, service: string, source: string): GeneratedService {
   const classNames = [...source.matchAll(/^const (\w+) = class\b/gm)].map((m) => m[1] as string);
   const exported = compileWithExports(file, source, classNames);
   if (typeof exported.Processor !== 'function' || typeof exported.Client !== 'function') {
@@ -158,12 +257,8 @@ export function loadGeneratedFile(file: string, service: string): GeneratedServi
       );
     }
   }
-  const loaded: GeneratedService = { name: service, file, module: exported as any, methods };
-  cache.set(key, loaded);
-  return loaded;
+  return { name: service, file, module: exported as any, methods, i64: undefined };
 }
-
-// --- internal ---
 
 /**
  * Compiled writers from the IDL description `rpc gen` keeps beside the code (`<Name>.json`,

@@ -9,7 +9,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadGeneratedService } from '../codec/generated-service.js';
+import { type GeneratedService, loadGeneratedService } from '../codec/generated-service.js';
 import { controlSocketPath, MAX_SOCKET_PATH_BYTES } from '../master/control.js';
 import { DEFAULT_CONFIG_FILE, DEFAULTS } from './config-defaults.js';
 import { ConfigError, type Fail, failIn } from './config-error.js';
@@ -122,10 +122,18 @@ export function checkServiceFiles(config: HostConfig): void {
   config.services.forEach((s, i) => {
     s.bindings.forEach((b, j) => {
       const field = s.multiplexed ? `services[${i}].multiplex[${j}]` : `services[${i}]`;
+      let generated: GeneratedService | undefined;
       try {
-        loadGeneratedService(s.genDir, b.service);
+        generated = loadGeneratedService(s.genDir, b.service);
       } catch (err) {
         fail(`${field}.service`, `cannot be served: ${(err as Error).message}`);
+      }
+      // The generated code holds one i64 representation: its types and the handler's values agree on it.
+      if (generated?.i64 && generated.i64 !== s.i64) {
+        fail(
+          `services[${i}].i64`,
+          `is "${s.i64}", but ${generated.file} was generated with i64 "${generated.i64}": run \`rpc gen\` again (it takes the config's "i64"), or remove the setting`,
+        );
       }
       if (!resolvable(b.handler)) {
         fail(

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type HostPort, parseAddress } from '../common/address.js';
 import type { DecodeLimits, I64Mode } from '../codec/decode-limits.js';
+import { generatedFileCandidates, generatedI64Mode } from '../codec/generated-service.js';
 import { parseProtocolName, parseTransportName } from '../codec/protocols.js';
 import { findHandlerFile } from '../worker/handler-module.js';
 import { DEFAULTS } from './config-defaults.js';
@@ -58,7 +59,8 @@ export function resolveServiceEntry(o: Checked, at: string, ctx: EntryContext): 
     transport,
     genDir: o.genDir === undefined ? ctx.genDir : path.resolve(baseDir, o.genDir as string),
     limits: decodeLimits(o, at, fail),
-    i64: (o.i64 as I64Mode | undefined) ?? DEFAULTS.i64,
+    // Unset: what `rpc gen` generated the code with (checkServiceFiles refuses a mismatch).
+    i64: (o.i64 as I64Mode | undefined) ?? generatedI64(bindings, o.genDir === undefined ? ctx.genDir : path.resolve(baseDir, o.genDir as string)) ?? DEFAULTS.i64,
     interceptors: interceptorPaths(o.interceptors as string[] | undefined, `${at}.interceptors`, baseDir, fail),
     callContext: (o.callContext as boolean | undefined) ?? DEFAULTS.callContext,
     env: { ...(o.env as Record<string, string> | undefined) },
@@ -80,6 +82,16 @@ export function resolveServiceEntry(o: Checked, at: string, ctx: EntryContext): 
 
 const NAME = new RegExp(SERVICE_SCHEMA.properties.name.pattern, 'u');
 const SERVICE_NAME = new RegExp(SERVICE_SCHEMA.properties.service.pattern, 'u');
+
+/** The i64 representation of the first binding's generated code that says (read from its header). */
+function generatedI64(bindings: readonly ServiceBinding[], genDir: string): I64Mode | undefined {
+  for (const b of bindings) {
+    const file = generatedFileCandidates(genDir, b.service).find((f) => fs.existsSync(f));
+    const mode = file && generatedI64Mode(file);
+    if (mode) return mode;
+  }
+  return undefined;
+}
 
 function serviceBindings(o: Checked, at: string, { baseDir, fail }: EntryContext): ServiceBinding[] {
   if (o.multiplex !== undefined) {

@@ -80,14 +80,7 @@ export class RemoteError extends ThriftHostError {
   }
 }
 
-/** `rpc gen`: the `thrift` compiler is not installed. */
-export class CompilerMissingError extends ThriftHostError {
-  constructor(message: string, options?: ThriftHostErrorOptions) {
-    super('ERR_THRIFT_COMPILER_MISSING', message, options);
-  }
-}
-
-/** `rpc gen`: the compiler rejected an IDL file, or there was nothing to compile. */
+/** `rpc gen`: an IDL file is invalid or cannot be generated, or there was nothing to generate. */
 export class GenError extends ThriftHostError {
   constructor(message: string, options?: ThriftHostErrorOptions) {
     super('ERR_GEN_FAILED', message, options);

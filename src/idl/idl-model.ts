@@ -80,6 +80,21 @@ export class IdlModel implements ConstScope {
     );
   }
 
+  /** A struct, union or exception definition of `doc`, resolved. */
+  struct(doc: IdlDocument, node: StructNode): ResolvedStruct {
+    return this.resolveStruct(doc, node);
+  }
+
+  /** An enum definition of `doc`, resolved. */
+  enumeration(doc: IdlDocument, node: EnumNode): ResolvedEnum {
+    return this.resolveEnum(doc, node);
+  }
+
+  /** A service definition of `doc`, resolved with what it inherits. */
+  service(doc: IdlDocument, node: ServiceNode): ResolvedService {
+    return this.resolveService(doc, node);
+  }
+
   /** The value of a constant, in the JSON form. */
   constValue(doc: IdlDocument, node: ConstNode): JsonValue {
     if (this.consts.has(node)) return this.consts.get(node)!;

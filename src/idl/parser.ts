@@ -204,6 +204,7 @@ class Parser {
       : this.fieldType(`the return type of a function of ${service} (or "}")`);
     const name = this.expectIdentifier(`the function's name in service ${service}`);
     const params = this.fieldList('(', ')', `the arguments of ${service}.${name}`, false);
+    for (const p of params) if (p.requiredness === 'optional') this.warn(p.loc, 'optional keyword is ignored in argument lists.');
     let throws: FieldNode[] = [];
     if (this.acceptWord('throws')) throws = this.fieldList('(', ')', `the exceptions of ${service}.${name}`, false);
     if (oneway && throws.length > 0) this.fail(t, `oneway function ${service}.${name} cannot throw exceptions`);

@@ -49,6 +49,7 @@ export async function attemptOnPool(
   const { address, service } = pool.options;
   const target = { service, method: method.name, address };
   let conn: Connection;
+  const waitStart = performance.now();
   try {
     conn = await pool.acquire();
   } catch (err) {
@@ -75,6 +76,18 @@ export async function attemptOnPool(
     pool.release(conn);
     throw signal.reason;
   }
+  // The wait for a connection came out of the call's time: the reply gets what is left, and so
+  // does the deadline sent to the host.
+  const waited = performance.now() - waitStart;
+  if (waited >= timeoutMs) {
+    pool.release(conn);
+    throw new PoolAcquireTimeoutError(
+      `${target.service}.${target.method}: waited ${Math.round(waited)} ms for a connection to ${address}, ` +
+        'past the call\'s deadline (raise poolMax or maxInFlightPerConnection)',
+      target,
+    );
+  }
+  timeoutMs -= waited;
   if (settings.header) {
     // The host does not start a call whose caller will have stopped waiting.
     headers = new Map(headers).set(DEADLINE_HEADER, String(Math.ceil(timeoutMs)));

@@ -190,7 +190,9 @@ describe('connection pool', () => {
     // The wait took the whole call's deadline (callTimeoutMs bounds every attempt together): no retry.
     expect(second).toMatchObject({ code: 'ERR_POOL_ACQUIRE_TIMEOUT' });
     await expect(first).rejects.toMatchObject({ code: 'ERR_CALL_TIMEOUT' });
-    expect(silent.accepted).toBe(1);
+    // The first call's timeout resets its connection; the pool may open another for the waiting
+    // borrow just as its deadline passes, and then writes nothing on it.
+    expect(silent.accepted).toBeLessThanOrEqual(2);
   });
 
   it('close() drains pending calls; calls after close are refused', async () => {

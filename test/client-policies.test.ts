@@ -204,7 +204,7 @@ describe('retry budget', () => {
     expect(budget.status()).toEqual({ available: 0, calls: 5, withdrawn: 1, refused: 1 });
   });
 
-  it('over a long run, retries stay within ratio × calls + minPerSec × seconds', () => {
+  it('over a long run, retries stay within ratio × calls once the calls earn more than the floor', () => {
     let now = 0;
     const budget = new RetryBudget({ ratio: 0.2, minPerSec: 10, windowMs: 10_000, now: () => now });
     let retries = 0;
@@ -216,9 +216,37 @@ describe('retry budget', () => {
       if (budget.tryWithdraw()) retries++;
       if (budget.tryWithdraw()) retries++;
     }
-    expect(retries).toBeLessThanOrEqual(0.2 * calls + 10 * 60 + 100);
-    expect(retries).toBeGreaterThan(0.2 * calls);
-    expect(1 + retries / calls).toBeLessThanOrEqual(1.23);
+    expect(retries).toBeLessThanOrEqual(0.2 * calls);
+    expect(retries).toBeGreaterThan(0.19 * calls);
+  });
+
+  it('the per-second floor is a floor, not added to the ratio: 100 calls/s get 20 retries/s, not 30', () => {
+    let now = 0;
+    const budget = new RetryBudget({ ratio: 0.2, minPerSec: 10, windowMs: 10_000, now: () => now });
+    let retries = 0;
+    // 100 calls/s for 60 s, every call wanting two retries (Finagle's sum would allow 1,800).
+    for (let i = 0; i < 6_000; i++) {
+      now = i * 10;
+      budget.deposit();
+      if (budget.tryWithdraw()) retries++;
+      if (budget.tryWithdraw()) retries++;
+    }
+    expect(retries).toBeLessThanOrEqual(1_200);
+    expect(retries).toBeGreaterThan(1_100);
+  });
+
+  it('a client making fewer calls than the floor needs still gets minPerSec retries per second', () => {
+    let now = 0;
+    const budget = new RetryBudget({ ratio: 0.2, minPerSec: 10, windowMs: 10_000, now: () => now });
+    let retries = 0;
+    // 5 calls/s for 60 s, every call wanting two retries: the floor (10/s) allows every one.
+    for (let i = 0; i < 300; i++) {
+      now = i * 200;
+      budget.deposit();
+      if (budget.tryWithdraw()) retries++;
+      if (budget.tryWithdraw()) retries++;
+    }
+    expect(retries).toBe(600);
   });
 });
 

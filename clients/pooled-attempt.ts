@@ -8,6 +8,7 @@
 import thrift from 'thrift';
 import type { MethodInfo } from '../src/codec/generated-service.js';
 import { markLocal } from './attempt-outcome.js';
+import { LOAD_HEADER } from './address-load.js';
 import { DEADLINE_HEADER } from './call-deadline.js';
 import type { Connection } from './connection.js';
 import type { ConnectionPool } from './connection-pool.js';
@@ -25,6 +26,8 @@ export interface AttemptSettings {
   callTimeoutMs: number;
   /** THeader: the time left travels with the call as `client_timeout`. */
   header: boolean;
+  /** THeader with the least-loaded balancer: the call asks the host for its `load`. */
+  askLoad: boolean;
   /** True once the client was closed (a refused borrow is then no fault of the address). */
   closed: () => boolean;
 }
@@ -91,6 +94,7 @@ export async function attemptOnPool(
   if (settings.header) {
     // The host does not start a call whose caller will have stopped waiting.
     headers = new Map(headers).set(DEADLINE_HEADER, String(Math.ceil(timeoutMs)));
+    if (settings.askLoad && !headers.has(LOAD_HEADER)) (headers as Map<string, string>).set(LOAD_HEADER, '');
   }
   let reply: Promise<unknown>;
   try {

@@ -15,6 +15,7 @@ import {
   type ServiceDescription,
 } from '../src/codec/generated-service.js';
 import { AddressManager, type AddressStatus } from './address-manager.js';
+import { LOAD_HEADER } from './address-load.js';
 import type { Balancer } from './address-policy.js';
 import { type ClientCallContext, scopedHeaders } from './call-headers.js';
 import { type CallObserver, reportCode } from './call-report.js';
@@ -317,7 +318,13 @@ export class ServiceClient implements FailoverEngine {
     const o = this.options;
     return attemptOnPool(
       this.pool(address),
-      { poolMax: o.poolMax, callTimeoutMs: o.callTimeoutMs, header: o.transport === 'header', closed: () => this.closed },
+      {
+        poolMax: o.poolMax,
+        callTimeoutMs: o.callTimeoutMs,
+        header: o.transport === 'header',
+        askLoad: o.transport === 'header' && o.balancer === 'least-loaded',
+        closed: () => this.closed,
+      },
       method,
       payload,
       headers,
@@ -425,8 +432,6 @@ export class ServiceClient implements FailoverEngine {
 
 // --- internal ---
 
-/** THeader reply key with the host's calls running and waiting (a plain decimal). */
-export const LOAD_HEADER = 'load';
 /** How far back latencies count for a percentile backup delay (Finagle's BackupRequestFilter: 30 s). */
 const LATENCY_WINDOW_MS = 30_000;
 

@@ -127,6 +127,30 @@ describe('least-loaded choice', () => {
     expect(served(busy).successes).toBe(1);
     expect(c.status().addresses.find((s) => s.address === busy.address)).toMatchObject({ reportedLoad: 1000 });
   });
+  it("a host reports its calls running and waiting to a least-loaded THeader caller, which asks (key 'load')", async () => {
+    const held = gate();
+    const host = await serve(
+      {
+        async sayHello(name: string) {
+          if (name === 'hold') await held.hold();
+          return `Hello ${name}`;
+        },
+      },
+      { transport: 'header' },
+    );
+    cleanups.push(() => held.release());
+    for (const balancer of ['least-loaded', 'random'] as const) {
+      // One call per connection, so the answered call is not queued behind the held ones.
+      const { c } = client([host.address], { transport: 'header', balancer, maxInFlightPerConnection: 1 });
+      const holding = [0, 1, 2].map(() => c.call('sayHello', ['hold']));
+      await waitFor(() => held.held === 3);
+      expect(await c.call('sayHello', ['now'])).toBe('Hello now');
+      // The random balancer does not ask, and the host sends no load it was not asked for.
+      expect(c.status().addresses[0]!.reportedLoad).toBe(balancer === 'least-loaded' ? 3 : undefined);
+      held.release();
+      await Promise.all(holding);
+    }
+  });
 });
 
 describe('breakers', () => {

@@ -90,12 +90,14 @@ describe.each(['binary', 'compact'] as const)('THeader over %s', (protocol) => {
     const answer = await withHeaders({ 'request-id': 'node-7' }, () => c.call('echo', [Buffer.from('ping'), 0]));
     expect(JSON.parse(answer as string)).toEqual({
       data: 'ping',
-      // client_timeout: the call's remaining time in ms, which ThriftClient sends with every THeader call.
+      // client_timeout: the call's remaining time in ms, which ThriftClient sends with every THeader
+      // call; load (empty): the least-loaded balancer asks for the host's load.
       headers: {
         'x-service': 'catalog-caller',
         'request-id': 'node-7',
         'x-interceptor': 'yes',
         client_timeout: expect.stringMatching(/^\d+$/),
+        load: '',
       },
     });
     expect(await c.call('add', [40, 2])).toMatchObject({});
@@ -115,7 +117,7 @@ it('ThriftClient over THeader calls the host, with headers visible to the handle
   cleanups.push(host.close);
   const c = client(host.port, 'compact');
   const seen = JSON.parse((await withHeaders({ 'x-a': '1' }, () => c.call('echo', [Buffer.from('z'), 0]))) as string);
-  expect(seen.headers).toEqual({ 'x-a': '1', client_timeout: expect.stringMatching(/^\d+$/) });
+  expect(seen.headers).toEqual({ 'x-a': '1', client_timeout: expect.stringMatching(/^\d+$/), load: '' });
   expect(Number(seen.headers.client_timeout)).toBeLessThanOrEqual(5000);
 });
 
@@ -156,7 +158,7 @@ describe.each(['binary', 'compact'] as const)('THeader with the C++ library over
     );
     cleanups.push(() => c.destroy());
     expect(await withHeaders({ 'request-id': 'n-1' }, () => c.call('sayHello', ['node']))).toMatch(
-      /^C\+\+ hello node client_timeout=\d+ request-id=n-1 x-caller=node$/,
+      /^C\+\+ hello node client_timeout=\d+ load= request-id=n-1 x-caller=node$/,
     );
   });
 });

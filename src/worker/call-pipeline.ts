@@ -337,6 +337,7 @@ export class CallPipeline implements CallRunner<PipelineCall> {
       // Nobody can read the reply: do not encode it.
       entry.counter.end(startedAt, 'CALLER_GONE');
     } else {
+      if (call.frame && call.headers.has(LOAD_HEADER)) tagLoad(call.frame, this.scheduler.load);
       this.reply(call, startedAt, value, error);
     }
     this.conn.callDone();
@@ -399,6 +400,19 @@ export class CallPipeline implements CallRunner<PipelineCall> {
 }
 
 const NO_HEADERS: ReadonlyMap<string, string> = new Map();
+
+/**
+ * THeader key a caller sends to ask for the host's load, which the reply then carries under the
+ * same key: calls running and waiting in the worker that answered (fbthrift's `load`). Only on
+ * request, so that callers that did not ask (Apache's clients among them) get the headers they sent.
+ */
+const LOAD_HEADER = 'load';
+
+/** Puts the worker's load in a reply's headers, unless an interceptor already set the key. */
+function tagLoad(frame: ReplyFrame, load: number): void {
+  const headers = frame.headers ?? (frame.headers = new Map());
+  if (!headers.has(LOAD_HEADER)) headers.set(LOAD_HEADER, String(load));
+}
 
 /**
  * The call's deadline (on the `performance.now()` clock) from the caller's remaining time in

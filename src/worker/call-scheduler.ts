@@ -165,6 +165,11 @@ export class CallScheduler {
     return this.queue.length - this.head;
   }
 
+  /** Calls running and waiting now: what the worker reports as its `load`. */
+  get load(): number {
+    return this.running + this.queue.length - this.head;
+  }
+
   figures(): AdmissionFigures {
     return { queued: this.queued, running: this.running, ...this.counts, loopDelayMs: this.lagMs };
   }

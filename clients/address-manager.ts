@@ -75,7 +75,7 @@ export interface AddressManagerOptions {
   latencyDecayMs?: number;
   /** Folder of the shared state file; undefined keeps the state in this process only. */
   stateDir: string | undefined;
-  /** Re-read the shared file at most this often. */
+  /** Re-read and write the shared file at most this often (0: on every look and change). */
   stateSyncMs: number;
   /** Epoch-milliseconds clock. @default Date.now */
   now?: () => number;
@@ -95,6 +95,9 @@ export class AddressManager {
   /** Calls in flight, latency and slow start of every address. */
   readonly load: AddressLoad;
   private lastSync = Number.NEGATIVE_INFINITY;
+  /** Changes made here and not yet written to the shared file (see {@link update}). */
+  private readonly unwritten: ((map: Map<string, EvictionEntry>) => void)[] = [];
+  private flushTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly balancer: Balancer;
@@ -181,15 +184,13 @@ export class AddressManager {
       );
     }
     if (pick.reason !== 'healthy') {
-      this.update((map) => {
-        const e = map.get(pick.address);
-        if (e)
-          map.set(pick.address, {
-            ...e,
-            attempts: e.attempts + 1,
-            retryAt: now + this.delay(e.attempts + 1),
-          });
-      });
+      const e = evicted.get(pick.address);
+      if (e) {
+        const pushed = { ...e, attempts: e.attempts + 1, retryAt: now + this.delay(e.attempts + 1) };
+        this.update((map) => {
+          if (map.has(pick.address)) map.set(pick.address, pushed);
+        });
+      }
     }
     return pick;
   }
@@ -294,14 +295,16 @@ export class AddressManager {
   }
 
   private evict(address: string): void {
+    // Already evicted (a failed probe, or a concurrent call): its back-off is already scheduled.
+    if (this.sync(this.now()).has(address)) return;
     const now = this.now();
+    // An address evicted again soon after it came back starts further up the back-off.
+    const steps = this.strikes.get(address) ?? 0;
+    this.strikes.set(address, steps + 1);
+    const entry = { evictedAt: now, attempts: steps, retryAt: now + this.delay(steps) };
     this.update((map) => {
-      // Already evicted (a failed probe, or a concurrent call): its back-off is already scheduled.
-      if (map.has(address)) return;
-      // An address evicted again soon after it came back starts further up the back-off.
-      const steps = this.strikes.get(address) ?? 0;
-      this.strikes.set(address, steps + 1);
-      map.set(address, { evictedAt: now, attempts: steps, retryAt: now + this.delay(steps) });
+      // Another process may have evicted it meanwhile: its entry stands.
+      if (!map.has(address)) map.set(address, entry);
     });
   }
 
@@ -309,22 +312,51 @@ export class AddressManager {
     return backoffDelayMs(this.options.backoff, attempt, this.random);
   }
 
-  /** The current evicted map, refreshed from the shared file at most every `stateSyncMs`. */
+  /**
+   * The current evicted map, refreshed from the shared file at most every `stateSyncMs` (and
+   * this process's unwritten changes written then).
+   */
   private sync(now: number): Map<string, EvictionEntry> {
-    if (this.stateFile && now - this.lastSync >= this.options.stateSyncMs) {
-      this.lastSync = now;
-      this.evictedMap = this.stateFile.read();
-    }
+    if (this.stateFile && now - this.lastSync >= this.options.stateSyncMs) this.flush(now);
     return this.evictedMap;
   }
 
-  /** Read-modify-write against the freshest shared state, so other processes' changes survive. */
+  /**
+   * Changes the evicted map here at once, and in the shared file at the next sync: at once when
+   * `stateSyncMs` is 0, else within `stateSyncMs`. Each write is a synchronous write and rename,
+   * so a client whose calls all fail (every pick a last resort, every few calls an eviction)
+   * writes a few times a second, not on every call. `change` must be safe to apply twice: it
+   * is applied here, then again to the freshest shared state, so that other processes' changes
+   * survive.
+   */
   private update(change: (map: Map<string, EvictionEntry>) => void): void {
-    const map = new Map(this.stateFile ? this.stateFile.read() : this.evictedMap);
+    const map = new Map(this.evictedMap);
     change(map);
+    if (sameEntries(map, this.evictedMap)) return;
     this.evictedMap = map;
-    this.lastSync = this.now();
-    this.stateFile?.write(map);
+    if (!this.stateFile) return;
+    this.unwritten.push(change);
+    if (this.options.stateSyncMs === 0) this.flush(this.now());
+    else
+      this.flushTimer ??= setTimeout(() => {
+        this.flushTimer = undefined;
+        if (this.unwritten.length > 0) this.flush(this.now());
+      }, this.options.stateSyncMs).unref();
+  }
+
+  /** Reads the shared file, applies this process's unwritten changes to it, and writes it back if they changed it. */
+  private flush(now: number): void {
+    const file = this.stateFile!;
+    this.lastSync = now;
+    const shared = file.read();
+    if (this.unwritten.length === 0) {
+      this.evictedMap = shared;
+      return;
+    }
+    const map = new Map(shared);
+    for (const change of this.unwritten.splice(0)) change(map);
+    this.evictedMap = map;
+    if (!sameEntries(map, shared)) file.write(map);
   }
 }
 
@@ -340,3 +372,13 @@ const LATENCY_EVIDENCE: Record<AttemptHealth, 'sample' | 'at-least' | 'none'> = 
   cancelled: 'at-least',
   neutral: 'none',
 };
+
+/** True when two evicted maps hold the same addresses with the same entries. */
+function sameEntries(a: ReadonlyMap<string, EvictionEntry>, b: ReadonlyMap<string, EvictionEntry>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [address, x] of a) {
+    const y = b.get(address);
+    if (!y || x.evictedAt !== y.evictedAt || x.attempts !== y.attempts || x.retryAt !== y.retryAt) return false;
+  }
+  return true;
+}

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   AddressManager,
   type AddressManagerOptions,
@@ -266,5 +266,45 @@ describe('shared state file', () => {
     m.connectFailed(B);
     expect(m.evicted()).toEqual([B]);
     expect(m.pick().address).toBe(A);
+  });
+
+  it('a client whose calls keep failing writes the file at most once per stateSyncMs, not on every call', () => {
+    let now = 1_000_000;
+    const make = () =>
+      new AddressManager({
+        service: 'HelloWorld',
+        addresses: [A],
+        detectRate: 0,
+        backoff: policy,
+        evictAfterFailures: 5,
+        stateDir: dir,
+        stateSyncMs: 200,
+        now: () => now,
+        random: () => 0.5,
+      });
+    const m = make();
+    const writes = vi.spyOn(m.stateFile!, 'write');
+    // 1,200 calls in 1.2 s on the only address, which flaps: five failures evict it, then a
+    // last-resort call succeeds and brings it back. 400 evictions and recoveries, and every pick
+    // of the evicted address pushes its back-off.
+    let changes = 0;
+    for (let i = 0; i < 1_200; i++) {
+      now += 1;
+      const { address } = m.pick();
+      const started = m.attemptStarted(address);
+      now += 0.5;
+      const wasEvicted = m.evicted().length;
+      if (i % 6 === 5) m.attemptEnded(address, 'success', 0.5, started);
+      else m.attemptEnded(address, 'failure', 0.5, started);
+      if (m.evicted().length !== wasEvicted) changes++;
+    }
+    expect(changes).toBeGreaterThanOrEqual(399);
+    expect(writes.mock.calls.length).toBeLessThanOrEqual(Math.ceil(1_800 / 200));
+    // What this process last did reaches another one by the next sync.
+    for (let i = 0; i < 5; i++) m.callFailed(A);
+    expect(m.evicted()).toEqual([A]);
+    now += 200;
+    expect(m.evicted()).toEqual([A]);
+    expect(make().evicted()).toEqual([A]);
   });
 });

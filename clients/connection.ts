@@ -5,8 +5,8 @@
  * Apache client leaves them hanging). The socket is unref'd while nothing is pending, so an
  * idle pooled connection never keeps the process alive. A call can be cancelled (the losing
  * attempt of a backup request): it leaves the pending map, so a late reply to it is read past
- * and never handed to another call, and the connection is retired and reset like one whose
- * call timed out.
+ * and never handed to another call, and the connection stays in use. A call that times out
+ * instead retires its connection, which is closed with a reset.
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -375,17 +375,17 @@ export class Connection {
   }
 
   /**
-   * The caller gave up on a call (its backup won): it is forgotten, and the connection retired
-   * and closed with a reset once nothing else is pending on it, so that a thrifthost host drops
-   * the call if it has not started (a reset on the socket is the only "cancel" Thrift has).
+   * The caller gave up on a call (its backup won): it is forgotten, and its late reply will be
+   * read past; the connection goes on serving other calls. Not reset, as a timed-out one is: a
+   * backup is sent when one host is slow for one call, not stuck, and a reset would cost a new
+   * connection (a connect, a TLS handshake, the host's hand-off) for every backup that wins,
+   * delaying the calls that wait for it, to spare the host one call it may well have started.
    */
   private cancel(seqid: number, reason: unknown): void {
     const call = this.pending.get(seqid);
     if (!call) return;
     this.settle(seqid, call);
     call.reject(reason);
-    this.abandoned = true;
-    this.retire();
   }
 
   private failDecode(err: unknown): void {

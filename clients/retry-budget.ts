@@ -9,7 +9,10 @@
  * Finagle adds the floor to the ratio; here it is a floor. Added, it lets a client making 100
  * calls/s to a fleet that is down send 1.3 attempts per call, and the storm grows the fewer calls
  * it makes; as a floor, a client making more than `minPerSec / ratio` calls/s (50/s by default)
- * never exceeds `1 + ratio` attempts per call over a window.
+ * never exceeds `1 + ratio` attempts per call over a window. A new client's floor fills at
+ * `minPerSec` from one second's worth (at least one retry) up to a window's worth, so that a
+ * client started into a storm does not get a window's worth of retries before its calls have
+ * earned any.
  *
  * Pure: time comes from an injected clock; no timers.
  */
@@ -47,7 +50,10 @@ export class RetryBudget {
   private slice = 0;
   private earnedSum = 0;
   private spentSum = 0;
+  /** The floor once the client is a window old, and its rate, in budget units. */
   private readonly reserve: number;
+  private readonly reservePerMs: number;
+  private readonly createdAt: number;
   private readonly deposit1: number;
   private readonly now: () => number;
   private calls = 0;
@@ -60,7 +66,9 @@ export class RetryBudget {
     // Whole numbers (Finagle's scale factor): 0.2 added five times is exactly one retry.
     this.deposit1 = Math.round(options.ratio * SCALE);
     this.reserve = Math.round(options.minPerSec * (options.windowMs / 1000) * SCALE);
-    this.slice = Math.floor(this.now() / this.sliceMs);
+    this.reservePerMs = (options.minPerSec * SCALE) / 1000;
+    this.createdAt = this.now();
+    this.slice = Math.floor(this.createdAt / this.sliceMs);
   }
 
   /** A call is made: it earns `ratio` of a retry for the window. */
@@ -103,7 +111,9 @@ export class RetryBudget {
   /** What may still be spent in the window, in budget units: the larger allowance minus what was spent. */
   private balance(): number {
     this.advance();
-    return Math.max(this.reserve, this.earnedSum) - this.spentSum;
+    const age = Math.max(ONE_SECOND_MS, this.now() - this.createdAt);
+    const floor = Math.min(this.reserve, Math.max(SCALE, Math.round(age * this.reservePerMs)));
+    return Math.max(floor, this.earnedSum) - this.spentSum;
   }
 
   /** Forgets the slices that fell out of the window. */
@@ -128,3 +138,5 @@ export class RetryBudget {
 const SLICES = 10;
 /** One retry, in budget units. */
 const SCALE = 1000;
+/** A new client's floor starts at one second's worth of `minPerSec`. */
+const ONE_SECOND_MS = 1000;

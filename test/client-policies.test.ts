@@ -181,16 +181,25 @@ describe('address cost', () => {
 });
 
 describe('retry budget', () => {
-  it('allows minPerSec × window retries with no traffic, then none until the window moves on', () => {
+  it("with no traffic, a new client may retry minPerSec times at once, gaining minPerSec a second up to a window's worth", () => {
     let now = 0;
-    const budget = new RetryBudget({ ratio: 0.2, minPerSec: 1, windowMs: 10_000, now: () => now });
-    for (let i = 0; i < 10; i++) expect(budget.tryWithdraw()).toBe(true);
-    expect(budget.tryWithdraw()).toBe(false);
-    now = 9_999;
+    const budget = new RetryBudget({ ratio: 0.2, minPerSec: 2, windowMs: 10_000, now: () => now });
+    expect([budget.tryWithdraw(), budget.tryWithdraw(), budget.tryWithdraw()]).toEqual([true, true, false]);
+    // The floor grows at 2/s from a second on: at 1.5 s it is 3, one more than spent.
+    now = 1_499;
     expect(budget.canWithdraw()).toBe(false);
+    now = 1_500;
+    expect(budget.status().available).toBe(1);
+    now = 2_000;
+    expect(budget.status().available).toBe(2);
+    // A window old: the floor is a window's worth (20), less what the window still holds (2).
+    now = 9_999;
+    expect(budget.status().available).toBe(17);
     // Withdrawals older than the window are forgotten.
-    now = 10_000;
-    expect(budget.status().available).toBe(10);
+    now = 20_000;
+    expect(budget.status().available).toBe(20);
+    for (let i = 0; i < 20; i++) expect(budget.tryWithdraw()).toBe(true);
+    expect(budget.tryWithdraw()).toBe(false);
   });
 
   it('adds ratio of a retry per call, exactly: 0.2 × 5 calls is one retry', () => {
@@ -239,14 +248,32 @@ describe('retry budget', () => {
     let now = 0;
     const budget = new RetryBudget({ ratio: 0.2, minPerSec: 10, windowMs: 10_000, now: () => now });
     let retries = 0;
-    // 5 calls/s for 60 s, every call wanting two retries: the floor (10/s) allows every one.
+    // 5 calls/s for 60 s, every call wanting a retry: the ratio alone would allow 60, the floor
+    // (10/s) allows every one.
     for (let i = 0; i < 300; i++) {
       now = i * 200;
       budget.deposit();
       if (budget.tryWithdraw()) retries++;
+    }
+    expect(retries).toBe(300);
+  });
+
+  it('a new client started into a storm gets no more than ratio × calls, plus one second of the floor', () => {
+    let now = 0;
+    const budget = new RetryBudget({ ratio: 0.2, minPerSec: 10, windowMs: 10_000, now: () => now });
+    let retries = 0;
+    // 335 calls/s for 12 s (chaos scenario 11's storm rate), every call wanting two retries. A
+    // full window's floor at once (100) is spent in the first 50 calls, which earned 10; once
+    // that second leaves the window, the overdraft is forgotten: 0.2 × calls + 33.
+    const calls = 4_020;
+    for (let i = 0; i < calls; i++) {
+      now = Math.floor((i * 1000) / 335);
+      budget.deposit();
+      if (budget.tryWithdraw()) retries++;
       if (budget.tryWithdraw()) retries++;
     }
-    expect(retries).toBe(600);
+    expect(retries).toBeLessThanOrEqual(0.2 * calls + 10);
+    expect(retries).toBeGreaterThanOrEqual(0.2 * calls - 1);
   });
 });
 

@@ -11,7 +11,8 @@ import { IdlModel } from '../src/idl/idl-model.js';
 import type { JsonValue } from '../src/idl/json-form.js';
 import type { ResolvedFunction, ResolvedService } from '../src/idl/resolved.js';
 import { callerDir } from './caller-dir.js';
-import { type ServiceClientOptions, validateServiceOptions } from './client-options.js';
+import { validateServiceOptions } from './client-config.js';
+import type { ServiceClientOptions } from './client-options.js';
 import { UnknownMethodError, UnknownServiceError } from './errors.js';
 import { ServiceClient, type ServiceClientRuntime } from './service-client.js';
 

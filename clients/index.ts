@@ -35,8 +35,8 @@ export {
   type ResolvedRegistryOptions,
   type ResolvedServiceOptions,
   type ServiceClientOptions,
-  validateClientConfig,
 } from './client-options.js';
+export { validateClientConfig } from './client-config.js';
 export type {
   ArecvMethods,
   AsendMethods,

@@ -5,12 +5,8 @@
  */
 import type { CallObserver } from './call-report.js';
 import { callerDir } from './caller-dir.js';
-import {
-  type ClientConfig,
-  type ResolvedServiceOptions,
-  type ServiceClientOptions,
-  validateClientConfig,
-} from './client-options.js';
+import { validateClientConfig } from './client-config.js';
+import type { ClientConfig, ResolvedServiceOptions, ServiceClientOptions } from './client-options.js';
 import type { ServiceProxy, ThriftServiceMap, UntypedServiceProxy } from './client-types.js';
 import { ClientConfigError, UnknownServiceError } from './errors.js';
 import type { DiscoveryLog, DiscoveryStatus } from './registry-discovery.js';

@@ -1,6 +1,7 @@
 import thrift from 'thrift';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLIENT_DEFAULTS, type ClientConfig, validateServiceOptions } from '../clients/client-options.js';
+import { validateServiceOptions } from '../clients/client-config.js';
+import { CLIENT_DEFAULTS, type ClientConfig } from '../clients/client-options.js';
 import { ThriftClient } from '../clients/index.js';
 import { GEN_DIR, startHelloServer, startThriftServer, type TestServer } from './helpers/servers.js';
 

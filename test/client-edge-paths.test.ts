@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { validateServiceOptions } from '../clients/client-options.js';
+import { validateServiceOptions } from '../clients/client-config.js';
 import { ServiceClient } from '../clients/service-client.js';
 import { ROOT, startServer, waitFor } from './helpers/in-process-server.js';
 

@@ -7,7 +7,7 @@
 import thrift from 'thrift';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type CallReport, ThriftClient } from '../clients/index.js';
-import { validateServiceOptions } from '../clients/client-options.js';
+import { validateServiceOptions } from '../clients/client-config.js';
 import { ServiceClient } from '../clients/service-client.js';
 import type { ServerInterceptor } from '../src/worker/call-context.js';
 import { createTestServer, type TestServer } from '../src/worker/test-server.js';

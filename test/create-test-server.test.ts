@@ -5,7 +5,7 @@
 import path from 'node:path';
 import thrift from 'thrift';
 import { afterEach, expect, it } from 'vitest';
-import { validateServiceOptions } from '../clients/client-options.js';
+import { validateServiceOptions } from '../clients/client-config.js';
 import { ServiceClient } from '../clients/service-client.js';
 import { getCallContext } from '../src/worker/call-context.js';
 import { createTestServer } from '../src/worker/test-server.js';

@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_DECODE_LIMITS } from '../src/codec/decode-limits.js';
 import { MessageSplitter, type SplitterWork } from '../src/codec/message-splitter.js';
 import { PROTOCOLS, type ProtocolName, protocolClass, TRANSPORTS, type TransportName } from '../src/codec/protocols.js';
-import { validateServiceOptions } from '../clients/client-options.js';
+import { validateServiceOptions } from '../clients/client-config.js';
 import { ServiceClient } from '../clients/service-client.js';
 import { ROOT, startServer } from './helpers/in-process-server.js';
 import { encodeCall, indexCall } from './helpers/encoded-calls.js';

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { validateServiceOptions } from '../clients/client-options.js';
+import { validateServiceOptions } from '../clients/client-config.js';
 import { ServiceClient } from '../clients/service-client.js';
 import { generate } from '../src/cli/gen.js';
 import { createTestServer } from '../src/worker/test-server.js';

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import thrift from 'thrift';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { validateServiceOptions } from '../clients/client-options.js';
+import { validateServiceOptions } from '../clients/client-config.js';
 import { ServiceClient } from '../clients/service-client.js';
 import { PROTOCOLS } from '../src/codec/protocols.js';
 import { generate } from '../src/cli/gen.js';

@@ -10,7 +10,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ThriftClient } from '../clients/index.js';
-import { validateServiceOptions } from '../clients/client-options.js';
+import { validateServiceOptions } from '../clients/client-config.js';
 import { ServiceClient } from '../clients/service-client.js';
 import { validateHostConfig } from '../src/config/config.js';
 import { getCallContext } from '../src/worker/call-context.js';

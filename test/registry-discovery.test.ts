@@ -4,7 +4,7 @@
 // error, or uses its static addresses.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ThriftClient } from '../clients/index.js';
-import { validateServiceOptions } from '../clients/client-options.js';
+import { validateServiceOptions } from '../clients/client-config.js';
 import { etcdClient, type EtcdHandle, startEtcd } from './helpers/etcd.js';
 import { startServer } from './helpers/in-process-server.js';
 import { GEN_DIR } from './helpers/servers.js';

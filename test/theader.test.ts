@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { withHeaders } from '../clients/call-headers.js';
-import { validateServiceOptions } from '../clients/client-options.js';
+import { validateServiceOptions } from '../clients/client-config.js';
 import { ServiceClient } from '../clients/service-client.js';
 import { ROOT, rawClient, startServer } from './helpers/in-process-server.js';
 import { buildCppPeer, generatePython, PYTHON } from './helpers/theader-peers.js';

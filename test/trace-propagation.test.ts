@@ -9,7 +9,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { validateServiceOptions } from '../clients/client-options.js';
+import { validateServiceOptions } from '../clients/client-config.js';
 import { ServiceClient } from '../clients/service-client.js';
 import { createTestServer, type TestServer } from '../src/worker/test-server.js';
 import { ROOT } from './helpers/in-process-server.js';

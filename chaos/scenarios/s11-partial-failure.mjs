@@ -19,7 +19,7 @@ import { round, runLoops } from '../lib/load.mjs';
 
 const require = createRequire(import.meta.url);
 const { ServiceClient } = require(path.join(ROOT, 'dist/clients/service-client.js'));
-const { validateServiceOptions } = require(path.join(ROOT, 'dist/clients/client-options.js'));
+const { validateServiceOptions } = require(path.join(ROOT, 'dist/clients/client-config.js'));
 
 const HEALTHY_MS = 2;
 const SLOW_MS = 20;

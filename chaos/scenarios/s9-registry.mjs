@@ -18,7 +18,7 @@ import { killPid, onCleanup } from '../lib/procs.mjs';
 
 const require = createRequire(import.meta.url);
 const { ServiceClient } = require(path.join(ROOT, 'dist/clients/service-client.js'));
-const { validateServiceOptions } = require(path.join(ROOT, 'dist/clients/client-options.js'));
+const { validateServiceOptions } = require(path.join(ROOT, 'dist/clients/client-config.js'));
 const { EtcdGateway } = require(path.join(ROOT, 'dist/src/common/etcd-gateway.js'));
 
 const PREFIX = '/chaos/services/';

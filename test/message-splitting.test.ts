@@ -2,13 +2,15 @@
  * However TCP cuts a stream, the splitter hands out the same whole messages, scanning each byte
  * once, and the bounded readers decode them to the same values as Apache's own protocol
  * classes: every protocol, framed and unframed, split at every byte position and in random
- * chunk sizes.
+ * chunk sizes. An unframed list of fixed-width values is skipped by its count, not walked
+ * element by element (counted in scanner steps), and still held to the limits.
  */
 import path from 'node:path';
 import thrift from 'thrift';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_DECODE_LIMITS } from '../src/codec/decode-limits.js';
 import { loadGeneratedService } from '../src/codec/generated-service.js';
+import type { MessageScanner } from '../src/codec/message-scanner.js';
 import { MessageSplitter } from '../src/codec/message-splitter.js';
 import { createInputProtocol, PROTOCOLS, type ProtocolName, protocolClass } from '../src/codec/protocols.js';
 import { WriteBuffer } from '../src/codec/write-buffer.js';
@@ -120,3 +122,99 @@ describe.each(PROTOCOLS.flatMap((p) => [false, true].map((framed) => ({ protocol
     });
   },
 );
+
+describe('lists of fixed-width values are skipped, not walked', () => {
+  const T = thrift.Thrift.Type;
+  /** A call whose one argument is a list of `n` i32 (the payload bench's echoList), unframed. */
+  const listCall = (protocol: ProtocolName, n: number, type: number = T.I32): Buffer => {
+    let out = Buffer.alloc(0);
+    const w = new WriteBuffer(false, (m) => (out = Buffer.from(m)));
+    const p = new (protocolClass(protocol))(w);
+    p.writeMessageBegin('echoList', thrift.Thrift.MessageType.CALL, 1);
+    p.writeStructBegin('args');
+    p.writeFieldBegin('values', T.LIST, 1);
+    p.writeListBegin(type, n);
+    for (let i = 0; i < n; i++) {
+      if (type === T.I32) p.writeI32(i * 7919 - 3_000_000);
+      else p.writeDouble(i / 3);
+    }
+    p.writeListEnd();
+    p.writeFieldEnd();
+    p.writeFieldStop();
+    p.writeStructEnd();
+    p.writeMessageEnd();
+    p.flush();
+    return out;
+  };
+  /** Steps the splitter's scanner takes to find the message, fed whole or one byte at a time. */
+  const steps = (protocol: ProtocolName, bytes: Buffer, oneByOne: boolean) => {
+    const splitter = new MessageSplitter(false, protocol, DEFAULT_DECODE_LIMITS);
+    const scanner = (splitter as unknown as { scanner: MessageScanner }).scanner;
+    const chunks = oneByOne ? [...bytes].map((b) => Buffer.from([b])) : [Buffer.from(bytes)];
+    let found = 0;
+    for (const chunk of chunks) {
+      splitter.push(chunk);
+      while (splitter.next()) found = splitter.messageEnd - splitter.messageStart;
+    }
+    expect(found).toBe(bytes.length);
+    expect(splitter.work.scanned).toBe(bytes.length);
+    expect(scanner.steps).toBeGreaterThan(0);
+    return scanner.steps;
+  };
+
+  it('binary: a list of 10,000 i32 or double costs the scanner the steps of a list of 2, however cut', () => {
+    for (const type of [T.I32, T.DOUBLE]) {
+      for (const oneByOne of [false, true]) {
+        expect(steps('binary', listCall('binary', 10_000, type), oneByOne)).toBe(steps('binary', listCall('binary', 2, type), oneByOne));
+      }
+    }
+  });
+
+  it('compact: a list of 10,000 doubles costs the steps of a list of 2; 10,000 i32 varints are one step', () => {
+    expect(steps('compact', listCall('compact', 10_000, T.DOUBLE), false)).toBe(steps('compact', listCall('compact', 2, T.DOUBLE), false));
+    expect(steps('compact', listCall('compact', 10_000), false)).toBe(steps('compact', listCall('compact', 2), false));
+  });
+
+  it.each(['binary', 'compact'] as const)('%s: split at every byte, the list is found whole and decodes the same', (protocol) => {
+    const bytes = listCall(protocol, 300);
+    const decode = (buf: Buffer, start: number, end: number) => {
+      const input = createInputProtocol(protocol, DEFAULT_DECODE_LIMITS);
+      input.reset(buf, start, end);
+      input.readMessageBegin();
+      input.readStructBegin();
+      input.readFieldBegin();
+      const { size } = input.readListBegin();
+      const values = Array.from({ length: size }, () => input.readI32());
+      input.readListEnd();
+      expect(input.readFieldBegin().ftype).toBe(T.STOP);
+      return values;
+    };
+    const whole = decode(bytes, 0, bytes.length);
+    expect(whole).toHaveLength(300);
+    for (let cut = 1; cut < bytes.length; cut++) {
+      const splitter = new MessageSplitter(false, protocol, DEFAULT_DECODE_LIMITS);
+      splitter.push(Buffer.from(bytes.subarray(0, cut)));
+      expect(splitter.next(), `cut at ${cut}`).toBe(false);
+      splitter.push(Buffer.from(bytes.subarray(cut)));
+      expect(splitter.next()).toBe(true);
+      expect(decode(splitter.message, splitter.messageStart, splitter.messageEnd)).toEqual(whole);
+    }
+  });
+
+  it.each(['binary', 'compact'] as const)('%s: a skipped list still counts against maxDepth and maxContainerElements', (protocol) => {
+    const bytes = listCall(protocol, 300, T.DOUBLE);
+    const scan = (limits: Partial<typeof DEFAULT_DECODE_LIMITS>) => {
+      const splitter = new MessageSplitter(false, protocol, { ...DEFAULT_DECODE_LIMITS, ...limits });
+      splitter.push(Buffer.from(bytes));
+      return () => splitter.next();
+    };
+    // The args struct is depth 1, the list depth 2.
+    expect(scan({ maxDepth: 2 })()).toBe(true);
+    expect(scan({ maxDepth: 1 })).toThrow(/maxDepth 1/);
+    expect(scan({ maxContainerElements: 299 })).toThrow(/300 elements exceeds maxContainerElements 299/);
+    // The declared count is checked before its bytes arrive.
+    const splitter = new MessageSplitter(false, protocol, { ...DEFAULT_DECODE_LIMITS, maxMessageBytes: 2000 });
+    splitter.push(Buffer.from(bytes.subarray(0, 40)));
+    expect(() => splitter.next()).toThrow(/exceeds maxMessageBytes 2000/);
+  });
+});

@@ -33,6 +33,12 @@ export interface MessageScanner {
    * at most the bytes it was given once, however they were cut, for the reading to be linear.
    */
   readonly scanned: number;
+  /**
+   * Steps taken, over every call: binary and compact, one per field, value or container header
+   * (a container of fixed-width values is one step, a list of varints one per chunk it spans);
+   * JSON, one per byte. What a test counts to show a list is not walked element by element.
+   */
+  readonly steps: number;
   /** Forgets a partly scanned message. */
   reset(): void;
 }
@@ -54,11 +60,14 @@ export function createScanner(protocol: ProtocolName, limits: DecodeLimits): Mes
 const K_STRUCT = 0;
 const K_LIST = 1;
 const K_MAP = 2;
+/** Compact only: a list or set of varint integers (i16, i32, i64). */
+const K_VARINTS = 3;
 const VERSION_1 = 0x80010000 | 0;
 
 /** Shared bookkeeping of the binary and compact scanners: the stack and the limits. */
 abstract class StructureScanner implements MessageScanner {
   scanned = 0;
+  steps = 0;
   protected off = 0;
   protected skipLeft = 0;
   protected inHeader = true;
@@ -105,6 +114,7 @@ abstract class StructureScanner implements MessageScanner {
         this.reset();
         return p;
       }
+      this.steps++;
       const next = this.element(buf, p, end, start);
       if (next < 0) break;
       p = next;
@@ -119,6 +129,16 @@ abstract class StructureScanner implements MessageScanner {
   protected abstract header(buf: Buffer, p: number, end: number, start: number): number;
   /** Scans the next field or element of the innermost struct/container, or -1. */
   protected abstract element(buf: Buffer, p: number, end: number, start: number): number;
+
+  /**
+   * A container whose elements all have one fixed width: its `bytes` are skipped by count, one
+   * step instead of one per element (its count was checked, and it nests like any container).
+   */
+  protected skipElements(bytes: number, p: number): number {
+    if (this.sp >= this.limits.maxDepth) violation(`nesting deeper than maxDepth ${this.limits.maxDepth}`);
+    this.skipLeft = bytes;
+    return p;
+  }
 
   protected push(kind: number, left: number, t1: number, t2: number): void {
     if (this.sp >= this.limits.maxDepth) violation(`nesting deeper than maxDepth ${this.limits.maxDepth}`);
@@ -231,6 +251,8 @@ class BinaryScanner extends StructureScanner {
         const et = buf[p]!;
         const n = buf.readInt32BE(p + 1);
         if (n !== 0) this.checkCount(n, binaryMinBytes(et), p + 5 - start, 'list');
+        const width = binaryFixedWidth(et);
+        if (width > 0) return this.skipElements(n * width, p + 5);
         this.push(K_LIST, n, et, 0);
         return p + 5;
       }
@@ -240,6 +262,9 @@ class BinaryScanner extends StructureScanner {
         const vt = buf[p + 1]!;
         const n = buf.readInt32BE(p + 2);
         if (n !== 0) this.checkCount(n, binaryMinBytes(kt) + binaryMinBytes(vt), p + 6 - start, 'map');
+        const kw = binaryFixedWidth(kt);
+        const vw = binaryFixedWidth(vt);
+        if (kw > 0 && vw > 0) return this.skipElements(n * (kw + vw), p + 6);
         this.push(K_MAP, n * 2, kt, vt);
         return p + 6;
       }
@@ -292,10 +317,33 @@ class CompactScanner extends StructureScanner {
       this.sp--;
       return p;
     }
+    if (kind === K_VARINTS) return this.varints(buf, p, end, top, left);
     const ct = kind === K_LIST || left % 2 === 0 ? this.t1[top]! : this.t2[top]!;
     const next = this.value(buf, p, end, start, ct);
     if (next >= 0) this.left[top] = left - 1;
     return next;
+  }
+
+  /**
+   * Moves past the varints of a list of integers: the `left` still to find, each at most
+   * `t1[top]` bytes; `t2[top]` holds the continuation bytes of one cut by the chunk's end.
+   * Returns where it stopped (the list's end, or `end`), or -1 when no byte is left to look at.
+   */
+  private varints(buf: Buffer, p: number, end: number, top: number, left: number): number {
+    if (p >= end) return -1;
+    const max = this.t1[top]!;
+    let run = this.t2[top]!;
+    while (left > 0 && p < end) {
+      if (buf[p++]! < 0x80) {
+        left--;
+        run = 0;
+      } else if (++run >= max) {
+        violation(`varint longer than ${max} bytes`);
+      }
+    }
+    this.left[top] = left;
+    this.t2[top] = run;
+    return p;
   }
 
   private value(buf: Buffer, p: number, end: number, start: number, ct: number): number {
@@ -340,7 +388,11 @@ class CompactScanner extends StructureScanner {
           at += n;
         }
         if (size !== 0) this.checkCount(size, compactMinBytes(et), at - start, 'list');
-        this.push(K_LIST, size, et, 0);
+        const width = compactFixedWidth(et);
+        if (width > 0) return this.skipElements(size * width, at);
+        // i16, i32, i64: a run of varints, walked by a byte loop rather than one step each.
+        if (et >= 4 && et <= 6) this.push(K_VARINTS, size, et === 6 ? 10 : 5, 0);
+        else this.push(K_LIST, size, et, 0);
         return at;
       }
       case 11: {
@@ -356,6 +408,9 @@ class CompactScanner extends StructureScanner {
           vt = buf[at]! & 0x0f;
           at++;
           this.checkCount(size, compactMinBytes(kt) + compactMinBytes(vt), at - start, 'map');
+          const kw = compactFixedWidth(kt);
+          const vw = compactFixedWidth(vt);
+          if (kw > 0 && vw > 0) return this.skipElements(size * (kw + vw), at);
         }
         this.push(K_MAP, size * 2, kt, vt);
         return at;
@@ -367,6 +422,31 @@ class CompactScanner extends StructureScanner {
         return violation(`unknown compact type ${ct}`);
     }
   }
+}
+
+/** Width of every value of a binary-protocol type, or 0 when it varies (or the type is unknown). */
+function binaryFixedWidth(type: number): number {
+  switch (type) {
+    case T.BOOL:
+    case T.BYTE:
+      return 1;
+    case T.I16:
+      return 2;
+    case T.I32:
+      return 4;
+    case T.I64:
+    case T.DOUBLE:
+      return 8;
+    case T.UUID:
+      return 16;
+    default:
+      return 0;
+  }
+}
+
+/** Width of every value of a compact type inside a container, or 0 when it varies (or is unknown). */
+function compactFixedWidth(ct: number): number {
+  return ct >= 1 && ct <= 3 ? 1 : ct === 7 ? 8 : ct === 13 ? 16 : 0;
 }
 
 /** Smallest encoding of one element of a compact type, for count checks. */
@@ -397,6 +477,9 @@ function varintValue(buf: Buffer, p: number, len: number): number {
  */
 class JsonScanner implements MessageScanner {
   scanned = 0;
+  get steps(): number {
+    return this.scanned;
+  }
   private off = 0;
   private depth = 0;
   private inString = false;

@@ -21,7 +21,8 @@
  *   --calls N      a fixed count instead of times: 20,000 warm-up calls and empty turns, then N
  *                  measured calls. Two runs with different N under an instruction counter differ
  *                  only by the calls: (insn(3N) - insn(N)) / 2N is instructions per call, which a
- *                  busy machine does not move (valgrind --tool=cachegrind --cache-sim=no).
+ *                  busy machine does not move (valgrind --tool=cachegrind --cache-sim=no); V8's
+ *                  tiering still moves it by about 10 % between runs of one build.
  * Compare two builds with --dist bench/out/dist-base and --dist dist, run alternately.
  */
 import fs from 'node:fs';

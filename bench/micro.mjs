@@ -18,6 +18,11 @@
  *                  variants share every moment of a busy machine, so their ratio is steadier
  *                  than two separate runs' (bench/stats-overhead.mjs --micro). Prints nsPerCall
  *                  per variant.
+ *   --calls N      a fixed count instead of times: 20,000 warm-up calls and empty turns, then N
+ *                  measured calls. Two runs with different N under an instruction counter differ
+ *                  only by the calls: (insn(3N) - insn(N)) / 2N is instructions per call, which a
+ *                  busy machine does not move (valgrind --tool=cachegrind --cache-sim=no); V8's
+ *                  tiering still moves it by about 10 % between runs of one build.
  * Compare two builds with --dist bench/out/dist-base and --dist dist, run alternately.
  */
 import fs from 'node:fs';
@@ -45,6 +50,7 @@ const { values } = parseArgs({
     'spin-ns': { type: 'string', default: '0' },
     variants: { type: 'string' },
     'slice-ms': { type: 'string', default: '20' },
+    calls: { type: 'string' },
   },
 });
 const dist = path.resolve(values.dist);
@@ -160,11 +166,11 @@ function scheduler() {
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 /** Feeds calls to `socket` for `ms`; returns the count and this process's CPU time (less noisy than wall time). */
-async function run(ms, socket) {
+async function run(ms, socket, calls = Infinity) {
   let n = 0;
   const end = performance.now() + ms;
   const cpu0 = process.cpuUsage();
-  while (performance.now() < end) {
+  while (n < calls && (calls !== Infinity || performance.now() < end)) {
     for (let i = 0; i < 64; i++) {
       if (socket) for (const p of pieces) socket.emit('data', p);
       n++;
@@ -208,10 +214,14 @@ if (values.variants) {
 }
 
 const { socket, conn } = connect(table);
-await run(500, socket); // warm up the JIT
+// --calls N: fixed counts instead of times (20,000 warm-up and empty turns, N measured calls), so
+// that two runs under an instruction counter (valgrind) differ only by the calls they make.
+const fixedCalls = values.calls === undefined ? Infinity : Number(values.calls);
+const fixed = fixedCalls === Infinity ? Infinity : 20_000;
+await run(500, socket, fixed); // warm up the JIT
 if (replyBytes === 0) throw new Error('no replies: the connection did not answer');
-const empty = await run(500, undefined);
-const full = await run(Number(values.seconds) * 1000, socket);
+const empty = await run(500, undefined, fixed);
+const full = await run(Number(values.seconds) * 1000, socket, fixedCalls);
 const perChunk = full.ns / full.n - empty.ns / empty.n;
 console.log(
   JSON.stringify({

@@ -56,13 +56,20 @@ export const DEFAULTS = {
   logLevel: top.logLevel.default,
   /** `stats.admin.allowRemote`: admin requests are answered for loopback peers only. */
   adminAllowRemote: top.stats.properties.admin.properties.allowRemote.default,
-  /** Extra Node.js flags for worker processes, e.g. `--max-semi-space-size=1` for a smaller heap. */
+  /** Extra Node.js flags for worker processes, after those of `semiSpaceMiB` and `maglev`. */
   nodeArgs: service.nodeArgs.default as readonly string[],
   /**
    * Off: huge pages make large messages cheaper (see src/master/worker-env.ts) but raise the RSS of a
    * worker that holds many buffered replies (chaos scenario 6b: +129-168 MB instead of +96-109).
    */
   hugePages: service.hugePages.default,
+  /**
+   * 2 MiB: under small-call load a worker's young generation grew to about 7.5 MiB, and Node 24
+   * lets it grow to 64 MiB; a 2 MiB semi-space holds it at 4 (docs/bench.md, "Worker memory").
+   */
+  semiSpaceMiB: service.semiSpaceMiB.default,
+  /** Off: on Node 24, Maglev's compilations leave a worker about 7 MiB larger under load. */
+  maglev: service.maglev.default,
   /**
    * Conventional handler location, relative to the config file's folder, without its extension:
    * the first of `.ts`, `.mts`, `.cts`, `.js`, `.mjs`, `.cjs` that exists (`findHandlerFile`).

@@ -72,6 +72,13 @@ export interface ServiceConfig {
    * unless GLIBC_TUNABLES is set already. @default false
    */
   hugePages: boolean;
+  /**
+   * Largest semi-space of V8's young generation in a worker, in MiB (`--max-semi-space-size`);
+   * 0 leaves V8's own sizing. @default 2
+   */
+  semiSpaceMiB: number;
+  /** V8's Maglev compiler in the workers (off: `--no-maglev`). @default false */
+  maglev: boolean;
 }
 
 /** The statistics/admin HTTP listener. */

@@ -72,6 +72,8 @@ export function resolveServiceEntry(o: Checked, at: string, ctx: EntryContext): 
     maxEventLoopDelayMs: int('maxEventLoopDelayMs', DEFAULTS.maxEventLoopDelayMs),
     nodeArgs: [...((o.nodeArgs as string[] | undefined) ?? DEFAULTS.nodeArgs)],
     hugePages: (o.hugePages as boolean | undefined) ?? DEFAULTS.hugePages,
+    semiSpaceMiB: int('semiSpaceMiB', DEFAULTS.semiSpaceMiB),
+    maglev: (o.maglev as boolean | undefined) ?? DEFAULTS.maglev,
     ...optional('user', o.user as string | undefined),
     ...optional('group', o.group as string | undefined),
     ...optional('tls', o.tls === undefined ? undefined : tlsFiles(o.tls as Checked, baseDir)),

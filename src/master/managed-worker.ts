@@ -18,6 +18,7 @@ import {
   type WorkerStats,
 } from '../host/ipc.js';
 import { workerDefaultEnv } from './worker-env.js';
+import { workerNodeFlags } from './worker-flags.js';
 
 /** Where a worker is in its life. */
 export type WorkerState = 'starting' | 'listening' | 'draining' | 'exited';
@@ -97,7 +98,7 @@ export class ManagedWorker extends EventEmitter {
     cluster.setupPrimary({
       exec: options.exec,
       args: [],
-      execArgv: [...process.execArgv, ...(options.service.nodeArgs ?? [])],
+      execArgv: [...process.execArgv, ...workerNodeFlags(options.service)],
     });
     const worker = cluster.fork({
       ...workerDefaultEnv(options.service.hugePages ?? false),

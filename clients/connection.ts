@@ -323,7 +323,7 @@ export class Connection {
     }
     let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
     if (mtype === MessageType.EXCEPTION) {
-      const x = new TApplicationException();
+      const x = remoteException();
       x.read(proto as unknown as thrift.TProtocol);
       proto.readMessageEnd();
       outcome = { ok: false, error: x };
@@ -457,4 +457,19 @@ function resultOutcome(
       `${method.name} failed: unknown result`,
     ),
   };
+}
+
+/**
+ * An empty TApplicationException to read a server's answer into, built without capturing a
+ * stack: it could only show this reader, and under overload, when most replies are calls the
+ * host shed, capturing it cost more than reading the reply (5 % of a driver's CPU at 4x).
+ */
+function remoteException(): InstanceType<typeof TApplicationException> {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new TApplicationException();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }

@@ -263,6 +263,8 @@ describe('shedding', () => {
     expect(err).toMatchObject({ code: 'ERR_SERVER_OVERLOADED', target: { address: a.address } });
     expect((err as Error).message).toContain(`${a.address} is overloaded and did not run the call`);
     expect((err as { cause: { type: number } }).cause.type).toBe(LOADSHEDDING);
+    // The host's answer was read without capturing a stack of the client's reader.
+    expect((err as { cause: Error }).cause.stack).not.toContain('\n    at ');
     // The address stays healthy: an overloaded host is alive.
     expect(client.addresses.evicted()).toEqual([]);
     busy.releaseAll();

@@ -32,6 +32,8 @@ export interface FailoverEngine {
   readonly options: ResolvedServiceOptions;
   readonly addresses: AddressManager;
   readonly budget: RetryBudget | undefined;
+  /** Caps backup requests at a share of the calls of the methods that may send them. */
+  readonly backupBudget: RetryBudget | undefined;
   readonly counters: FailoverCounters;
   /** One attempt on one address (already picked), within `timeoutMs`, cancellable by `signal`. */
   attempt(
@@ -95,6 +97,7 @@ export class FailoverCall {
   /** The attempts of the call, one after another, or raced with a backup request. */
   private async runAttempts(): Promise<unknown> {
     const backupMs = this.engine.backupDelay(this.method.name);
+    if (this.engine.backupBudget && this.engine.options.idempotent.has(this.method.name)) this.engine.backupBudget.deposit();
     if (backupMs !== undefined) {
       this.cancellable = true;
       return this.race(backupMs);
@@ -197,6 +200,7 @@ export class FailoverCall {
   private backupAddress(): string | undefined {
     const { engine } = this;
     if (this.attempts > engine.options.retries || this.deadline - Date.now() <= 0) return undefined;
+    if (engine.backupBudget && !engine.backupBudget.canWithdraw()) return undefined;
     if (engine.budget && !engine.budget.canWithdraw()) {
       engine.budget.tryWithdraw(); // counts the refusal
       this.refused();
@@ -211,6 +215,7 @@ export class FailoverCall {
     // Every other address is evicted: a backup there would only be a probe in disguise.
     if (pick.reason === 'last-resort') return undefined;
     engine.budget?.tryWithdraw();
+    engine.backupBudget?.tryWithdraw();
     return pick.address;
   }
 

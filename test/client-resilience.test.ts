@@ -350,6 +350,34 @@ describe('backup requests', () => {
     expect(Number(await again)).toBe(4);
   });
 
+  it('backups after a percentile add at most 1 - p of the calls, however many calls outlast it', async () => {
+    let slow = false;
+    const held = gate();
+    const a = await serve({
+      async sayHello(name: string) {
+        if (slow) await held.hold();
+        return `Hello ${name} from a`;
+      },
+    });
+    cleanups.push(() => held.release());
+    const b = await serve(hello('b'));
+    // random 0: every first attempt goes to a; its backups to b.
+    const { c } = client([a.address, b.address], { balancer: 'random', idempotent: ['sayHello'], backupAfter: 'p90' });
+    // The percentile is known after 100 answers.
+    for (let i = 0; i < 100; i++) await c.call('sayHello', [`fast${i}`]);
+    expect(c.status().backup!.delayMs.sayHello).toBeDefined();
+    // Now every call outlasts the p90 and would want a backup: 10 % of the 160 calls may have
+    // one (the retry budget alone would allow 32).
+    slow = true;
+    const calls = Array.from({ length: 60 }, (_, i) => c.call('sayHello', [`slow${i}`]));
+    await waitFor(() => held.held === 60, 5000, 'every slow call out');
+    setTimeout(() => held.release(), 200);
+    const answers = await Promise.all(calls);
+    expect(answers.filter((x) => String(x).endsWith('from b')).length).toBe(c.status().counters.backupsWon);
+    expect(c.status().counters.backupsSent).toBeGreaterThanOrEqual(10);
+    expect(c.status().counters.backupsSent).toBeLessThanOrEqual(16);
+  });
+
   it('no backup before the percentile is known, and none once the budget is spent', async () => {
     const held = gate();
     const a = await serve({

@@ -6,7 +6,8 @@
  * idle pooled connection never keeps the process alive. A call can be cancelled (the losing
  * attempt of a backup request): it leaves the pending map, so a late reply to it is read past
  * and never handed to another call, and the connection stays in use. A call that times out
- * instead retires its connection, which is closed with a reset.
+ * retires its connection, which is closed with a reset, unless it is a THeader connection on
+ * which the server answered within the timeout (it knows the deadline and drops the call).
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -68,6 +69,8 @@ export class Connection {
   private stateValue: ConnectionState = 'connecting';
   /** A call on this socket timed out: it is closed with a reset (see {@link close}). */
   private abandoned = false;
+  /** When the socket last delivered bytes (`performance.now()`); its creation before that. */
+  private lastReadAt = performance.now();
   private readonly socket: net.Socket;
   private readonly pending = new Map<number, PendingCall>();
   private seqid = 0;
@@ -287,6 +290,7 @@ export class Connection {
   }
 
   private onData(chunk: Buffer): void {
+    this.lastReadAt = performance.now();
     const splitter = this.splitter;
     splitter.push(chunk);
     try {
@@ -368,8 +372,13 @@ export class Connection {
         t,
       ),
     );
-    // A server that missed one deadline may be stuck: stop sending it new calls on this socket,
-    // and close it with a reset so that the server knows the call's caller is gone.
+    // Over THeader the server knows the call's deadline and will not run it once that passed, so
+    // a socket on which the server keeps answering stays: resetting it would cost a reconnect
+    // (through the host's hand-off) per timeout, and under overload those reconnects fed the
+    // timeouts (chaos scenario 10). A socket silent for a whole timeout may be stuck or dead; and
+    // a server that got no deadline would run the call for nobody: stop sending on those sockets,
+    // and close them with a reset so that the server knows the caller is gone.
+    if (this.options.header && performance.now() - this.lastReadAt < timeoutMs) return;
     this.abandoned = true;
     this.retire();
   }

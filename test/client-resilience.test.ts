@@ -153,6 +153,50 @@ describe('least-loaded choice', () => {
   });
 });
 
+describe('a timed-out call on a THeader connection', () => {
+  /** A host that answers `slow` after 100 ms, holds `hold` until released, answers the rest at once. */
+  async function host() {
+    const held = gate();
+    const server = await serve(
+      {
+        async sayHello(name: string) {
+          if (name === 'slow') await new Promise((r) => setTimeout(r, 100));
+          if (name === 'hold') await held.hold();
+          return `Hello ${name}`;
+        },
+      },
+      { transport: 'header' },
+    );
+    cleanups.push(() => held.release());
+    return { server, held };
+  }
+  const options = { transport: 'header', poolMax: 1, retries: 0, callTimeoutMs: 300 };
+
+  it('keeps its connection while the host answered within the timeout (the host drops expired calls itself)', async () => {
+    const { server, held } = await host();
+    const { c } = client([server.address], options);
+    const slow = c.call('sayHello', ['slow']);
+    const hold = c.call('sayHello', ['hold']).catch((e: unknown) => e);
+    expect(await slow).toBe('Hello slow');
+    expect(await hold).toMatchObject({ code: 'ERR_CALL_TIMEOUT' });
+    const [conn] = c.pool(server.address).connections();
+    expect(conn).toBeDefined();
+    held.release();
+    // Its late reply is read past; the same connection serves the next call.
+    expect(await c.call('sayHello', ['next'])).toBe('Hello next');
+    expect(c.pool(server.address).connections()).toEqual([conn]);
+    expect(server.server.snapshot().connections).toBe(1);
+  });
+
+  it('resets a connection that stayed silent for a whole timeout', async () => {
+    const { server } = await host();
+    const { c } = client([server.address], options);
+    expect(await c.call('sayHello', ['hold']).catch((e: unknown) => e)).toMatchObject({ code: 'ERR_CALL_TIMEOUT' });
+    await waitFor(() => c.pool(server.address).connections().length === 0, 5000, 'the silent connection to close');
+    await waitFor(() => server.server.snapshot().connections === 0, 5000, 'the host to see the reset');
+  });
+});
+
 describe('breakers', () => {
   /** Fails every other call with an undeclared error (INTERNAL_ERROR). */
   function flaky(label: string) {

@@ -93,8 +93,9 @@ export async function attemptOnPool(
   timeoutMs -= waited;
   if (settings.header) {
     // The host does not start a call whose caller will have stopped waiting.
-    headers = new Map(headers).set(DEADLINE_HEADER, String(Math.ceil(timeoutMs)));
-    if (settings.askLoad && !headers.has(LOAD_HEADER)) (headers as Map<string, string>).set(LOAD_HEADER, '');
+    const sent = new Map(headers).set(DEADLINE_HEADER, String(Math.ceil(timeoutMs)));
+    if (settings.askLoad && !sent.has(LOAD_HEADER)) sent.set(LOAD_HEADER, '');
+    headers = sent;
   }
   let reply: Promise<unknown>;
   try {

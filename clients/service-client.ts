@@ -31,7 +31,7 @@ import {
 } from './errors.js';
 import { FailoverCall, type FailoverCounters, type FailoverEngine } from './failover-call.js';
 import { LatencyWindow } from './latency-window.js';
-import { attemptOnPool } from './pooled-attempt.js';
+import { type AttemptSettings, attemptOnPool } from './pooled-attempt.js';
 import type { DiscoveryLog, DiscoveryStatus, RegistryDiscovery } from './registry-discovery.js';
 import { RetryBudget, type RetryBudgetStatus } from './retry-budget.js';
 import { SplitCalls } from './split-calls.js';
@@ -80,6 +80,8 @@ export class ServiceClient implements FailoverEngine {
   private readonly now: () => number;
   private readonly pools = new Map<string, ConnectionPool>();
   private closed = false;
+  /** What every attempt needs of the settings: built once, not per attempt. */
+  private readonly attemptSettings: AttemptSettings;
   /** Registry discovery, loaded lazily (only entries with `registry` pay for it). */
   private discovery: RegistryDiscovery | undefined;
   private discoveryReady: Promise<RegistryDiscovery | undefined> | undefined;
@@ -131,6 +133,13 @@ export class ServiceClient implements FailoverEngine {
       random: runtime.random,
     });
     this.now = runtime.now ?? Date.now;
+    this.attemptSettings = {
+      poolMax: options.poolMax,
+      callTimeoutMs: options.callTimeoutMs,
+      header: options.transport === 'header',
+      askLoad: options.transport === 'header' && options.balancer === 'least-loaded',
+      closed: () => this.closed,
+    };
     this.budget = options.retryBudget && new RetryBudget({ ...options.retryBudget, now: this.now });
     if (typeof options.backupAfter === 'string') {
       for (const m of options.idempotent) this.latencies.set(m, new LatencyWindow(LATENCY_WINDOW_MS, this.now()));
@@ -323,16 +332,9 @@ export class ServiceClient implements FailoverEngine {
         { service: this.options.service, method: method.name, address },
       );
     }
-    const o = this.options;
     return attemptOnPool(
       this.pool(address),
-      {
-        poolMax: o.poolMax,
-        callTimeoutMs: o.callTimeoutMs,
-        header: o.transport === 'header',
-        askLoad: o.transport === 'header' && o.balancer === 'least-loaded',
-        closed: () => this.closed,
-      },
+      this.attemptSettings,
       method,
       payload,
       headers,

@@ -9,11 +9,6 @@
  */
 import { PeakEwma } from './peak-ewma.js';
 
-/**
- * THeader key of a host's load: sent empty with a call to ask for it, and in the reply with the
- * calls running and waiting there as a plain decimal (fbthrift's `load`).
- */
-export const LOAD_HEADER = 'load';
 
 /** Tuning of an {@link AddressLoad}. */
 export interface AddressLoadOptions {

@@ -7,9 +7,6 @@
  */
 import type { AsyncLocalStorage } from 'node:async_hooks';
 
-/** THeader key with the caller's remaining time in milliseconds (decimal). */
-export const DEADLINE_HEADER = 'client_timeout';
-
 // The host's call-context store (src/worker/call-context.ts), found by its global key so that
 // the client does not load server code: present only inside a worker serving a call.
 const STORE_KEY = Symbol.for('thrifthost.callContext');

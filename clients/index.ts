@@ -22,7 +22,7 @@ export {
   pickTwo,
 } from './address-policy.js';
 export { type ClientCallContext, type ClientInterceptor, withHeaders } from './call-headers.js';
-export { DEADLINE_HEADER } from './call-deadline.js';
+export { DEADLINE_HEADER } from '../src/common/theader-keys.js';
 export { type BackoffPolicy, backoffBoundMs, backoffDelayMs } from '../src/common/backoff.js';
 export type { AttemptReport, CallObserver, CallReport } from './call-report.js';
 export {

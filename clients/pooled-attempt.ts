@@ -8,8 +8,7 @@
 import thrift from 'thrift';
 import type { MethodInfo } from '../src/codec/generated-service.js';
 import { markLocal } from './attempt-outcome.js';
-import { LOAD_HEADER } from './address-load.js';
-import { DEADLINE_HEADER } from './call-deadline.js';
+import { DEADLINE_HEADER, LOAD_HEADER } from '../src/common/theader-keys.js';
 import type { Connection } from './connection.js';
 import type { ConnectionPool } from './connection-pool.js';
 import {

@@ -15,7 +15,7 @@ import {
   type ServiceDescription,
 } from '../src/codec/generated-service.js';
 import { AddressManager, type AddressStatus } from './address-manager.js';
-import { LOAD_HEADER } from './address-load.js';
+import { LOAD_HEADER } from '../src/common/theader-keys.js';
 import type { Balancer } from './address-policy.js';
 import { type ClientCallContext, scopedHeaders } from './call-headers.js';
 import { type CallObserver, reportCode } from './call-report.js';

@@ -22,7 +22,8 @@ import { withTraceContext } from '../common/trace-propagation.js';
 import type { Logger } from '../host/logger.js';
 import type { StatsRegistry } from '../monitoring/stats.js';
 import { ServerCallContext, runWithContext } from './call-context.js';
-import { type CallRunner, type CallScheduler, DEADLINE_HEADER, type ScheduledCall, type ShedReason } from './call-scheduler.js';
+import { DEADLINE_HEADER, LOAD_HEADER } from '../common/theader-keys.js';
+import { type CallRunner, type CallScheduler, type ScheduledCall, type ShedReason } from './call-scheduler.js';
 import { type ReplyFrame, ReplyWriter } from './reply-writer.js';
 import { internalError, type MethodEntry, type ServiceTable } from './service-loader.js';
 import { THeaderReader } from './theader-reader.js';
@@ -402,13 +403,10 @@ export class CallPipeline implements CallRunner<PipelineCall> {
 const NO_HEADERS: ReadonlyMap<string, string> = new Map();
 
 /**
- * THeader key a caller sends to ask for the host's load, which the reply then carries under the
- * same key: calls running and waiting in the worker that answered (fbthrift's `load`). Only on
- * request, so that callers that did not ask (Apache's clients among them) get the headers they sent.
+ * Puts the worker's load in a reply's headers (asked for by the caller: {@link LOAD_HEADER}),
+ * unless an interceptor already set the key. Only on request, so that callers that did not ask
+ * (Apache's clients among them) get the headers they sent.
  */
-const LOAD_HEADER = 'load';
-
-/** Puts the worker's load in a reply's headers, unless an interceptor already set the key. */
 function tagLoad(frame: ReplyFrame, load: number): void {
   const headers = frame.headers ?? (frame.headers = new Map());
   if (!headers.has(LOAD_HEADER)) headers.set(LOAD_HEADER, String(load));

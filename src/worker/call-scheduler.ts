@@ -5,7 +5,7 @@
  * backlog sits here, where its age is known, rather than in the kernel's socket buffers. A call
  * is then not run when:
  * - its caller is gone (the connection closed while it waited): dropped, nobody is told;
- * - its deadline (sent by the caller, see {@link DEADLINE_HEADER}) has passed: answered EXPIRED;
+ * - its deadline (sent by the caller, THeader `client_timeout`) has passed: answered EXPIRED;
  * - it waited longer than `maxQueueMs` while calls of other connections waited too, the queue
  *   is full, or the event loop is more than `maxEventLoopDelayMs` behind: answered
  *   "overloaded, not run" (SHED), which a client may retry elsewhere even for a method that is
@@ -19,11 +19,6 @@
  */
 import type { Logger } from '../host/logger.js';
 
-/**
- * THeader key carrying the caller's remaining time in milliseconds (decimal), the name fbthrift
- * uses (`client_timeout`), so its clients' deadlines are honoured as well.
- */
-export const DEADLINE_HEADER = 'client_timeout';
 
 /** Why a call was not run; also the failure kind counted in the method's statistics. */
 export type ShedReason = 'SHED' | 'EXPIRED' | 'ABANDONED';

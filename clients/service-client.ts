@@ -6,7 +6,7 @@
  */
 import { parseAddress } from '../src/common/address.js';
 import { runChain } from '../src/common/interceptor-chain.js';
-import { injectTraceContext } from '../src/common/trace-propagation.js';
+import { injectTraceContext, loadTraceContext } from '../src/common/trace-propagation.js';
 import {
   type GeneratedService,
   loadGeneratedFile,
@@ -140,6 +140,8 @@ export class ServiceClient implements FailoverEngine {
       askLoad: options.transport === 'header' && options.balancer === 'least-loaded',
       closed: () => this.closed,
     };
+    // THeader calls carry the trace context: load OpenTelemetry (if installed) now, not on the first call.
+    if (this.attemptSettings.header) loadTraceContext();
     this.budget = options.retryBudget && new RetryBudget({ ...options.retryBudget, now: this.now });
     if (typeof options.backupAfter === 'string') {
       for (const m of options.idempotent) this.latencies.set(m, new LatencyWindow(LATENCY_WINDOW_MS, this.now()));

@@ -196,10 +196,10 @@ export class CallPipeline implements CallRunner<PipelineCall> {
     const startedAt = entry.counter.begin();
     let value: unknown;
     try {
+      // A context only where something can see it (interceptors, getCallContext()): a THeader
+      // caller's deadline alone does not need one, and building it cost every such call.
       const invoke = () =>
-        entry.interceptors.length > 0 || entry.callContext || call.deadline !== undefined
-          ? this.invokeWithContext(call)
-          : entry.invoke(call.args);
+        entry.interceptors.length > 0 || entry.callContext ? this.invokeWithContext(call) : entry.invoke(call.args);
       // A THeader caller may carry a W3C trace context: the handler runs inside it.
       value = call.headers.size > 0 ? withTraceContext(call.headers, invoke) : invoke();
     } catch (err) {

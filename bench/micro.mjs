@@ -4,8 +4,10 @@
  * connection.ts, the read/write buffers or the handler wrapper shows up as ns per call without
  * the noise of a shared machine. Each call arrives in its own macrotask, as from a socket.
  *
- *   node bench/micro.mjs [--dist dist] [--transport framed|buffered] [--protocol binary|compact|json]
+ *   node bench/micro.mjs [--dist dist] [--transport framed|buffered|header] [--protocol binary|compact|json]
  *                        [--batch 1] [--seconds 2] [--split 1]
+ *   --transport header   THeader frames carrying --headers (default what ThriftClient sends
+ *                        with the least-loaded balancer: client_timeout=250,load=)
  *   --batch N   calls per incoming chunk (pipelining clients)
  *   --split N   each chunk delivered in N pieces (partial frames)
  *   --arg-bytes N   the string argument's size (default: "world"); with --chunk-bytes, the
@@ -38,6 +40,7 @@ const { values } = parseArgs({
   options: {
     dist: { type: 'string', default: path.join(root, 'dist') },
     transport: { type: 'string', default: 'framed' },
+    headers: { type: 'string', default: 'client_timeout=250,load=' },
     protocol: { type: 'string', default: 'binary' },
     batch: { type: 'string', default: '1' },
     split: { type: 'string', default: '1' },
@@ -66,7 +69,12 @@ const schedulerModule = path.join(dist, 'src/worker/call-scheduler.js');
 const { CallScheduler } = fs.existsSync(schedulerModule) ? require(schedulerModule) : {};
 const { WriteBuffer } = require(path.join(dist, 'src/codec/write-buffer.js'));
 
-const framed = values.transport === 'framed';
+const header = values.transport === 'header';
+const framed = values.transport === 'framed' || header;
+const { buildTHeaderPrefix } = header ? require(path.join(dist, 'src/codec/theader.js')) : {};
+const requestHeaders = new Map(
+  header ? values.headers.split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]) : [],
+);
 const config = validateHostConfig(
   {
     services: [
@@ -102,7 +110,9 @@ const log = { warn() {}, info() {}, debug() {}, error: console.error };
 // The request bytes, encoded by the Apache protocol class itself.
 const calls = [];
 for (let i = 0; i < Number(values.batch); i++) {
-  const w = new WriteBuffer(framed, (m) => calls.push(Buffer.from(m)));
+  const w = new WriteBuffer(framed && !header, (m) =>
+    calls.push(header ? Buffer.concat([buildTHeaderPrefix(config.protocol, i + 1, requestHeaders, m.length), m]) : Buffer.from(m)),
+  );
   const p = new Protocol(w);
   p.writeMessageBegin('sayHello', thrift.Thrift.MessageType.CALL, i + 1);
   const name = values['arg-bytes'] ? 'w'.repeat(Number(values['arg-bytes'])) : 'world';
@@ -124,7 +134,7 @@ for (let i = 0; i < split; i++) {
 let replyBytes = 0;
 const options = {
   framed,
-  header: false,
+  header,
   protocol: config.protocol,
   limits: config.limits,
   i64: config.i64,
@@ -184,6 +194,7 @@ async function run(ms, socket, calls = Infinity) {
 const describe = {
   dist: path.relative(root, dist) || '.',
   transport: values.transport,
+  ...(header ? { headers: values.headers } : {}),
   protocol: values.protocol,
   batch: Number(values.batch),
   split,

@@ -15,15 +15,19 @@ export const LOADGEN_CPU = '0';
 export const SERVER_CPU = '1';
 
 /**
- * Whether this machine can pin: taskset present, and both cores in this process's affinity.
+ * Whether this machine can pin: taskset present, and both cores in this process's affinity (or
+ * this process already on the generator's core).
  * @returns {{ ok: true } | { ok: false, reason: string }}
  */
 export function canPin() {
-  if (os.availableParallelism() < 2) return { ok: false, reason: '--pin needs 2 cores' };
+  // The machine's cores, not this process's affinity: bench/run.mjs pins itself (pinSelf) before
+  // its payload suite, which then still places servers on SERVER_CPU.
+  if (os.cpus().length < 2) return { ok: false, reason: '--pin needs 2 cores' };
   try {
     const mask = execFileSync('taskset', ['-cp', String(process.pid)], { encoding: 'utf8' });
     const cpus = expandList(mask.slice(mask.lastIndexOf(':') + 1).trim());
-    if (!cpus.has(Number(LOADGEN_CPU)) || !cpus.has(Number(SERVER_CPU)))
+    const pinnedAlready = cpus.size === 1 && cpus.has(Number(LOADGEN_CPU));
+    if (!pinnedAlready && (!cpus.has(Number(LOADGEN_CPU)) || !cpus.has(Number(SERVER_CPU))))
       return { ok: false, reason: `--pin needs cores ${LOADGEN_CPU} and ${SERVER_CPU}; this process may use ${mask.trim()}` };
   } catch {
     return { ok: false, reason: '--pin needs taskset (apt: util-linux)' };

@@ -18,7 +18,7 @@ import type { InputProtocol } from '../src/codec/input-protocol.js';
 import { MessageSplitter } from '../src/codec/message-splitter.js';
 import { createOutputProtocol } from '../src/codec/output-protocols.js';
 import { createInputProtocol, type ProtocolName, protocolClass } from '../src/codec/protocols.js';
-import { buildTHeaderPrefix, isTHeader, parseTHeader } from '../src/codec/theader.js';
+import { buildTHeaderFrame, isTHeader, parseTHeader } from '../src/codec/theader.js';
 import { WriteBuffer } from '../src/codec/write-buffer.js';
 import { type CallTarget, CallTimeoutError, ConnectionClosedError, ReplyDecodeError } from './errors.js';
 
@@ -285,8 +285,7 @@ export class Connection {
       throw err;
     }
     if (!this.options.header) return message as Buffer;
-    const prefix = buildTHeaderPrefix(this.options.protocol, seqid, headers, message!.length);
-    return Buffer.concat([prefix, message!], prefix.length + message!.length);
+    return buildTHeaderFrame(this.options.protocol, seqid, headers, message!);
   }
 
   private onData(chunk: Buffer): void {

@@ -120,40 +120,26 @@ export function buildTHeaderPrefix(
   payloadBytes: number,
   transforms: readonly number[] = NO_TRANSFORMS,
 ): Buffer {
-  const parts: number[] = [];
-  pushVarint(parts, PROTOCOL_ID_OF[protocol]);
-  pushVarint(parts, transforms.length);
-  for (const id of transforms) pushVarint(parts, id);
-  let strings: Buffer[] = [];
-  if (headers && headers.size > 0) {
-    pushVarint(parts, INFO_KEY_VALUE);
-    pushVarint(parts, headers.size);
-    strings = [];
-    for (const [k, v] of headers) {
-      for (const s of [k, v]) {
-        const b = Buffer.from(String(s), 'utf8');
-        const len: number[] = [];
-        pushVarint(len, b.length);
-        strings.push(Buffer.from(len), b);
-      }
-    }
-  }
-  const infoBytes = parts.length + strings.reduce((n, b) => n + b.length, 0);
-  const padded = Math.ceil(infoBytes / 4) * 4;
-  if (padded / 4 > 0xffff) throw new RangeError('THeader headers larger than 256 KiB');
-  const prefix = Buffer.alloc(14 + padded);
-  prefix.writeInt32BE(10 + padded + payloadBytes, 0);
-  prefix.writeUInt16BE(THEADER_MAGIC, 4);
-  prefix.writeUInt16BE(0, 6);
-  prefix.writeInt32BE(seqid, 8);
-  prefix.writeUInt16BE(padded / 4, 12);
-  let at = 14;
-  for (const b of parts) prefix[at++] = b;
-  for (const s of strings) {
-    s.copy(prefix, at);
-    at += s.length;
-  }
+  const info = infoBytes(protocol, headers, transforms);
+  const prefix = Buffer.allocUnsafe(14 + padTo4(info));
+  writeTHeader(prefix, protocol, seqid, headers, transforms, info, payloadBytes);
   return prefix;
+}
+
+/**
+ * A whole THeader frame (frame length included) around `payload`, in one buffer: what a reply or
+ * a call goes out as, with no prefix allocated apart and no concatenation.
+ */
+export function buildTHeaderFrame(
+  protocol: ProtocolName,
+  seqid: number,
+  headers: ReadonlyMap<string, string> | undefined,
+  payload: Buffer,
+): Buffer {
+  const info = infoBytes(protocol, headers, NO_TRANSFORMS);
+  const frame = Buffer.allocUnsafe(14 + padTo4(info) + payload.length);
+  payload.copy(frame, writeTHeader(frame, protocol, seqid, headers, NO_TRANSFORMS, info, payload.length));
+  return frame;
 }
 
 // --- internal ---
@@ -172,13 +158,82 @@ function inflate(data: Buffer, limits: DecodeLimits): Buffer {
   }
 }
 
-function pushVarint(out: number[], n: number): void {
+const padTo4 = (n: number): number => (n + 3) & ~3;
+
+function varintBytes(n: number): number {
+  let v = n >>> 0;
+  let bytes = 1;
+  while (v > 0x7f) {
+    v >>>= 7;
+    bytes++;
+  }
+  return bytes;
+}
+
+function putVarint(out: Buffer, at: number, n: number): number {
   let v = n >>> 0;
   while (v > 0x7f) {
-    out.push((v & 0x7f) | 0x80);
+    out[at++] = (v & 0x7f) | 0x80;
     v >>>= 7;
   }
-  out.push(v);
+  out[at++] = v;
+  return at;
+}
+
+/** Bytes of the header's info section (protocol id, transforms, key/value headers), before padding. */
+function infoBytes(
+  protocol: ProtocolName,
+  headers: ReadonlyMap<string, string> | undefined,
+  transforms: readonly number[],
+): number {
+  let n = varintBytes(PROTOCOL_ID_OF[protocol]) + varintBytes(transforms.length);
+  for (const id of transforms) n += varintBytes(id);
+  if (headers && headers.size > 0) {
+    n += varintBytes(INFO_KEY_VALUE) + varintBytes(headers.size);
+    for (const [k, v] of headers) {
+      const kb = Buffer.byteLength(String(k));
+      const vb = Buffer.byteLength(String(v));
+      n += varintBytes(kb) + kb + varintBytes(vb) + vb;
+    }
+  }
+  if (padTo4(n) / 4 > 0xffff) throw new RangeError('THeader headers larger than 256 KiB');
+  return n;
+}
+
+/** Writes the frame length and the THeader of `info` bytes (padded) into `out`; returns where the payload goes. */
+function writeTHeader(
+  out: Buffer,
+  protocol: ProtocolName,
+  seqid: number,
+  headers: ReadonlyMap<string, string> | undefined,
+  transforms: readonly number[],
+  info: number,
+  payloadBytes: number,
+): number {
+  const padded = padTo4(info);
+  out.writeInt32BE(10 + padded + payloadBytes, 0);
+  out.writeUInt16BE(THEADER_MAGIC, 4);
+  out.writeUInt16BE(0, 6);
+  out.writeInt32BE(seqid, 8);
+  out.writeUInt16BE(padded / 4, 12);
+  let at = putVarint(out, 14, PROTOCOL_ID_OF[protocol]);
+  at = putVarint(out, at, transforms.length);
+  for (const id of transforms) at = putVarint(out, at, id);
+  if (headers && headers.size > 0) {
+    at = putVarint(out, at, INFO_KEY_VALUE);
+    at = putVarint(out, at, headers.size);
+    for (const [k, v] of headers) {
+      at = putString(out, at, String(k));
+      at = putString(out, at, String(v));
+    }
+  }
+  out.fill(0, at, 14 + padded);
+  return 14 + padded;
+}
+
+function putString(out: Buffer, at: number, s: string): number {
+  const start = putVarint(out, at, Buffer.byteLength(s));
+  return start + out.write(s, start, 'utf8');
 }
 
 /** Bounded reads inside one THeader header. */

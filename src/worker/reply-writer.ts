@@ -8,7 +8,7 @@ import thrift from 'thrift';
 import { writeApplicationException } from '../codec/application-exception.js';
 import { createOutputProtocol } from '../codec/output-protocols.js';
 import { type ProtocolName, protocolClass } from '../codec/protocols.js';
-import { buildTHeaderPrefix } from '../codec/theader.js';
+import { buildTHeaderFrame } from '../codec/theader.js';
 import { WriteBuffer } from '../codec/write-buffer.js';
 
 const { MessageType } = thrift.Thrift;
@@ -120,9 +120,8 @@ export class ReplyWriter {
 function frameReply(message: Buffer, frame: ReplyFrame): Buffer {
   if (frame.unframed) return message;
   if (frame.plain) return Buffer.concat([lengthPrefix(message.length), message], message.length + 4);
-  const prefix = buildTHeaderPrefix(frame.protocol, frame.seqid, frame.headers, message.length);
-  const parts = frame.outer ? [lengthPrefix(prefix.length + message.length), prefix, message] : [prefix, message];
-  return Buffer.concat(parts);
+  const inner = buildTHeaderFrame(frame.protocol, frame.seqid, frame.headers, message);
+  return frame.outer ? Buffer.concat([lengthPrefix(inner.length), inner], inner.length + 4) : inner;
 }
 
 function lengthPrefix(n: number): Buffer {

@@ -489,7 +489,8 @@ function machine({ run, generator }) {
     nodes: nodes.map(({ major, version }) => ({ major, version })),
     ...(pin ? { pinned: { loadgen: LOADGEN_CPU, server: SERVER_CPU } } : {}),
     cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
-    cores: os.availableParallelism(),
+    // The machine's, not this process's affinity (with --pin it is on one core by now).
+    cores: os.cpus().length,
     memGiB: (os.totalmem() / 2 ** 30).toFixed(1),
     os: /PRETTY_NAME="([^"]+)"/.exec(osRelease)?.[1] ?? os.type(),
     kernel: os.release(),

@@ -77,7 +77,7 @@ export interface ServiceConfig {
    * 0 leaves V8's own sizing. @default 2
    */
   semiSpaceMiB: number;
-  /** V8's Maglev compiler in the workers (off: `--no-maglev`). @default false */
+  /** V8's Maglev compiler in the workers (off: `--no-maglev`). @default true */
   maglev: boolean;
 }
 

@@ -38,7 +38,7 @@ import { performance } from 'node:perf_hooks';
 const require = createRequire(import.meta.url);
 const spec = JSON.parse(process.argv[2] ?? '{}');
 const TIMEOUT = spec.timeoutMs ?? 250;
-/** Width of a timeline bin of a recovery phase (and of the burst before it). */
+/** Width of a timeline bin of a recovery phase or a phase marked `binned`. */
 const BIN_MS = 100;
 /** TApplicationException types of calls not run (fbthrift numbering, as the host answers). */
 const LOADSHEDDING = 11;
@@ -229,13 +229,18 @@ function summarize(ph, cpuPct) {
   return out;
 }
 
-/** Per BIN_MS of start time: calls started, answered in time, shed/expired, timed out or failed. */
+/**
+ * Per BIN_MS of start time: calls started, answered in time, shed/expired, timed out or failed,
+ * and the longest any of them took to settle (ms).
+ */
 function bins(ph) {
   const n = Math.ceil((ph.seconds * 1000) / BIN_MS);
-  const out = { binMs: BIN_MS, started: new Array(n).fill(0), good: new Array(n).fill(0), refused: new Array(n).fill(0), failed: new Array(n).fill(0) };
+  const zeros = () => new Array(n).fill(0);
+  const out = { binMs: BIN_MS, started: zeros(), good: zeros(), refused: zeros(), failed: zeros(), slowestMs: zeros() };
   for (const c of ph.calls) {
     const i = Math.min(n - 1, Math.floor(c.start / BIN_MS));
     out.started[i]++;
+    out.slowestMs[i] = Math.max(out.slowestMs[i], Math.round(c.end - c.start));
     if (c.outcome === 'good') out.good[i]++;
     else if (c.outcome === 'shed' || c.outcome === 'expired') out.refused[i]++;
     else out.failed[i]++;

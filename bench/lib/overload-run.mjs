@@ -94,7 +94,8 @@ export function pinning(enabled = true) {
 export function planPhases({ levels, recoveryAfter, seconds, recoverySeconds, gapMs }, capacity) {
   const phases = [];
   for (const level of levels) {
-    phases.push({ name: `${level}x`, level, rate: level * capacity, seconds, gapMs });
+    // Below capacity any refusal misses a target: its timeline tells when in the phase it came.
+    phases.push({ name: `${level}x`, level, rate: level * capacity, seconds, gapMs, ...(level < 1 ? { binned: true } : {}) });
     if (recoveryAfter.includes(level)) {
       phases.push({ name: `0.5x after ${level}x`, level: 0.5, after: level, rate: 0.5 * capacity, seconds: recoverySeconds, recovery: true });
     }
@@ -242,7 +243,9 @@ export function checkTargets(runs) {
       if (!ph) continue;
       if (t.id === 'no-shed-0.8x') {
         const refused = ph.counts.shed + ph.counts.expired;
-        out.push({ id: t.id, driver: run.driver, what: `${DRIVERS[run.driver]}: ${t.what}`, value: `${refused} of ${ph.counts.started} refused`, pass: refused === 0 });
+        const when = ph.bins ? ph.bins.refused.flatMap((n, i) => (n > 0 ? [`${((i * ph.bins.binMs) / 1000).toFixed(1)} s`] : [])) : [];
+        const value = `${refused} of ${ph.counts.started} refused${when.length ? ` (started ${when.slice(0, 4).join(', ')} into the phase)` : ''}`;
+        out.push({ id: t.id, driver: run.driver, what: `${DRIVERS[run.driver]}: ${t.what}`, value, pass: refused === 0 });
       } else {
         out.push({
           id: t.id,

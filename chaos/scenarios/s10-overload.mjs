@@ -150,6 +150,11 @@ function sumOutcomes(p) {
 }
 
 /** A run for the JSON details: the figures without the per-bin timelines. */
+/** Where in a phase calls were refused: `[ms into the phase, calls refused, slowest call started then (ms)]`. */
+function refusedAt(bins) {
+  return bins.refused.flatMap((n, i) => (n > 0 ? [[i * bins.binMs, n, bins.slowestMs[i]]] : []));
+}
+
 function compact(run) {
   return {
     capacity: run.capacity,
@@ -168,6 +173,7 @@ function compact(run) {
         p99Ms: p.p99Ms,
         slipP99Ms: p.slipP99Ms,
         ...(p.recovery ? { recovery: p.recovery } : {}),
+        ...(p.bins && !p.recovery ? { refusedAt: refusedAt(p.bins) } : {}),
       })),
     })),
   };

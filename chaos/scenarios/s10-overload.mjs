@@ -1,5 +1,5 @@
 // Scenario 10: overload. A host of 2 workers (the real `rpc start`) whose handler burns 2 ms of
-// CPU per call is offered 0.8×, 2× and 4× its measured capacity, open loop, by ThriftClient over
+// CPU per call is offered 0.5×, 0.8×, 2× and 4× its measured capacity, open loop, by ThriftClient over
 // THeader (deadline sent), ThriftClient framed and the plain Apache client (timeout in the
 // caller), each followed by a drop to 0.5× after the 2× and 4× bursts; the whole is repeated
 // (3 runs, 2 with --quick) and judged against the targets of docs/overload.md on every run: the
@@ -25,7 +25,9 @@ export default {
   async run({ quick, seed, log }) {
     const runsWanted = quick ? 2 : 3;
     const cfg = {
-      levels: [0.8, 2, 4],
+      // From 0.5x, as the bench and the issue measure: a fresh client fleet straight at 0.8x of
+      // a host whose THeader path is still cold may shed a few calls in its first 0.2 s (docs/overload.md).
+      levels: [0.5, 0.8, 2, 4],
       recoveryAfter: [2, 4],
       seconds: quick ? 4 : 8,
       recoverySeconds: quick ? 4 : 6,
@@ -125,12 +127,12 @@ function rowsOf(runs) {
   const apache = row(`10c plain Apache client at 2× (${runs.length} runs)`, ['apache'], [targets('apache-2x', 'apache')], 'goodput ≥ 0.7× capacity');
   apache.recover = `goodput ${range(ratio('apache-2x', 'apache'), f2)}`;
   const noShed = row(
-    `10d 0.8× capacity, every client (${runs.length} runs)`,
+    `10d 0.5× and 0.8× capacity, every client (${runs.length} runs)`,
     DRIVERS,
     DRIVERS.map((d) => targets('no-shed-0.8x', d)),
     '0 calls shed or expired',
   );
-  const refused = all.flatMap((r) => r.phases.filter((p) => p.level === 0.8 && !p.recovery)).map((p) => p.counts.shed + p.counts.expired);
+  const refused = all.flatMap((r) => r.phases.filter((p) => p.level < 1 && !p.recovery)).map((p) => p.counts.shed + p.counts.expired);
   noShed.recover = `refused ${range(refused, String)} per run and client`;
   const recPhases = all.flatMap((r) => r.phases.filter((p) => p.recovery));
   const recovery = row(

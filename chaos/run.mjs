@@ -184,7 +184,7 @@ function publish(latest, runs) {
   const spread = spreadOverRuns(runs);
   const runList = runs.map((r) => ({ date: r.date, seed: r.seed, mode: r.mode, only: r.options?.only ?? null, loadavg: r.machine.loadavg }));
   fs.writeFileSync(json, `${JSON.stringify({ ...latest, spread: { runs: runList, rows: spread } }, null, 2)}\n`);
-  fs.writeFileSync(md, markdownReport(latest, { runs, spread }));
+  fs.writeFileSync(md, markdownReport(latest, { runs, spread, jsonFile: path.relative(ROOT, json) }));
   console.error(
     `chaos: wrote ${path.relative(process.cwd(), md)} and ${path.relative(process.cwd(), json)} (${runs.length} run(s) at ${latest.commit})`,
   );

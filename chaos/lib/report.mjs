@@ -106,7 +106,7 @@ export function spreadTable(spread) {
  * chaos/RESULTS.md: the spread over every run recorded at this commit (`runs`, `spread`), then
  * the latest run's own table, notes and details.
  */
-export function markdownReport(run, { runs = [run], spread } = {}) {
+export function markdownReport(run, { runs = [run], spread, jsonFile = 'chaos/results.json' } = {}) {
   const rows = allRows(run);
   const notes = rows.filter((r) => r.note).map((r) => `- **${r.scenario}**: ${r.note}`);
   const details = run.scenarios.map(
@@ -131,7 +131,7 @@ Commit ${run.commit}: ${runs.length} run(s) recorded at this commit with the sam
 row over the runs that included its scenario. Node ${run.machine.node}, ${run.machine.cpus} CPUs
 shared with other jobs, ${run.machine.platform}. A row passes only if it passed in every run;
 the figures are the min–max over the runs, not the best run. The raw figures of every run are in
-\`chaos/results.json\` (\`spread\`; the latest run's details beside them).
+\`${jsonFile}\` (\`spread\`; the latest run's details beside them).
 
 ${spread ? spreadTable(spread) : markdownTable(run)}
 

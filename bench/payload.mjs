@@ -39,6 +39,8 @@ import { finishRun, runLine, startRun } from './lib/run-info.mjs';
 import { detects, fmtSpread, INTERVAL_NOTE, median, pairedRatios, RUNS, spread, verdict } from './lib/stats.mjs';
 import { SUITE_OPTIONS } from './lib/suite-options.mjs';
 import { serverCommand } from './servers/server-args.cjs';
+import { createRequire } from 'node:module';
+const { spinEnv } = createRequire(import.meta.url)('./lib/spin.cjs');
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -168,7 +170,7 @@ export async function runPayload({ quick = false, repeat, warmup, duration, conn
       const port = await freePort();
       const command = c.cmd(w, String(port), built, c.node);
       const [cmd, ...args] = pin ? onCore(SERVER_CPU, command) : command;
-      const env = c.calibration ? { THRIFTHOST_BENCH_SPIN_NS: String(calibrateNs), THRIFTHOST_BENCH_SPIN_HANDLER: handler } : undefined;
+      const env = c.calibration ? { ...spinEnv(calibrateNs), THRIFTHOST_BENCH_SPIN_HANDLER: handler } : undefined;
       running.set(c.id, { port, server: await startServer(`${c.id} (${w.id})`, cmd, args, { env }) });
     }
     const ids = [...running.keys()];

@@ -69,6 +69,7 @@ import {
   resultsTable,
   targetList,
 } from './lib/report.mjs';
+const { spinEnv } = createRequire(import.meta.url)('./lib/spin.cjs');
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -142,7 +143,7 @@ const CONTENDERS = [
     node: true,
     optIn: true,
     pinned: 'allowed',
-    env: () => ({ THRIFTHOST_BENCH_SPIN_NS: String(spinNs) }),
+    env: () => spinEnv(spinNs),
     cmd: (t, p, n) => host({ node: n.bin, count: 1, transport: t, port: p, handler: spinHandler }),
   },
   {
@@ -152,7 +153,7 @@ const CONTENDERS = [
     baseline: 'host-2',
     node: true,
     optIn: true,
-    env: () => ({ THRIFTHOST_BENCH_SPIN_NS: String(spinNs) }),
+    env: () => spinEnv(spinNs),
     cmd: (t, p, n) => host({ node: n.bin, count: 2, transport: t, port: p, handler: spinHandler }),
   },
   {

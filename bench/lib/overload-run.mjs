@@ -29,6 +29,7 @@ const DRIVER = path.join(here, 'overload-driver.mjs');
 const SPIN_HANDLER = path.join(root, 'bench/servers/overload-handler.cjs');
 const APACHE_SERVER = path.join(root, 'bench/servers/apache-server.cjs');
 const require = createRequire(import.meta.url);
+const { spinEnv } = require('./spin.cjs');
 
 /** The servers compared, and the client kinds each is driven with. */
 export const CONTENDERS = {
@@ -108,7 +109,7 @@ export function planPhases({ levels, recoveryAfter, seconds, recoverySeconds, ga
  * `{ port, figures(), stop() }` (`figures`: the server's own counts of the method, thrifthost only).
  */
 export async function startContender(id, { spinMs, pin, settings = {} }) {
-  const spinNs = String(Math.round(spinMs * 1e6));
+  const spinNs = Math.round(spinMs * 1e6);
   return withAffinity(pin?.servers, async () => {
     if (id === 'host') {
       const host = await Host.create({
@@ -119,7 +120,7 @@ export async function startContender(id, { spinMs, pin, settings = {} }) {
             count: 2,
             transport: 'header',
             handler: SPIN_HANDLER,
-            env: { THRIFTHOST_BENCH_SPIN_NS: spinNs },
+            env: spinEnv(spinNs),
             ...settings,
           },
         ],
@@ -146,7 +147,7 @@ export async function startContender(id, { spinMs, pin, settings = {} }) {
       'apache-2 (overload)',
       process.execPath,
       [APACHE_SERVER, '--count', '2', '--transport', 'framed', '--port', String(port), '--handler', SPIN_HANDLER],
-      { env: { THRIFTHOST_BENCH_SPIN_NS: spinNs } },
+      { env: spinEnv(spinNs) },
     );
     return { port, figures: async () => undefined, events: () => undefined, stop: () => server.stop() };
   });

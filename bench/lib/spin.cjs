@@ -16,9 +16,14 @@ function loop(iterations) {
 
 let perNs;
 
-/** Loop iterations per nanosecond on this machine (measured once). */
+/**
+ * Loop iterations per nanosecond on this machine: THRIFTHOST_BENCH_SPIN_PER_NS when the process
+ * that started this one measured it (see {@link spinEnv}), else measured here, once.
+ */
 function iterationsPerNs() {
   if (perNs !== undefined) return perNs;
+  const given = Number(process.env.THRIFTHOST_BENCH_SPIN_PER_NS);
+  if (given > 0) return (perNs = given);
   const n = 2_000_000;
   for (let i = 0; i < 20; i++) loop(n / 10);
   let best = Infinity;
@@ -63,4 +68,16 @@ function spinningHandler(handler, spin) {
   return out;
 }
 
-module.exports = { spinner, spinningHandler, iterationsPerNs };
+/**
+ * The environment that makes a server's handler burn `ns` of CPU per call, with the loop's speed
+ * measured here, once, for every process started with it. Measured in each worker instead, two
+ * workers starting together on one core each timed the loop while the other ran, and burned
+ * about 1.1 ms for a 2 ms setting; one that started alone burned 2 ms: the workers of one host
+ * then differed in cost per call by up to 2x.
+ * @param {number} ns
+ */
+function spinEnv(ns) {
+  return { THRIFTHOST_BENCH_SPIN_NS: String(ns), THRIFTHOST_BENCH_SPIN_PER_NS: String(iterationsPerNs()) };
+}
+
+module.exports = { spinner, spinningHandler, iterationsPerNs, spinEnv };

@@ -38,7 +38,7 @@ describe('bench spin handler', () => {
   });
 
   it('times the loop itself when nothing is passed', () => {
-    const { THRIFTHOST_BENCH_SPIN_PER_NS: _, ...env } = process.env as Record<string, string>;
-    expect(childPerNs(env)).toBeGreaterThan(0);
+    expect(process.env.THRIFTHOST_BENCH_SPIN_PER_NS).toBeUndefined();
+    expect(childPerNs({})).toBeGreaterThan(0);
   });
 });

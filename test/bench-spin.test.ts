@@ -10,7 +10,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const SPIN = path.resolve(__dirname, '../bench/lib/spin.cjs');
-const { spinEnv } = createRequire(import.meta.url)(SPIN) as {
+const { spinEnv } = createRequire(__filename)(SPIN) as {
   spinEnv: (ns: number) => Record<string, string>;
 };
 

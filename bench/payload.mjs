@@ -26,6 +26,7 @@
  * Writes bench/out/payload.json and bench/out/payload.md (payload-pinned.* with --pin).
  */
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -39,7 +40,7 @@ import { finishRun, runLine, startRun } from './lib/run-info.mjs';
 import { detects, fmtSpread, INTERVAL_NOTE, median, pairedRatios, RUNS, spread, verdict } from './lib/stats.mjs';
 import { SUITE_OPTIONS } from './lib/suite-options.mjs';
 import { serverCommand } from './servers/server-args.cjs';
-import { createRequire } from 'node:module';
+
 const { spinEnv } = createRequire(import.meta.url)('./lib/spin.cjs');
 
 const here = path.dirname(fileURLToPath(import.meta.url));

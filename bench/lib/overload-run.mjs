@@ -252,16 +252,14 @@ export function checkTargets(runs) {
       }
       const ph = run.phases.find((p) => p.level === t.level && !p.recovery);
       if (!ph) continue;
-      {
-        out.push({
-          id: t.id,
-          driver: run.driver,
-          what: `${DRIVERS[run.driver]}: ${t.what}`,
-          value: `${ph.goodputRatio.toFixed(2)}× (${Math.round(ph.goodput)}/s)`,
-          ratio: ph.goodputRatio,
-          pass: ph.goodputRatio >= t.min,
-        });
-      }
+      out.push({
+        id: t.id,
+        driver: run.driver,
+        what: `${DRIVERS[run.driver]}: ${t.what}`,
+        value: `${ph.goodputRatio.toFixed(2)}× (${Math.round(ph.goodput)}/s)`,
+        ratio: ph.goodputRatio,
+        pass: ph.goodputRatio >= t.min,
+      });
     }
   }
   return out;
